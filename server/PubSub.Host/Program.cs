@@ -1,0 +1,18 @@
+using PubSub;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// Everything under "PubSub" in appsettings.json, or in environment variables such as
+// PubSub__ApiKey and PubSub__Channels__0__Template, configures the node.
+builder.Services.AddPubSub(options => builder.Configuration.GetSection("PubSub").Bind(options));
+builder.Services.AddHealthChecks();
+
+var app = builder.Build();
+
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.MapPubSub("/pubsub");
+app.MapPubSubApi("/api");
+app.MapHealthChecks("/healthz");
+
+app.Run();

@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using PubSub.Http;
+using PubSub.Protocol;
+
+namespace PubSub.Api;
+
+/// <summary>
+/// The server API for back-end publishers (docs/protocol.md, section 4): <c>POST publish</c> and
+/// <c>GET history</c>, guarded by the API key, an authorization policy on the endpoints, or both.
+/// </summary>
+internal sealed class ServerApi
+{
+    public const string ApiKeyHeader = "X-API-Key";
+
+    private readonly PubSubNode _node;
+    private readonly byte[]? _keyHash;
+
+    public ServerApi(PubSubNode node)
+    {
+        _node = node;
+        _keyHash = string.IsNullOrEmpty(node.Options.ApiKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(node.Options.ApiKey));
+    }
+
+    public async Task PublishAsync(HttpContext context)
+    {
+        if (!await AuthorizeAsync(context))
+        {
+            return;
+        }
+        var body = await HttpErrors.ReadBodyAsync(context, _node.Options.MaxMessageSize);
+        if (body is null)
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.MessageTooLarge, $"The body may hold at most {_node.Options.MaxMessageSize} bytes.");
+            return;
+        }
+        if (!TryParsePublish(body, out var channel, out var data, out var problem))
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, problem);
+            return;
+        }
+        try
+        {
+            var position = await _node.PublishAsync(channel, data, context.RequestAborted);
+            await WriteJsonAsync(context, writer =>
+            {
+                writer.WriteStartObject();
+                ServerFrames.WritePosition(writer, position);
+                writer.WriteEndObject();
+            });
+        }
+        catch (PubSubException e)
+        {
+            await HttpErrors.WriteAsync(context, e);
+        }
+    }
+
+    public async Task HistoryAsync(HttpContext context)
+    {
+        if (!await AuthorizeAsync(context))
+        {
+            return;
+        }
+        var query = context.Request.Query;
+        var channel = query["channel"].ToString();
+        var epoch = query["epoch"].ToString();
+        var offsetText = query["offset"].ToString();
+        var limitText = query["limit"].ToString();
+
+        StreamPosition? since = null;
+        if (epoch.Length > 0 || offsetText.Length > 0)
+        {
+            if (epoch.Length == 0 || !long.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+            {
+                await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'epoch' and 'offset' (an integer >= 0) go together.");
+                return;
+            }
+            since = new StreamPosition(offset, epoch);
+        }
+        var limit = ClientFrameParser.DefaultHistoryLimit;
+        if (limitText.Length > 0
+            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > ClientFrameParser.MaxHistoryLimit))
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, $"'limit' must be an integer from 1 to {ClientFrameParser.MaxHistoryLimit}.");
+            return;
+        }
+
+        try
+        {
+            var page = await _node.GetHistoryAsync(channel, since, limit, context.RequestAborted);
+            await WriteJsonAsync(context, writer => ServerFrames.WriteHistory(writer, page));
+        }
+        catch (PubSubException e)
+        {
+            await HttpErrors.WriteAsync(context, e);
+        }
+    }
+
+    private async Task<bool> AuthorizeAsync(HttpContext context)
+    {
+        if (_keyHash is not null)
+        {
+            var offered = context.Request.Headers[ApiKeyHeader].ToString();
+            // Hashing first makes the comparison constant-time in the key's length too.
+            if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(offered)), _keyHash))
+            {
+                await HttpErrors.WriteAsync(context, PubSubErrorCodes.Unauthorized, $"Send the API key in the '{ApiKeyHeader}' header.");
+                return false;
+            }
+            return true;
+        }
+        // No key: only an authorization policy on the endpoint (already enforced by the
+        // authorization middleware before we got here) opens the API.
+        if (context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is null)
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.Forbidden,
+                "The server API is closed: configure PubSub:ApiKey, or put an authorization policy on MapPubSubApi().");
+            return false;
+        }
+        return true;
+    }
+
+    private static bool TryParsePublish(byte[] body, out string channel, out Payload data, out string problem)
+    {
+        channel = "";
+        data = default;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                problem = "The body must be a JSON object {\"channel\": ..., \"data\": ...}.";
+                return false;
+            }
+            if (!root.TryGetProperty("channel", out var channelElement) || channelElement.ValueKind != JsonValueKind.String)
+            {
+                problem = "'channel' must be a string.";
+                return false;
+            }
+            channel = channelElement.GetString()!;
+            var hasData = root.TryGetProperty("data", out var dataElement);
+            var hasBinary = root.TryGetProperty("binary", out var binaryElement);
+            if (hasData == hasBinary)
+            {
+                problem = "The body needs exactly one of 'data' and 'binary'.";
+                return false;
+            }
+            if (hasBinary)
+            {
+                if (binaryElement.ValueKind != JsonValueKind.String || !binaryElement.TryGetBytesFromBase64(out var bytes))
+                {
+                    problem = "'binary' must be a base64 string.";
+                    return false;
+                }
+                data = Payload.FromBinary(bytes);
+            }
+            else
+            {
+                data = Payload.FromJson(dataElement);
+            }
+            problem = "";
+            return true;
+        }
+        catch (JsonException)
+        {
+            problem = "The body is not valid JSON.";
+            return false;
+        }
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write)
+    {
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        await using var writer = new Utf8JsonWriter(context.Response.Body, ServerFrames.WriterOptions);
+        write(writer);
+    }
+}

@@ -1,0 +1,104 @@
+namespace PubSub;
+
+/// <summary>
+/// The settings of one channel template. Channels whose names match <see cref="Template"/> (an
+/// ASP.NET Core route pattern such as <c>chat/{room}</c> or <c>users/{id:int}</c>) get them.
+/// </summary>
+public sealed class ChannelOptions
+{
+    /// <summary>The route pattern channel names are matched against.</summary>
+    public string Template { get; set; } = "";
+
+    /// <summary>How many publications to keep for recovery. 0 (the default) keeps none.</summary>
+    public int HistorySize { get; set; }
+
+    /// <summary>How long a publication stays in history.</summary>
+    public TimeSpan HistoryTtl { get; set; }
+
+    /// <summary>Whether clients may publish. By default only server code and the server API can.</summary>
+    public bool AllowClientPublish { get; set; }
+
+    /// <summary>An authorization policy a client must satisfy to subscribe or publish.</summary>
+    public string? AuthorizationPolicy { get; set; }
+
+    /// <summary>Runs before a client subscribes; may reject.</summary>
+    public Func<SubscribeContext, ValueTask>? OnSubscribe { get; set; }
+
+    /// <summary>Runs before a client publishes; may reject.</summary>
+    public Func<PublishContext, ValueTask>? OnPublish { get; set; }
+
+    /// <summary>Runs after a subscription ends, whatever ended it.</summary>
+    public Func<UnsubscribeContext, ValueTask>? OnUnsubscribe { get; set; }
+
+    internal HistoryOptions History => new(HistorySize, HistoryTtl);
+}
+
+/// <summary>Configures a channel template fluently: <c>c.History(100, TimeSpan.FromMinutes(5)).AllowClientPublish()</c>.</summary>
+public sealed class ChannelBuilder
+{
+    internal ChannelBuilder(ChannelOptions options) => Options = options;
+
+    /// <summary>The settings being built.</summary>
+    public ChannelOptions Options { get; }
+
+    /// <summary>Keeps the last <paramref name="size"/> publications, each for at most <paramref name="ttl"/>, for recovery.</summary>
+    public ChannelBuilder History(int size, TimeSpan ttl)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
+        Options.HistorySize = size;
+        Options.HistoryTtl = ttl;
+        return this;
+    }
+
+    /// <summary>Lets clients publish (subject to the policy and the publish hook).</summary>
+    public ChannelBuilder AllowClientPublish()
+    {
+        Options.AllowClientPublish = true;
+        return this;
+    }
+
+    /// <summary>Requires clients to satisfy the named authorization policy to subscribe or publish.</summary>
+    public ChannelBuilder RequireAuthorization(string policy)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(policy);
+        Options.AuthorizationPolicy = policy;
+        return this;
+    }
+
+    public ChannelBuilder OnSubscribe(Func<SubscribeContext, ValueTask> hook)
+    {
+        Options.OnSubscribe = hook;
+        return this;
+    }
+
+    public ChannelBuilder OnSubscribe(Action<SubscribeContext> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        return OnSubscribe(context => { hook(context); return ValueTask.CompletedTask; });
+    }
+
+    public ChannelBuilder OnPublish(Func<PublishContext, ValueTask> hook)
+    {
+        Options.OnPublish = hook;
+        return this;
+    }
+
+    public ChannelBuilder OnPublish(Action<PublishContext> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        return OnPublish(context => { hook(context); return ValueTask.CompletedTask; });
+    }
+
+    public ChannelBuilder OnUnsubscribe(Func<UnsubscribeContext, ValueTask> hook)
+    {
+        Options.OnUnsubscribe = hook;
+        return this;
+    }
+
+    public ChannelBuilder OnUnsubscribe(Action<UnsubscribeContext> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        return OnUnsubscribe(context => { hook(context); return ValueTask.CompletedTask; });
+    }
+}

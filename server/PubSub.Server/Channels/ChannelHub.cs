@@ -1,0 +1,264 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using PubSub.Protocol;
+using PubSub.Sessions;
+
+namespace PubSub.Channels;
+
+/// <summary>What a subscription found when it went live.</summary>
+internal readonly record struct SubscribeOutcome(StreamPosition Latest, bool? Recovered);
+
+/// <summary>
+/// This node's side of every channel that has local subscribers: it holds the node's interest
+/// with the broker (one broker subscription per channel, however many sessions), and fans each
+/// publication out by serializing it once and handing the same bytes to every subscriber.
+/// </summary>
+internal sealed partial class ChannelHub : IBrokerHandler
+{
+    /// <summary>
+    /// How long the node keeps its broker subscription after the last local subscriber leaves, so
+    /// that a client that leaves and comes straight back (a page reload) costs no broker round trips.
+    /// </summary>
+    public static readonly TimeSpan InterestLinger = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentDictionary<string, LocalChannel> _channels = new(StringComparer.Ordinal);
+    private readonly IBroker _broker;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private Action<ReadOnlyMemory<byte>>? _nodeMessageHandler;
+
+    public ChannelHub(IBroker broker, TimeProvider time, ILogger<ChannelHub> logger)
+    {
+        _broker = broker;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Channels this node currently holds a broker subscription for (or lingers on).</summary>
+    public int LocalChannelCount => _channels.Count;
+
+    public bool HasLocalChannel(string channel) => _channels.ContainsKey(channel);
+
+    /// <summary>Where node-to-node messages go; set by the component that routes them.</summary>
+    public void OnNodeMessage(Action<ReadOnlyMemory<byte>> handler) => _nodeMessageHandler = handler;
+
+    /// <summary>
+    /// Brings a subscription live: registers it (buffering), makes sure the node receives the
+    /// channel, reads history, and replays from <paramref name="since"/> when it is covered.
+    /// <paramref name="firstFrame"/> builds the frame that must precede every message.
+    /// </summary>
+    public async Task<SubscribeOutcome> SubscribeAsync(
+        Subscription subscription,
+        StreamPosition? since,
+        Func<SubscribeOutcome, byte[]?> firstFrame,
+        CancellationToken cancellationToken)
+    {
+        var channel = await AcquireAsync(subscription, cancellationToken);
+        try
+        {
+            var history = subscription.Match.Options.History;
+            var recovering = since is not null && history.IsEnabled;
+            var query = recovering ? new HistoryQuery(since!.Value.Offset, history.Size) : new HistoryQuery(null, 0);
+            var page = await _broker.ReadHistoryAsync(subscription.Channel, query, cancellationToken);
+
+            var outcome = new SubscribeOutcome(page.Latest, since is null ? null : false);
+            var startAt = page.Latest;
+            IReadOnlyList<Publication> replay = [];
+            if (since is { } from && IsCovered(from, page))
+            {
+                outcome = outcome with { Recovered = true };
+                startAt = from;
+                replay = page.Publications;
+            }
+            subscription.Activate(firstFrame(outcome), startAt, replay);
+            return outcome;
+        }
+        catch
+        {
+            Release(subscription, channel);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// True when the client at <paramref name="since"/> can be brought up to date from
+    /// <paramref name="page"/>: same epoch, and either nothing was missed or history holds every
+    /// publication after it.
+    /// </summary>
+    internal static bool IsCovered(StreamPosition since, HistoryPage page)
+    {
+        if (since.Epoch != page.Latest.Epoch || since.Offset > page.Latest.Offset)
+        {
+            return false;
+        }
+        if (since.Offset == page.Latest.Offset)
+        {
+            return true;
+        }
+        var publications = page.Publications;
+        return publications.Count == page.Latest.Offset - since.Offset
+            && publications[0].Offset == since.Offset + 1
+            && publications[^1].Offset == page.Latest.Offset;
+    }
+
+    /// <summary>Removes a live subscription from its channel; the node lets go of the channel after a linger.</summary>
+    public void Unsubscribe(Subscription subscription)
+    {
+        if (_channels.TryGetValue(subscription.Channel, out var channel))
+        {
+            Release(subscription, channel);
+        }
+    }
+
+    void IBrokerHandler.OnPublication(Publication publication)
+    {
+        if (!_channels.TryGetValue(publication.Channel, out var channel))
+        {
+            return;
+        }
+        var subscribers = channel.Subscribers;
+        if (subscribers.Length == 0)
+        {
+            return;
+        }
+        // Serialize once; every subscriber queues the same bytes.
+        var frame = OutboundFrame.Advancing(ServerFrames.Message(publication), publication.Channel, publication.Position);
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.Deliver(frame);
+        }
+    }
+
+    void IBrokerHandler.OnNodeMessage(ReadOnlyMemory<byte> message) => _nodeMessageHandler?.Invoke(message);
+
+    private async Task<LocalChannel> AcquireAsync(Subscription subscription, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var channel = _channels.GetOrAdd(subscription.Channel, static name => new LocalChannel(name));
+            Task interest;
+            lock (channel.Gate)
+            {
+                if (channel.Retired)
+                {
+                    continue;
+                }
+                channel.Add(subscription);
+                channel.CancelLinger();
+                // Once per channel, however many sessions join while it is in flight.
+                interest = channel.Interest ??= _broker.SubscribeAsync(channel.Name, CancellationToken.None).AsTask();
+            }
+
+            try
+            {
+                await interest.WaitAsync(cancellationToken);
+                return channel;
+            }
+            catch
+            {
+                lock (channel.Gate)
+                {
+                    if (channel.Interest == interest && interest.IsFaulted)
+                    {
+                        channel.Interest = null;
+                    }
+                }
+                Release(subscription, channel);
+                throw;
+            }
+        }
+    }
+
+    private void Release(Subscription subscription, LocalChannel channel)
+    {
+        lock (channel.Gate)
+        {
+            if (channel.Remove(subscription) && channel.Subscribers.Length == 0 && !channel.Retired)
+            {
+                channel.StartLinger(_time, InterestLinger, () => OnLingerExpired(channel));
+            }
+        }
+    }
+
+    private void OnLingerExpired(LocalChannel channel)
+    {
+        Task unsubscribe;
+        lock (channel.Gate)
+        {
+            if (channel.Retired || channel.Subscribers.Length > 0 || channel.Interest is null)
+            {
+                return;
+            }
+            channel.Retired = true;
+            // Called before the channel leaves the map: a new LocalChannel for the same name can
+            // only be created afterwards, so its SubscribeAsync reaches the broker after this.
+            unsubscribe = _broker.UnsubscribeAsync(channel.Name, CancellationToken.None).AsTask();
+            _channels.TryRemove(new KeyValuePair<string, LocalChannel>(channel.Name, channel));
+        }
+        _ = ObserveAsync(unsubscribe, channel.Name);
+    }
+
+    private async Task ObserveAsync(Task unsubscribe, string channel)
+    {
+        try
+        {
+            await unsubscribe;
+        }
+        catch (Exception e)
+        {
+            Log.UnsubscribeFailed(_logger, channel, e);
+        }
+    }
+
+    /// <summary>A channel as this node holds it.</summary>
+    private sealed class LocalChannel
+    {
+        private ITimer? _linger;
+
+        public LocalChannel(string name) => Name = name;
+
+        public string Name { get; }
+
+        public Lock Gate { get; } = new();
+
+        /// <summary>Copy-on-write, so the fan-out reads it without a lock.</summary>
+        public Subscription[] Subscribers { get; private set; } = [];
+
+        /// <summary>The broker subscription, once requested.</summary>
+        public Task? Interest { get; set; }
+
+        /// <summary>Removed from the hub; a newcomer must create a fresh one.</summary>
+        public bool Retired { get; set; }
+
+        public void Add(Subscription subscription) => Subscribers = [.. Subscribers, subscription];
+
+        public bool Remove(Subscription subscription)
+        {
+            var index = Array.IndexOf(Subscribers, subscription);
+            if (index < 0)
+            {
+                return false;
+            }
+            Subscribers = [.. Subscribers[..index], .. Subscribers[(index + 1)..]];
+            return true;
+        }
+
+        public void StartLinger(TimeProvider time, TimeSpan delay, Action expired)
+        {
+            _linger?.Dispose();
+            _linger = time.CreateTimer(static state => ((Action)state!)(), expired, delay, Timeout.InfiniteTimeSpan);
+        }
+
+        public void CancelLinger()
+        {
+            _linger?.Dispose();
+            _linger = null;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Releasing the broker subscription of channel '{Channel}' failed.")]
+        public static partial void UnsubscribeFailed(ILogger logger, string channel, Exception exception);
+    }
+}

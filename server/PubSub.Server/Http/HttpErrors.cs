@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using PubSub.Protocol;
+
+namespace PubSub.Http;
+
+/// <summary>Error responses of the HTTP endpoints: <c>{"error":{"code","message"}}</c> (docs/protocol.md, section 3.7).</summary>
+internal static class HttpErrors
+{
+    public static int StatusOf(string code) => code switch
+    {
+        PubSubErrorCodes.BadRequest or PubSubErrorCodes.InvalidChannel or PubSubErrorCodes.UnknownType => StatusCodes.Status400BadRequest,
+        PubSubErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
+        PubSubErrorCodes.UnknownChannel or PubSubErrorCodes.SessionNotFound => StatusCodes.Status404NotFound,
+        PubSubErrorCodes.EpochMismatch => StatusCodes.Status409Conflict,
+        PubSubErrorCodes.MessageTooLarge => StatusCodes.Status413PayloadTooLarge,
+        PubSubErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        PubSubErrorCodes.Internal => StatusCodes.Status500InternalServerError,
+        // Forbidden, and the codes application hooks choose.
+        _ => StatusCodes.Status403Forbidden,
+    };
+
+    public static Task WriteAsync(HttpContext context, PubSubException error) =>
+        WriteAsync(context, StatusOf(error.Code), error.Code, error.Message);
+
+    public static Task WriteAsync(HttpContext context, string code, string message) =>
+        WriteAsync(context, StatusOf(code), code, message);
+
+    public static async Task WriteAsync(HttpContext context, int status, string code, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        await using var writer = new Utf8JsonWriter(context.Response.Body, ServerFrames.WriterOptions);
+        writer.WriteStartObject();
+        writer.WriteStartObject("error"u8);
+        writer.WriteString("code"u8, code);
+        writer.WriteString("message"u8, message);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Reads a request body up to <paramref name="limit"/> bytes; null when it is larger.</summary>
+    public static async Task<byte[]?> ReadBodyAsync(HttpContext context, int limit)
+    {
+        if (context.Request.ContentLength > limit)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[Math.Min(limit + 1, 16 * 1024)];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}

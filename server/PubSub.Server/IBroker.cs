@@ -1,0 +1,78 @@
+namespace PubSub;
+
+/// <summary>
+/// What a node needs from the store and bus it shares with the other nodes: publish with
+/// history, node-level interest in channels, history reads, and messages between nodes.
+/// <see cref="PubSubServiceCollectionExtensions.AddPubSub(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{PubSubOptions}?)"/>
+/// registers an in-memory broker; the Redis broker replaces it for several nodes.
+/// </summary>
+/// <remarks>
+/// Contract, checked by the broker specification tests that every implementation runs:
+/// <list type="bullet">
+/// <item>Offsets of a channel grow by exactly one per publication within an epoch.</item>
+/// <item><see cref="IBrokerHandler.OnPublication"/> is never called concurrently for one channel,
+/// and calls for one channel come in offset order. A broker may repeat a publication (after a
+/// reconnect); the node drops what it has already delivered.</item>
+/// <item>Once <see cref="SubscribeAsync"/> has completed, every later publication of the channel
+/// reaches the handler, so a history read made after it misses nothing.</item>
+/// <item><see cref="SubscribeAsync"/> and <see cref="UnsubscribeAsync"/> for one channel take effect
+/// in the order they were called.</item>
+/// <item>Failures to reach the backing store throw <see cref="PubSubException"/> with code
+/// <see cref="PubSubErrorCodes.Unavailable"/>.</item>
+/// </list>
+/// </remarks>
+public interface IBroker
+{
+    /// <summary>Connects the node: publications and node messages for it go to <paramref name="handler"/>.</summary>
+    Task StartAsync(string nodeId, IBrokerHandler handler, CancellationToken cancellationToken);
+
+    /// <summary>Disconnects the node; nothing reaches the handler afterwards.</summary>
+    Task StopAsync(CancellationToken cancellationToken);
+
+    /// <summary>Appends a publication to the channel's stream and history, and delivers it to every subscribed node.</summary>
+    ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the channel's latest position and the retained publications after
+    /// <see cref="HistoryQuery.SinceOffset"/>, oldest first. A channel that has no stream yet gets
+    /// one (a new epoch at offset 0), so the answer always holds a usable position.
+    /// </summary>
+    ValueTask<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Starts delivering the channel's publications to this node.</summary>
+    ValueTask SubscribeAsync(string channel, CancellationToken cancellationToken);
+
+    /// <summary>Stops delivering the channel's publications to this node.</summary>
+    ValueTask UnsubscribeAsync(string channel, CancellationToken cancellationToken);
+
+    /// <summary>Sends a message to another node. Returns false when no such node is alive.</summary>
+    ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken);
+}
+
+/// <summary>Receives what a broker delivers to one node.</summary>
+public interface IBrokerHandler
+{
+    /// <summary>A publication of a channel this node subscribed to. Must not block.</summary>
+    void OnPublication(Publication publication);
+
+    /// <summary>A message another node sent to this one. Must not block.</summary>
+    void OnNodeMessage(ReadOnlyMemory<byte> message);
+}
+
+/// <summary>How much history a channel keeps: at most <paramref name="Size"/> publications, each for at most <paramref name="Ttl"/>.</summary>
+public readonly record struct HistoryOptions(int Size, TimeSpan Ttl)
+{
+    /// <summary>No history: publications still get offsets, but nothing can be recovered.</summary>
+    public static HistoryOptions None => default;
+
+    public bool IsEnabled => Size > 0 && Ttl > TimeSpan.Zero;
+}
+
+/// <summary>
+/// Which retained publications to read: those after <paramref name="SinceOffset"/> (all retained
+/// ones when null), at most <paramref name="Limit"/> (0 reads only the latest position).
+/// </summary>
+public readonly record struct HistoryQuery(long? SinceOffset, int Limit);
+
+/// <summary>The channel's latest position and the publications read, oldest first.</summary>
+public sealed record HistoryPage(StreamPosition Latest, IReadOnlyList<Publication> Publications);

@@ -1,0 +1,9 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace PubSub;
+
+/// <summary>Returned by <c>AddPubSub()</c>, for the calls that configure it further, such as choosing a broker.</summary>
+public interface IPubSubBuilder
+{
+    IServiceCollection Services { get; }
+}

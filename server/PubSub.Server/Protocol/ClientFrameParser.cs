@@ -1,0 +1,242 @@
+using System.Text.Json;
+
+namespace PubSub.Protocol;
+
+/// <summary>
+/// Reads one client frame (docs/protocol.md, section 2.2) from its UTF-8 JSON text. Unknown fields
+/// are skipped; a frame that is not valid JSON, or lacks what its type needs, gives a
+/// <see cref="ProtocolError"/> that carries the frame's id when one was readable.
+/// </summary>
+internal static class ClientFrameParser
+{
+    public const int DefaultHistoryLimit = 100;
+    public const int MaxHistoryLimit = 1000;
+
+    // Ids must survive a round trip through a JavaScript number.
+    private const long MaxId = (1L << 53) - 1;
+
+    public static bool TryParse(ReadOnlySpan<byte> utf8Json, out ClientFrame? frame, out ProtocolError error)
+    {
+        frame = null;
+        string? type = null;
+        long? id = null;
+        string? channel = null;
+        StreamPosition? since = null;
+        Payload? data = null;
+        int? limit = null;
+        string? fieldError = null;
+
+        try
+        {
+            var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = new(PubSubErrorCodes.BadRequest, "A frame must be a JSON object.");
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                // ValueTextEquals, unlike comparing ValueSpan, also matches escaped names ("\u0074ype").
+                var field = FieldOf(ref reader);
+                reader.Read();
+                if (field == Field.Type)
+                {
+                    type = ReadString(ref reader, "type", ref fieldError);
+                }
+                else if (field == Field.Id)
+                {
+                    id = ReadId(ref reader, ref fieldError);
+                }
+                else if (field == Field.Channel)
+                {
+                    channel = ReadString(ref reader, "channel", ref fieldError);
+                }
+                else if (field == Field.Since)
+                {
+                    since = ReadPosition(ref reader, ref fieldError);
+                }
+                else if (field == Field.Data)
+                {
+                    if (data is not null)
+                    {
+                        fieldError ??= "A frame may carry 'data' or 'binary', not both.";
+                    }
+                    using var document = JsonDocument.ParseValue(ref reader);
+                    data = Payload.FromJson(document.RootElement);
+                }
+                else if (field == Field.Binary)
+                {
+                    if (data is not null)
+                    {
+                        fieldError ??= "A frame may carry 'data' or 'binary', not both.";
+                    }
+                    if (reader.TokenType == JsonTokenType.String && reader.TryGetBytesFromBase64(out var bytes))
+                    {
+                        data = Payload.FromBinary(bytes);
+                    }
+                    else
+                    {
+                        fieldError ??= "'binary' must be a base64 string.";
+                        reader.Skip();
+                    }
+                }
+                else if (field == Field.Limit)
+                {
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value) && value is >= 1 and <= MaxHistoryLimit)
+                    {
+                        limit = value;
+                    }
+                    else
+                    {
+                        fieldError ??= $"'limit' must be an integer from 1 to {MaxHistoryLimit}.";
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            {
+                error = new(PubSubErrorCodes.BadRequest, "A frame must be exactly one JSON object.");
+                return false;
+            }
+        }
+        catch (JsonException)
+        {
+            error = new(PubSubErrorCodes.BadRequest, "The frame is not valid JSON.");
+            return false;
+        }
+
+        if (fieldError is not null)
+        {
+            error = new(PubSubErrorCodes.BadRequest, fieldError, id);
+            return false;
+        }
+
+        if (type is null)
+        {
+            error = new(PubSubErrorCodes.BadRequest, "The frame has no 'type'.", id);
+            return false;
+        }
+
+        ClientFrameType? frameType = type switch
+        {
+            "subscribe" => ClientFrameType.Subscribe,
+            "unsubscribe" => ClientFrameType.Unsubscribe,
+            "publish" => ClientFrameType.Publish,
+            "history" => ClientFrameType.History,
+            "ping" => ClientFrameType.Ping,
+            "pong" => ClientFrameType.Pong,
+            _ => null,
+        };
+        if (frameType is not { } known)
+        {
+            error = new(PubSubErrorCodes.UnknownType, $"Unknown frame type '{Truncate(type)}'.", id);
+            return false;
+        }
+
+        var needsChannel = known is ClientFrameType.Subscribe or ClientFrameType.Unsubscribe or ClientFrameType.Publish or ClientFrameType.History;
+        if (needsChannel && channel is null)
+        {
+            error = new(PubSubErrorCodes.BadRequest, $"A '{type}' frame needs a 'channel'.", id);
+            return false;
+        }
+        if (known == ClientFrameType.Publish && data is null)
+        {
+            error = new(PubSubErrorCodes.BadRequest, "A 'publish' frame needs 'data' or 'binary'.", id);
+            return false;
+        }
+
+        frame = new ClientFrame { Type = known, Id = id, Channel = channel, Since = since, Data = data, Limit = limit };
+        error = default;
+        return true;
+    }
+
+    private static string? ReadString(ref Utf8JsonReader reader, string field, ref string? fieldError)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString();
+        }
+        fieldError ??= $"'{field}' must be a string.";
+        reader.Skip();
+        return null;
+    }
+
+    private static long? ReadId(ref Utf8JsonReader reader, ref string? fieldError)
+    {
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var id) && id is >= 0 and <= MaxId)
+        {
+            return id;
+        }
+        fieldError ??= "'id' must be an integer from 0 to 2^53-1.";
+        reader.Skip();
+        return null;
+    }
+
+    private static StreamPosition? ReadPosition(ref Utf8JsonReader reader, ref string? fieldError)
+    {
+        const string Shape = "'since' must be an object {\"epoch\": string, \"offset\": integer >= 0}.";
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            fieldError ??= Shape;
+            reader.Skip();
+            return null;
+        }
+
+        string? epoch = null;
+        long? offset = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isEpoch = reader.ValueTextEquals("epoch"u8);
+            var isOffset = reader.ValueTextEquals("offset"u8);
+            reader.Read();
+            if (isEpoch && reader.TokenType == JsonTokenType.String)
+            {
+                epoch = reader.GetString();
+            }
+            else if (isOffset && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0)
+            {
+                offset = value;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        if (epoch is null || offset is null)
+        {
+            fieldError ??= Shape;
+            return null;
+        }
+        return new StreamPosition(offset.Value, epoch);
+    }
+
+    private enum Field
+    {
+        Other,
+        Type,
+        Id,
+        Channel,
+        Since,
+        Data,
+        Binary,
+        Limit,
+    }
+
+    private static Field FieldOf(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("type"u8) ? Field.Type
+        : reader.ValueTextEquals("id"u8) ? Field.Id
+        : reader.ValueTextEquals("channel"u8) ? Field.Channel
+        : reader.ValueTextEquals("since"u8) ? Field.Since
+        : reader.ValueTextEquals("data"u8) ? Field.Data
+        : reader.ValueTextEquals("binary"u8) ? Field.Binary
+        : reader.ValueTextEquals("limit"u8) ? Field.Limit
+        : Field.Other;
+
+    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
+}

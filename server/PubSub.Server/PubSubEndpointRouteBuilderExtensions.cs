@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using PubSub;
+using PubSub.Api;
+using PubSub.Http;
+using PubSub.Transports;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps PubSub's endpoints.</summary>
+public static class PubSubEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps the client endpoints under <paramref name="prefix"/>: <c>ws</c> (and, as configured,
+    /// the other transports). Returns a builder for conventions that apply to all of them, such as
+    /// <c>.RequireAuthorization(...)</c>.
+    /// </summary>
+    public static IEndpointConventionBuilder MapPubSub(this IEndpointRouteBuilder endpoints, string prefix = "/pubsub")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        EnsureServices(endpoints, nameof(MapPubSub));
+        var services = endpoints.ServiceProvider;
+        var options = services.GetRequiredService<IOptions<PubSubOptions>>().Value;
+        var origins = services.GetRequiredService<OriginPolicy>();
+
+        var group = endpoints.MapGroup(prefix);
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            if (!origins.IsAllowed(context.HttpContext, out _))
+            {
+                await HttpErrors.WriteAsync(context.HttpContext, StatusCodes.Status403Forbidden, PubSubErrorCodes.Forbidden,
+                    $"Origin '{context.HttpContext.Request.Headers.Origin}' is not allowed.");
+                return Results.Empty;
+            }
+            return await next(context);
+        });
+
+        if (options.Transports.HasFlag(PubSubTransports.WebSocket))
+        {
+            // The upgrade needs the WebSockets middleware; it runs in the endpoint's own pipeline so
+            // the application does not have to remember app.UseWebSockets().
+            var webSockets = services.GetRequiredService<WebSocketTransport>();
+            var pipeline = endpoints.CreateApplicationBuilder();
+            pipeline.UseWebSockets();
+            pipeline.Run(webSockets.HandleAsync);
+            var handle = pipeline.Build();
+            group.Map("ws", async context =>
+            {
+                if (!origins.IsAllowed(context, out _))
+                {
+                    await HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, PubSubErrorCodes.Forbidden,
+                        $"Origin '{context.Request.Headers.Origin}' is not allowed.");
+                    return;
+                }
+                await handle(context);
+            });
+        }
+        return group;
+    }
+
+    /// <summary>
+    /// Maps the server API for back-end publishers under <paramref name="prefix"/>:
+    /// <c>POST publish</c> and <c>GET history</c>. It is guarded by <see cref="PubSubOptions.ApiKey"/>,
+    /// by an authorization policy put on the returned builder, or both; with neither it refuses every call.
+    /// </summary>
+    public static IEndpointConventionBuilder MapPubSubApi(this IEndpointRouteBuilder endpoints, string prefix = "/api")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        EnsureServices(endpoints, nameof(MapPubSubApi));
+        var api = endpoints.ServiceProvider.GetRequiredService<ServerApi>();
+        var group = endpoints.MapGroup(prefix);
+        group.MapPost("publish", api.PublishAsync);
+        group.MapGet("history", api.HistoryAsync);
+        return group;
+    }
+
+    private static void EnsureServices(IEndpointRouteBuilder endpoints, string method)
+    {
+        if (endpoints.ServiceProvider.GetService<PubSubMarker>() is null)
+        {
+            throw new InvalidOperationException(
+                $"{method}() needs PubSub's services: call 'builder.Services.AddPubSub(...)' before building the application.");
+        }
+    }
+}

@@ -1,0 +1,47 @@
+namespace PubSub;
+
+/// <summary>The error codes of protocol v1 (docs/protocol.md, section 2.7).</summary>
+public static class PubSubErrorCodes
+{
+    /// <summary>Malformed JSON, a missing or ill-typed field, a bad cursor or ack.</summary>
+    public const string BadRequest = "bad_request";
+
+    /// <summary>A frame whose type the server does not know.</summary>
+    public const string UnknownType = "unknown_type";
+
+    /// <summary>A message or body over the size limit.</summary>
+    public const string MessageTooLarge = "message_too_large";
+
+    /// <summary>A channel name that is empty, too long or uses a character outside the allowed set.</summary>
+    public const string InvalidChannel = "invalid_channel";
+
+    /// <summary>No channel template matches the name.</summary>
+    public const string UnknownChannel = "unknown_channel";
+
+    /// <summary>The session is already subscribed to the channel.</summary>
+    public const string AlreadySubscribed = "already_subscribed";
+
+    /// <summary>The session is not subscribed to the channel.</summary>
+    public const string NotSubscribed = "not_subscribed";
+
+    /// <summary>Not allowed; also the default code of a rejection by an application hook.</summary>
+    public const string Forbidden = "forbidden";
+
+    /// <summary>The session has reached its subscription limit.</summary>
+    public const string TooManySubscriptions = "too_many_subscriptions";
+
+    /// <summary>A history request from a position in an epoch that is no longer current.</summary>
+    public const string EpochMismatch = "epoch_mismatch";
+
+    /// <summary>The session is unknown, expired or closed: reconnect and recover.</summary>
+    public const string SessionNotFound = "session_not_found";
+
+    /// <summary>The server API was called without a valid API key.</summary>
+    public const string Unauthorized = "unauthorized";
+
+    /// <summary>The broker is unreachable; nothing was published.</summary>
+    public const string Unavailable = "unavailable";
+
+    /// <summary>An unexpected server fault.</summary>
+    public const string Internal = "internal";
+}

@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PubSub.Channels;
+using PubSub.Protocol;
+using PubSub.Sessions;
+using PubSub.Transports;
+
+namespace PubSub;
+
+/// <summary>
+/// This process's node: its id, its sessions, its channels, and its broker connection. It starts
+/// and stops with the host, and it is the in-process publisher.
+/// </summary>
+internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
+{
+    private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+    private readonly IServiceProvider _services;
+    private readonly ILogger _logger;
+    private ITimer? _heartbeat;
+
+    public PubSubNode(
+        IOptions<PubSubOptions> options,
+        IBroker broker,
+        ChannelRegistry channels,
+        ChannelHub hub,
+        TimeProvider time,
+        IServiceProvider services,
+        ILogger<PubSubNode> logger)
+    {
+        Options = options.Value;
+        NodeId = Options.NodeId ?? Ids.NewNodeId();
+        Broker = broker;
+        Channels = channels;
+        Hub = hub;
+        Time = time;
+        _services = services;
+        _logger = logger;
+    }
+
+    public string NodeId { get; }
+
+    public PubSubOptions Options { get; }
+
+    public IBroker Broker { get; }
+
+    public ChannelRegistry Channels { get; }
+
+    public ChannelHub Hub { get; }
+
+    public TimeProvider Time { get; }
+
+    public IServiceProvider Services => _services;
+
+    public int SessionCount => _sessions.Count;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await Broker.StartAsync(NodeId, Hub, cancellationToken);
+        var tick = TimeSpan.FromSeconds(1);
+        _heartbeat = Time.CreateTimer(static state => ((PubSubNode)state!).CheckHeartbeats(), this, tick, tick);
+        Log.NodeStarted(_logger, NodeId, Broker.GetType().Name);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _heartbeat?.Dispose();
+        foreach (var session in _sessions.Values)
+        {
+            session.Close(DisconnectReason.Shutdown);
+        }
+        await Broker.StopAsync(cancellationToken);
+    }
+
+    public Session CreateSession(ClaimsPrincipal user, string transport)
+    {
+        var session = new Session(
+            Ids.NewSessionId(NodeId),
+            transport,
+            user,
+            UserKeyOf(user),
+            Options.OutboundBufferLimit,
+            Time.GetTimestamp(),
+            OnSessionClosed);
+        _sessions[session.Id] = session;
+        Log.SessionOpened(_logger, session.Id, transport);
+        return session;
+    }
+
+    public Session? FindSession(string sessionId) => _sessions.GetValueOrDefault(sessionId);
+
+    /// <summary>The identity a session is bound to: the user's name identifier, else its name, else anonymous.</summary>
+    public static string UserKeyOf(ClaimsPrincipal user) =>
+        user.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? user.Identity?.Name ?? "";
+
+    public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, CancellationToken cancellationToken = default)
+    {
+        var match = Channels.Resolve(channel);
+        return await PublishAsync(match, data, cancellationToken);
+    }
+
+    /// <summary>Publishes to a resolved channel; the size limit applies to every publisher.</summary>
+    public async ValueTask<StreamPosition> PublishAsync(ChannelMatch match, Payload data, CancellationToken cancellationToken)
+    {
+        if (data.Bytes.Length > Options.MaxMessageSize)
+        {
+            throw new PubSubException(PubSubErrorCodes.MessageTooLarge, $"The data is larger than {Options.MaxMessageSize} bytes.");
+        }
+        return await Broker.PublishAsync(match.Channel, data, match.Options.History, cancellationToken);
+    }
+
+    public async ValueTask<HistoryPage> GetHistoryAsync(string channel, StreamPosition? since = null, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        var match = Channels.Resolve(channel);
+        return await GetHistoryAsync(match, since, limit, cancellationToken);
+    }
+
+    public async ValueTask<HistoryPage> GetHistoryAsync(ChannelMatch match, StreamPosition? since, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var page = await Broker.ReadHistoryAsync(match.Channel, new HistoryQuery(since?.Offset, limit), cancellationToken);
+        if (since is { } position && position.Epoch != page.Latest.Epoch)
+        {
+            throw new PubSubException(PubSubErrorCodes.EpochMismatch,
+                $"Position {position} is from epoch '{position.Epoch}'; the channel is now in epoch '{page.Latest.Epoch}'.");
+        }
+        return page;
+    }
+
+    private void OnSessionClosed(Session session)
+    {
+        _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
+        Log.SessionClosed(_logger, session.Id, session.CloseReason?.Code ?? 1000);
+        // The fan-out may be what closed it (a slow consumer): release elsewhere.
+        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.node.ReleaseAsync(state.session), (node: this, session), preferLocal: false);
+    }
+
+    private async Task ReleaseAsync(Session session)
+    {
+        foreach (var subscription in session.RemoveAll())
+        {
+            Hub.Unsubscribe(subscription);
+            await RunUnsubscribeHookAsync(subscription);
+        }
+    }
+
+    public async ValueTask RunUnsubscribeHookAsync(Subscription subscription)
+    {
+        if (subscription.Match.Options.OnUnsubscribe is not { } hook)
+        {
+            return;
+        }
+        var match = subscription.Match;
+        try
+        {
+            await hook(new UnsubscribeContext(match.Channel, match.RouteValues, subscription.Session.User, subscription.Session.Id, _services));
+        }
+        catch (Exception e)
+        {
+            Log.HookFailed(_logger, "OnUnsubscribe", match.Channel, e);
+        }
+    }
+
+    /// <summary>
+    /// Pings WebSocket sessions every <see cref="PubSubOptions.PingInterval"/> and closes those that
+    /// stay silent for <see cref="PubSubOptions.PongTimeout"/> after a ping. One timer for the whole
+    /// node, rather than one per session, keeps idle sessions cheap.
+    /// </summary>
+    internal void CheckHeartbeats()
+    {
+        var now = Time.GetTimestamp();
+        foreach (var session in _sessions.Values)
+        {
+            if (session.Transport != TransportNames.WebSocket)
+            {
+                continue;
+            }
+            var pingSent = session.PingSentTimestamp;
+            if (pingSent != 0)
+            {
+                if (session.LastInboundTimestamp >= pingSent)
+                {
+                    session.PingSentTimestamp = pingSent = 0;
+                }
+                else if (Time.GetElapsedTime(pingSent, now) >= Options.PongTimeout)
+                {
+                    session.Close(DisconnectReason.HeartbeatTimeout);
+                    continue;
+                }
+            }
+            if (pingSent == 0 && Time.GetElapsedTime(session.LastPingTimestamp, now) >= Options.PingInterval)
+            {
+                session.LastPingTimestamp = now;
+                session.PingSentTimestamp = now;
+                session.Send(ServerFrames.Ping);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "PubSub node {NodeId} started with {Broker}.")]
+        public static partial void NodeStarted(ILogger logger, string nodeId, string broker);
+
+        [LoggerMessage(2, LogLevel.Debug, "Session {SessionId} opened on {Transport}.")]
+        public static partial void SessionOpened(ILogger logger, string sessionId, string transport);
+
+        [LoggerMessage(3, LogLevel.Debug, "Session {SessionId} closed with code {Code}.")]
+        public static partial void SessionClosed(ILogger logger, string sessionId, int code);
+
+        [LoggerMessage(4, LogLevel.Error, "The {Hook} hook of channel '{Channel}' failed.")]
+        public static partial void HookFailed(ILogger logger, string hook, string channel, Exception exception);
+    }
+}

@@ -1,0 +1,80 @@
+namespace PubSub;
+
+/// <summary>
+/// Settings of a PubSub node. Bind them from configuration (section <c>PubSub</c> in the Host) or
+/// set them in <c>AddPubSub(o =&gt; ...)</c>; they are validated when the application starts.
+/// </summary>
+public sealed class PubSubOptions
+{
+    public static readonly TimeSpan DefaultPingInterval = TimeSpan.FromSeconds(25);
+    public static readonly TimeSpan DefaultPongTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultPollTimeout = TimeSpan.FromSeconds(25);
+    public static readonly TimeSpan DefaultPollGracePeriod = TimeSpan.FromSeconds(20);
+    public const int DefaultMaxMessageSize = 64 * 1024;
+    public const int DefaultMaxChannelLength = 255;
+    public const int DefaultMaxSubscriptionsPerSession = 128;
+    public const int DefaultOutboundBufferLimit = 1024 * 1024;
+
+    /// <summary>
+    /// This node's id, which prefixes the ids of the sessions it owns. Letters and digits only.
+    /// Default: a random id per process start, which is what you want unless you need stable ids in logs.
+    /// </summary>
+    public string? NodeId { get; set; }
+
+    /// <summary>How often the server pings a WebSocket session and writes an SSE heartbeat comment. Default 25 s.</summary>
+    public TimeSpan PingInterval { get; set; } = DefaultPingInterval;
+
+    /// <summary>How long a WebSocket session may stay silent after a ping before it is closed (code 4002). Default 10 s.</summary>
+    public TimeSpan PongTimeout { get; set; } = DefaultPongTimeout;
+
+    /// <summary>The largest WebSocket message, <c>/send</c> body or API body accepted, in bytes. Default 65,536.</summary>
+    public int MaxMessageSize { get; set; } = DefaultMaxMessageSize;
+
+    /// <summary>The longest channel name accepted. Default 255.</summary>
+    public int MaxChannelLength { get; set; } = DefaultMaxChannelLength;
+
+    /// <summary>How many channels one session may subscribe to. Default 128.</summary>
+    public int MaxSubscriptionsPerSession { get; set; } = DefaultMaxSubscriptionsPerSession;
+
+    /// <summary>
+    /// How many bytes may wait in one session's outbound queue. A session that falls further behind
+    /// is disconnected with code 4001 (reconnect allowed) and recovers from history when it returns,
+    /// so it never slows the others. Default 1 MiB.
+    /// </summary>
+    public int OutboundBufferLimit { get; set; } = DefaultOutboundBufferLimit;
+
+    /// <summary>The transports this node offers. Default: all.</summary>
+    public PubSubTransports Transports { get; set; } = PubSubTransports.All;
+
+    /// <summary>How long a long-poll is held when nothing is waiting. Default 25 s.</summary>
+    public TimeSpan PollTimeout { get; set; } = DefaultPollTimeout;
+
+    /// <summary>How long a long-polling session may go without a poll before it is closed. Default 20 s.</summary>
+    public TimeSpan PollGracePeriod { get; set; } = DefaultPollGracePeriod;
+
+    /// <summary>
+    /// Origins other than the server's own that browsers may connect from (for example
+    /// <c>https://app.example.com</c>); <c>*</c> allows any. Applies to WebSocket upgrades and to
+    /// the HTTP transports (CORS).
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = [];
+
+    /// <summary>
+    /// The key that callers of the server API must send in the <c>X-API-Key</c> header. When unset,
+    /// the API serves only callers that pass an authorization policy the application puts on it.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>The channel templates. A channel whose name matches none is rejected.</summary>
+    public IList<ChannelOptions> Channels { get; } = [];
+
+    /// <summary>Adds a channel template, such as <c>chat/{room}</c>, and configures it.</summary>
+    public PubSubOptions Channel(string template, Action<ChannelBuilder>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(template);
+        var channel = new ChannelOptions { Template = template };
+        configure?.Invoke(new ChannelBuilder(channel));
+        Channels.Add(channel);
+        return this;
+    }
+}

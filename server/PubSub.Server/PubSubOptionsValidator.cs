@@ -1,0 +1,98 @@
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.Extensions.Options;
+
+namespace PubSub;
+
+/// <summary>Checks the options at start-up, so a bad configuration fails loudly and at once.</summary>
+internal sealed class PubSubOptionsValidator : IValidateOptions<PubSubOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PubSubOptions options)
+    {
+        var failures = new List<string>();
+        if (options.NodeId is not null && !Ids.IsValidNodeId(options.NodeId))
+        {
+            failures.Add($"NodeId '{options.NodeId}' must be 1 to 64 ASCII letters or digits.");
+        }
+        RequirePositive(options.PingInterval, nameof(options.PingInterval), failures);
+        RequirePositive(options.PongTimeout, nameof(options.PongTimeout), failures);
+        RequirePositive(options.PollTimeout, nameof(options.PollTimeout), failures);
+        RequirePositive(options.PollGracePeriod, nameof(options.PollGracePeriod), failures);
+        if (options.MaxMessageSize < 256)
+        {
+            failures.Add($"MaxMessageSize must be at least 256 bytes (it is {options.MaxMessageSize}).");
+        }
+        if (options.MaxChannelLength is < 1 or > 4096)
+        {
+            failures.Add($"MaxChannelLength must be from 1 to 4096 (it is {options.MaxChannelLength}).");
+        }
+        if (options.MaxSubscriptionsPerSession < 1)
+        {
+            failures.Add("MaxSubscriptionsPerSession must be at least 1.");
+        }
+        if (options.OutboundBufferLimit < options.MaxMessageSize)
+        {
+            failures.Add($"OutboundBufferLimit ({options.OutboundBufferLimit}) must be at least MaxMessageSize ({options.MaxMessageSize}).");
+        }
+        if (options.Transports == PubSubTransports.None)
+        {
+            failures.Add("Transports must enable at least one transport.");
+        }
+        foreach (var origin in options.AllowedOrigins)
+        {
+            if (origin != "*" && !(Uri.TryCreate(origin, UriKind.Absolute, out var uri) && uri.AbsolutePath == "/" && uri.Query.Length == 0))
+            {
+                failures.Add($"AllowedOrigins: '{origin}' is not an origin such as 'https://app.example.com' (or '*').");
+            }
+        }
+
+        var templates = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var channel in options.Channels)
+        {
+            ValidateChannel(channel, templates, failures);
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateChannel(ChannelOptions channel, HashSet<string> templates, List<string> failures)
+    {
+        var template = channel.Template;
+        if (string.IsNullOrWhiteSpace(template))
+        {
+            failures.Add("A channel has no Template.");
+            return;
+        }
+        if (!templates.Add(template))
+        {
+            failures.Add($"Channel template '{template}' is configured twice.");
+        }
+        if (template.StartsWith('/'))
+        {
+            failures.Add($"Channel template '{template}' must not start with '/': channel names do not.");
+        }
+        try
+        {
+            RoutePatternFactory.Parse(template);
+        }
+        catch (RoutePatternException e)
+        {
+            failures.Add($"Channel template '{template}' is not a valid route pattern: {e.Message}");
+        }
+        if (channel.HistorySize < 0)
+        {
+            failures.Add($"Channel template '{template}': HistorySize must not be negative.");
+        }
+        if (channel.HistorySize > 0 && channel.HistoryTtl <= TimeSpan.Zero)
+        {
+            failures.Add($"Channel template '{template}': HistorySize is set, so HistoryTtl must be positive.");
+        }
+    }
+
+    private static void RequirePositive(TimeSpan value, string name, List<string> failures)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            failures.Add($"{name} must be positive (it is {value}).");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using PubSub;
+using PubSub.Api;
+using PubSub.Brokers;
+using PubSub.Channels;
+using PubSub.Http;
+using PubSub.Sessions;
+using PubSub.Transports;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers PubSub's services.</summary>
+public static class PubSubServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds a PubSub node with the in-memory broker. Map its endpoints with
+    /// <c>app.MapPubSub("/pubsub")</c>, and the server API with <c>app.MapPubSubApi("/api")</c>.
+    /// </summary>
+    public static IPubSubBuilder AddPubSub(this IServiceCollection services, Action<PubSubOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var optionsBuilder = services.AddOptions<PubSubOptions>();
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        var builder = new PubSubBuilder(services);
+        if (services.Any(d => d.ServiceType == typeof(PubSubMarker)))
+        {
+            return builder;
+        }
+
+        optionsBuilder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PubSubOptions>, PubSubOptionsValidator>());
+        services.AddRouting();
+        services.AddAuthorization();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IBroker>(provider => new MemoryBroker(new MemoryBackplane(provider.GetRequiredService<TimeProvider>()), ownsBackplane: true));
+
+        services.AddSingleton<PubSubMarker>();
+        services.AddSingleton<ChannelRegistry>();
+        services.AddSingleton<ChannelHub>();
+        services.AddSingleton<PubSubNode>();
+        services.AddSingleton<IPubSubPublisher>(provider => provider.GetRequiredService<PubSubNode>());
+        services.AddHostedService(provider => provider.GetRequiredService<PubSubNode>());
+        services.AddSingleton<SessionFrameHandler>();
+        services.AddSingleton<OriginPolicy>();
+        services.AddSingleton<WebSocketTransport>();
+        services.AddSingleton<ServerApi>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Uses an in-memory broker on <paramref name="backplane"/>. Nodes in one process that share a
+    /// backplane see each other's publications, history and sessions, as they would through Redis.
+    /// </summary>
+    public static IPubSubBuilder AddMemoryBroker(this IPubSubBuilder builder, MemoryBackplane backplane)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(backplane);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IBroker>(_ => new MemoryBroker(backplane, ownsBackplane: false)));
+        return builder;
+    }
+
+    private sealed class PubSubBuilder(IServiceCollection services) : IPubSubBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+    }
+}
+
+/// <summary>Shows that AddPubSub() ran, so MapPubSub() can say what is missing.</summary>
+internal sealed class PubSubMarker;

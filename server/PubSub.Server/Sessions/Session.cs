@@ -1,0 +1,204 @@
+using System.Security.Claims;
+using PubSub.Channels;
+using PubSub.Protocol;
+
+namespace PubSub.Sessions;
+
+/// <summary>
+/// One logical client connection, owned by this node: its identity, its subscriptions and its
+/// outbound queue. Transports move frames in and out; the session does not know which transport
+/// it is on beyond its name. Every server-to-client frame goes through <see cref="Send"/>.
+/// </summary>
+// Neither the token source (no timer) nor the semaphore (no wait handle) holds anything that
+// needs disposing, and both outlive the session's close for whoever still holds the session.
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "See above.")]
+internal sealed class Session
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _closed = new();
+    private readonly SemaphoreSlim _inbound = new(1, 1);
+    private readonly Action<Session> _onClosed;
+    private DisconnectReason? _closeReason;
+    private long _lastInboundTimestamp;
+    private long _pingSentTimestamp;
+    private long _lastPingTimestamp;
+
+    public Session(string id, string transport, ClaimsPrincipal user, string userKey, long outboundLimit, long now, Action<Session> onClosed)
+    {
+        Id = id;
+        Transport = transport;
+        User = user;
+        UserKey = userKey;
+        Outbound = new OutboundQueue(outboundLimit);
+        _lastInboundTimestamp = now;
+        _lastPingTimestamp = now;
+        _onClosed = onClosed;
+    }
+
+    public string Id { get; }
+
+    /// <summary>The transport's protocol name: <c>websocket</c>, <c>sse</c> or <c>long-polling</c>.</summary>
+    public string Transport { get; }
+
+    public ClaimsPrincipal User { get; }
+
+    /// <summary>The identity the session is bound to (empty for anonymous); requests from another are refused.</summary>
+    public string UserKey { get; }
+
+    public OutboundQueue Outbound { get; }
+
+    /// <summary>Cancelled when the session closes, for whatever reason.</summary>
+    public CancellationToken Closed => _closed.Token;
+
+    public bool IsClosed => _closed.IsCancellationRequested;
+
+    /// <summary>Why the session closed; null while it is open, or when the client went away first.</summary>
+    public DisconnectReason? CloseReason
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeReason;
+            }
+        }
+    }
+
+    /// <summary>Frames from one session are handled one batch at a time, whichever request carried them.</summary>
+    public SemaphoreSlim InboundLock => _inbound;
+
+    public void Send(byte[] frame) => Send(new OutboundFrame(frame));
+
+    public void Send(in OutboundFrame frame)
+    {
+        if (Outbound.TryEnqueue(frame) == EnqueueResult.Overflow)
+        {
+            Close(DisconnectReason.SlowConsumer);
+        }
+    }
+
+    /// <summary>
+    /// Ends the session: the client gets a <c>disconnect</c> frame as its last frame (a slow
+    /// consumer's waiting frames are dropped first), and the subscriptions are released.
+    /// Safe from any thread, including the fan-out; the release runs elsewhere.
+    /// </summary>
+    public void Close(DisconnectReason reason) => CloseCore(reason);
+
+    /// <summary>Ends the session because the client went away: there is nobody to tell.</summary>
+    public void Abandon() => CloseCore(null);
+
+    private void CloseCore(DisconnectReason? reason)
+    {
+        lock (_gate)
+        {
+            if (_closed.IsCancellationRequested)
+            {
+                return;
+            }
+            _closeReason = reason;
+        }
+
+        var last = reason is null ? (OutboundFrame?)null : new OutboundFrame(ServerFrames.Disconnect(reason));
+        Outbound.Complete(last, discardPending: reason == DisconnectReason.SlowConsumer);
+        _closed.Cancel();
+        _onClosed(this);
+    }
+
+    /// <summary>Records that the client sent something, which answers any outstanding ping.</summary>
+    public void MarkInbound(long timestamp) => Volatile.Write(ref _lastInboundTimestamp, timestamp);
+
+    public long LastInboundTimestamp => Volatile.Read(ref _lastInboundTimestamp);
+
+    /// <summary>When the unanswered ping was sent; 0 when none is outstanding.</summary>
+    public long PingSentTimestamp
+    {
+        get => Volatile.Read(ref _pingSentTimestamp);
+        set => Volatile.Write(ref _pingSentTimestamp, value);
+    }
+
+    /// <summary>When the last ping was sent (the session's start before the first).</summary>
+    public long LastPingTimestamp
+    {
+        get => Volatile.Read(ref _lastPingTimestamp);
+        set => Volatile.Write(ref _lastPingTimestamp, value);
+    }
+
+    public int SubscriptionCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _subscriptions.Count;
+            }
+        }
+    }
+
+    public bool IsSubscribed(string channel)
+    {
+        lock (_gate)
+        {
+            return _subscriptions.ContainsKey(channel);
+        }
+    }
+
+    /// <summary>Reserves the channel for a subscription that is being set up, enforcing the per-session limit.</summary>
+    public bool TryAdd(Subscription subscription, int limit, out ProtocolError error)
+    {
+        lock (_gate)
+        {
+            if (_closed.IsCancellationRequested)
+            {
+                error = new(PubSubErrorCodes.SessionNotFound, "The session is closed.");
+                return false;
+            }
+            if (_subscriptions.ContainsKey(subscription.Channel))
+            {
+                error = new(PubSubErrorCodes.AlreadySubscribed, $"Already subscribed to '{subscription.Channel}'.");
+                return false;
+            }
+            if (_subscriptions.Count >= limit)
+            {
+                error = new(PubSubErrorCodes.TooManySubscriptions, $"A session may hold at most {limit} subscriptions.");
+                return false;
+            }
+            _subscriptions.Add(subscription.Channel, subscription);
+            error = default;
+            return true;
+        }
+    }
+
+    public Subscription? Remove(string channel)
+    {
+        lock (_gate)
+        {
+            return _subscriptions.Remove(channel, out var subscription) ? subscription : null;
+        }
+    }
+
+    /// <summary>Removes the subscription only if it is still the one registered for its channel.</summary>
+    public bool Remove(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            if (_subscriptions.TryGetValue(subscription.Channel, out var current) && current == subscription)
+            {
+                _subscriptions.Remove(subscription.Channel);
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /// <summary>Takes every subscription out of the session, for release when it closes.</summary>
+    public Subscription[] RemoveAll()
+    {
+        lock (_gate)
+        {
+            var all = _subscriptions.Values.ToArray();
+            _subscriptions.Clear();
+            return all;
+        }
+    }
+}

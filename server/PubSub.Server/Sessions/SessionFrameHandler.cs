@@ -1,0 +1,226 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Logging;
+using PubSub.Channels;
+using PubSub.Protocol;
+
+namespace PubSub.Sessions;
+
+/// <summary>
+/// What each client frame does (docs/protocol.md, section 2.2), whichever transport carried it.
+/// Bad input never throws out of here: the client gets an <c>error</c> frame or an error reply,
+/// and the session goes on.
+/// </summary>
+internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizationService authorization, ILogger<SessionFrameHandler> logger)
+{
+    /// <summary>Handles a batch of frames in order; batches of one session never overlap.</summary>
+    public async Task HandleBatchAsync(Session session, ReadOnlyMemory<byte> batch, CancellationToken cancellationToken)
+    {
+        await session.InboundLock.WaitAsync(cancellationToken);
+        try
+        {
+            session.MarkInbound(node.Time.GetTimestamp());
+            foreach (var line in FrameBatch.Split(batch))
+            {
+                if (session.IsClosed)
+                {
+                    return;
+                }
+                if (ClientFrameParser.TryParse(line.Span, out var frame, out var error))
+                {
+                    await HandleFrameAsync(session, frame!, cancellationToken);
+                }
+                else
+                {
+                    Fail(session, error.Id, error.Code, error.Message);
+                }
+            }
+        }
+        finally
+        {
+            session.InboundLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Subscribes the session to a channel with every check a client subscribe goes through.
+    /// <paramref name="firstFrame"/> builds what precedes the messages: a reply, a
+    /// <c>subscribed</c> frame, or nothing.
+    /// </summary>
+    public async Task<SubscribeOutcome> SubscribeAsync(
+        Session session,
+        ChannelMatch match,
+        StreamPosition? since,
+        Func<SubscribeOutcome, byte[]?> firstFrame,
+        CancellationToken cancellationToken)
+    {
+        if (session.IsSubscribed(match.Channel))
+        {
+            throw new PubSubException(PubSubErrorCodes.AlreadySubscribed, $"Already subscribed to '{match.Channel}'.");
+        }
+        await AuthorizeReadAsync(session, match);
+
+        var subscription = new Subscription(session, match);
+        if (!session.TryAdd(subscription, node.Options.MaxSubscriptionsPerSession, out var error))
+        {
+            throw new PubSubException(error.Code, error.Message);
+        }
+
+        SubscribeOutcome outcome;
+        try
+        {
+            outcome = await node.Hub.SubscribeAsync(subscription, since, firstFrame, cancellationToken);
+        }
+        catch
+        {
+            session.Remove(subscription);
+            throw;
+        }
+
+        if (session.IsClosed)
+        {
+            // The session closed while this was in flight; its release may have missed it.
+            node.Hub.Unsubscribe(subscription);
+        }
+        return outcome;
+    }
+
+    /// <summary>Resolves a channel name, or throws the protocol error that says why it is refused.</summary>
+    public ChannelMatch Resolve(string? channel) =>
+        node.Channels.TryResolve(channel, out var match, out var error) ? match! : throw new PubSubException(error.Code, error.Message);
+
+    private async Task HandleFrameAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
+    {
+        try
+        {
+            switch (frame.Type)
+            {
+                case ClientFrameType.Ping:
+                    session.Send(ServerFrames.Pong);
+                    Reply(session, frame.Id, ServerFrames.ReplyEmpty);
+                    break;
+                case ClientFrameType.Pong:
+                    break;
+                case ClientFrameType.Subscribe:
+                    await SubscribeAsync(
+                        session,
+                        Resolve(frame.Channel),
+                        frame.Since,
+                        outcome => frame.Id is { } id ? ServerFrames.ReplyPosition(id, outcome.Latest, outcome.Recovered) : null,
+                        cancellationToken);
+                    break;
+                case ClientFrameType.Unsubscribe:
+                    await UnsubscribeAsync(session, frame);
+                    break;
+                case ClientFrameType.Publish:
+                    await PublishAsync(session, frame, cancellationToken);
+                    break;
+                case ClientFrameType.History:
+                    await HistoryAsync(session, frame, cancellationToken);
+                    break;
+            }
+        }
+        catch (PubSubException e)
+        {
+            Fail(session, frame.Id, e.Code, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            Log.FrameFailed(logger, frame.Type, session.Id, e);
+            Fail(session, frame.Id, PubSubErrorCodes.Internal, "The server failed to handle the frame.");
+        }
+    }
+
+    private async Task UnsubscribeAsync(Session session, ClientFrame frame)
+    {
+        var match = Resolve(frame.Channel);
+        var subscription = session.Remove(match.Channel)
+            ?? throw new PubSubException(PubSubErrorCodes.NotSubscribed, $"Not subscribed to '{match.Channel}'.");
+        node.Hub.Unsubscribe(subscription);
+        // The reply leaves the channel in the cursor of transports that keep one.
+        if (frame.Id is { } id)
+        {
+            session.Send(OutboundFrame.Removing(ServerFrames.ReplyEmpty(id), match.Channel));
+        }
+        await node.RunUnsubscribeHookAsync(subscription);
+    }
+
+    private async Task PublishAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
+    {
+        var match = Resolve(frame.Channel);
+        if (!match.Options.AllowClientPublish)
+        {
+            throw new PubSubException(PubSubErrorCodes.Forbidden, $"Clients may not publish to '{match.Channel}'.");
+        }
+        await AuthorizePolicyAsync(session, match);
+        var data = frame.Data!.Value;
+        if (match.Options.OnPublish is { } hook)
+        {
+            var context = new PublishContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services, data);
+            await hook(context);
+            ThrowIfRejected(context);
+        }
+        var position = await node.PublishAsync(match, data, cancellationToken);
+        Reply(session, frame.Id, id => ServerFrames.ReplyPosition(id, position));
+    }
+
+    private async Task HistoryAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
+    {
+        var match = Resolve(frame.Channel);
+        // Reading history reveals what subscribing would: the same checks apply.
+        await AuthorizeReadAsync(session, match);
+        var page = await node.GetHistoryAsync(match, frame.Since, frame.Limit ?? ClientFrameParser.DefaultHistoryLimit, cancellationToken);
+        Reply(session, frame.Id, id => ServerFrames.ReplyHistory(id, page));
+    }
+
+    private async ValueTask AuthorizeReadAsync(Session session, ChannelMatch match)
+    {
+        await AuthorizePolicyAsync(session, match);
+        if (match.Options.OnSubscribe is { } hook)
+        {
+            var context = new SubscribeContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services);
+            await hook(context);
+            ThrowIfRejected(context);
+        }
+    }
+
+    private async ValueTask AuthorizePolicyAsync(Session session, ChannelMatch match)
+    {
+        if (match.Options.AuthorizationPolicy is { } policy)
+        {
+            var result = await authorization.AuthorizeAsync(session.User, match, policy);
+            if (!result.Succeeded)
+            {
+                throw new PubSubException(PubSubErrorCodes.Forbidden, $"Not authorized for '{match.Channel}'.");
+            }
+        }
+    }
+
+    private static void ThrowIfRejected(RejectableChannelContext context)
+    {
+        if (context.RejectionCode is { } code)
+        {
+            throw new PubSubException(code, context.RejectionMessage!);
+        }
+    }
+
+    private static void Reply(Session session, long? id, Func<long, byte[]> reply)
+    {
+        if (id is { } value)
+        {
+            session.Send(reply(value));
+        }
+    }
+
+    private static void Fail(Session session, long? id, string code, string message) =>
+        session.Send(id is { } value ? ServerFrames.ReplyError(value, code, message) : ServerFrames.Error(code, message));
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Error, "Handling a {FrameType} frame of session {SessionId} failed.")]
+        public static partial void FrameFailed(ILogger logger, ClientFrameType frameType, string sessionId, Exception exception);
+    }
+}

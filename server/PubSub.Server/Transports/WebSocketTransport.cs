@@ -1,0 +1,246 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using PubSub.Http;
+using PubSub.Protocol;
+using PubSub.Sessions;
+
+namespace PubSub.Transports;
+
+/// <summary>
+/// <c>GET {prefix}/ws</c>: a session whose frames travel both ways on one WebSocket
+/// (docs/protocol.md, section 3.2). One loop reads batches and hands them to the frame handler;
+/// the other drains the outbound queue, coalescing whatever waits into one message.
+/// </summary>
+internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHandler frames, ILogger<WebSocketTransport> logger)
+{
+    public const string JsonSubprotocol = "pubsub.json";
+
+    /// <summary>
+    /// Once a session has closed, how long its socket may take to deliver the last frame and finish
+    /// the close handshake before it is aborted (a slow consumer that never reads again).
+    /// </summary>
+    public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Frames waiting together are sent as one message up to this size; a larger frame goes alone.
+    /// Big enough to batch a burst, small enough that one message does not hold up a reader's loop.
+    /// </summary>
+    private const int MaxCoalescedBytes = 64 * 1024;
+
+    private const int InitialReceiveBuffer = 4 * 1024;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, PubSubErrorCodes.BadRequest,
+                "Expected a WebSocket upgrade request (GET with 'Upgrade: websocket').");
+            return;
+        }
+
+        var offered = context.WebSockets.WebSocketRequestedProtocols;
+        string? subprotocol = null;
+        if (offered.Count > 0)
+        {
+            if (!offered.Contains(JsonSubprotocol))
+            {
+                await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, PubSubErrorCodes.BadRequest,
+                    $"None of the offered subprotocols ({string.Join(", ", offered)}) is supported; offer '{JsonSubprotocol}'.");
+                return;
+            }
+            subprotocol = JsonSubprotocol;
+        }
+
+        // Liveness is the protocol's own ping/pong (any proxy sees it as traffic), so the
+        // WebSocket-level keep-alive would only double it.
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            SubProtocol = subprotocol,
+            KeepAliveInterval = TimeSpan.Zero,
+        });
+
+        var session = node.CreateSession(context.User, TransportNames.WebSocket);
+        session.Send(ServerFrames.Connected(session.Id, node.NodeId, TransportNames.WebSocket, (int)node.Options.PingInterval.TotalSeconds));
+
+        ITimer? abortTimer = null;
+        using var closing = session.Closed.Register(() =>
+            abortTimer = node.Time.CreateTimer(static s => ((WebSocket)s!).Abort(), socket, CloseTimeout, Timeout.InfiniteTimeSpan));
+        try
+        {
+            var receiving = ReceiveLoopAsync(socket, session);
+            await SendLoopAsync(socket, session);
+            await CloseAsync(socket, session.CloseReason);
+            await receiving;
+        }
+        finally
+        {
+            session.Abandon();
+            abortTimer?.Dispose();
+        }
+    }
+
+    private async Task ReceiveLoopAsync(WebSocket socket, Session session)
+    {
+        var maxSize = node.Options.MaxMessageSize;
+        try
+        {
+            while (true)
+            {
+                // Wait for data holding no buffer: an idle connection costs no receive memory.
+                var probe = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+                if (probe.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+
+                var buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBuffer);
+                try
+                {
+                    var length = 0;
+                    var tooLarge = false;
+                    ValueWebSocketReceiveResult result;
+                    do
+                    {
+                        if (length == buffer.Length && !tooLarge)
+                        {
+                            if (length > maxSize)
+                            {
+                                // Read the rest of the message only to discard it.
+                                tooLarge = true;
+                            }
+                            else
+                            {
+                                buffer = Grow(buffer, Math.Min(buffer.Length * 2, maxSize + 1));
+                            }
+                        }
+                        result = await socket.ReceiveAsync(tooLarge ? buffer.AsMemory() : buffer.AsMemory(length), CancellationToken.None);
+                        if (result.MessageType == WebSocketMessageType.Close)
+                        {
+                            return;
+                        }
+                        if (!tooLarge)
+                        {
+                            length += result.Count;
+                            tooLarge = length > maxSize;
+                        }
+                    }
+                    while (!result.EndOfMessage);
+
+                    session.MarkInbound(node.Time.GetTimestamp());
+                    if (tooLarge)
+                    {
+                        session.Send(ServerFrames.Error(PubSubErrorCodes.MessageTooLarge, $"A message may hold at most {maxSize} bytes; this one was discarded."));
+                    }
+                    else if (result.MessageType == WebSocketMessageType.Binary)
+                    {
+                        session.Send(ServerFrames.Error(PubSubErrorCodes.BadRequest, $"Binary messages are not part of '{JsonSubprotocol}'; send frames as text. The message was discarded."));
+                    }
+                    else
+                    {
+                        await frames.HandleBatchAsync(session, buffer.AsMemory(0, length), session.Closed);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            Log.ReceiveEnded(logger, session.Id, e.Message);
+        }
+        finally
+        {
+            session.Abandon();
+        }
+    }
+
+    private async Task SendLoopAsync(WebSocket socket, Session session)
+    {
+        var batch = new List<OutboundFrame>();
+        try
+        {
+            while (await session.Outbound.WaitToReadAsync(CancellationToken.None))
+            {
+                batch.Clear();
+                session.Outbound.DequeueBatch(batch, MaxCoalescedBytes);
+                if (batch.Count == 1)
+                {
+                    await socket.SendAsync(batch[0].Json, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                    continue;
+                }
+                await SendCoalescedAsync(socket, batch);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            Log.SendEnded(logger, session.Id, e.Message);
+            session.Abandon();
+        }
+    }
+
+    private static async ValueTask SendCoalescedAsync(WebSocket socket, List<OutboundFrame> batch)
+    {
+        var size = batch.Count - 1;
+        foreach (var frame in batch)
+        {
+            size += frame.Json.Length;
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            var written = 0;
+            foreach (var frame in batch)
+            {
+                if (written > 0)
+                {
+                    buffer[written++] = FrameBatch.Separator;
+                }
+                frame.Json.Span.CopyTo(buffer.AsSpan(written));
+                written += frame.Json.Length;
+            }
+            await socket.SendAsync(buffer.AsMemory(0, written), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task CloseAsync(WebSocket socket, DisconnectReason? reason)
+    {
+        if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return;
+        }
+        try
+        {
+            var status = reason is null ? WebSocketCloseStatus.NormalClosure : (WebSocketCloseStatus)reason.Code;
+            await socket.CloseOutputAsync(status, reason?.Reason, CancellationToken.None);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            Log.SendEnded(logger, "-", e.Message);
+        }
+    }
+
+    private static byte[] Grow(byte[] buffer, int size)
+    {
+        var larger = ArrayPool<byte>.Shared.Rent(size);
+        buffer.AsSpan().CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return larger;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "Receiving for session {SessionId} ended: {Reason}")]
+        public static partial void ReceiveEnded(ILogger logger, string sessionId, string reason);
+
+        [LoggerMessage(2, LogLevel.Debug, "Sending for session {SessionId} ended: {Reason}")]
+        public static partial void SendEnded(ILogger logger, string sessionId, string reason);
+    }
+}

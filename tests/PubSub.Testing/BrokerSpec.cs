@@ -1,0 +1,275 @@
+using System.Text;
+using Xunit;
+
+namespace PubSub.Testing;
+
+/// <summary>
+/// The contract of <see cref="IBroker"/>, written once and run against every implementation
+/// (the in-memory broker here, the Redis broker in its own test project). Each test uses fresh
+/// channel names, so implementations may share one backend across tests.
+/// </summary>
+public abstract class BrokerSpec : IAsyncLifetime
+{
+    private readonly List<IBroker> _started = [];
+
+    protected static readonly HistoryOptions History10 = new(10, TimeSpan.FromMinutes(5));
+
+    /// <summary>
+    /// A broker on the backend this test uses; every broker created within one test shares it, so
+    /// two calls give two nodes of one cluster.
+    /// </summary>
+    protected abstract Task<IBroker> CreateBrokerAsync();
+
+    public virtual Task InitializeAsync() => Task.CompletedTask;
+
+    public virtual async Task DisposeAsync()
+    {
+        foreach (var broker in _started)
+        {
+            await broker.StopAsync(CancellationToken.None);
+            (broker as IDisposable)?.Dispose();
+            if (broker is IAsyncDisposable asyncDisposable)
+            {
+                await asyncDisposable.DisposeAsync();
+            }
+        }
+    }
+
+    protected static string NewChannel(string prefix = "spec") => $"{prefix}/{Guid.NewGuid():N}";
+
+    protected async Task<(IBroker Broker, RecordingBrokerHandler Handler, string NodeId)> StartNodeAsync()
+    {
+        var broker = await CreateBrokerAsync();
+        var handler = new RecordingBrokerHandler();
+        var nodeId = "n" + Guid.NewGuid().ToString("N")[..10];
+        await broker.StartAsync(nodeId, handler, CancellationToken.None);
+        _started.Add(broker);
+        return (broker, handler, nodeId);
+    }
+
+    protected static Payload Json(string json) => Payload.FromJson(Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public async Task Offsets_start_at_one_and_grow_by_one_within_an_epoch()
+    {
+        var (broker, _, _) = await StartNodeAsync();
+        var channel = NewChannel();
+
+        var positions = new List<StreamPosition>();
+        for (var i = 0; i < 5; i++)
+        {
+            positions.Add(await broker.PublishAsync(channel, Json($"{i}"), History10, CancellationToken.None));
+        }
+
+        Assert.Equal([1L, 2, 3, 4, 5], positions.Select(p => p.Offset));
+        Assert.Single(positions.Select(p => p.Epoch).Distinct());
+        Assert.False(string.IsNullOrEmpty(positions[0].Epoch));
+    }
+
+    [Fact]
+    public async Task Reading_a_channel_that_never_had_a_publication_gives_a_stable_epoch_at_offset_zero()
+    {
+        var (broker, _, _) = await StartNodeAsync();
+        var channel = NewChannel();
+
+        var first = await broker.ReadHistoryAsync(channel, new HistoryQuery(null, 10), CancellationToken.None);
+        var second = await broker.ReadHistoryAsync(channel, new HistoryQuery(null, 10), CancellationToken.None);
+        var published = await broker.PublishAsync(channel, Json("1"), History10, CancellationToken.None);
+
+        Assert.Equal(0, first.Latest.Offset);
+        Assert.Empty(first.Publications);
+        Assert.Equal(first.Latest, second.Latest);
+        Assert.Equal(new StreamPosition(1, first.Latest.Epoch), published);
+    }
+
+    [Fact]
+    public async Task Publications_reach_every_subscribed_node_in_offset_order_with_identical_offsets()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var channel = NewChannel();
+        await a.Broker.SubscribeAsync(channel, CancellationToken.None);
+        await b.Broker.SubscribeAsync(channel, CancellationToken.None);
+
+        // Both nodes publish at once; the stream still has one order.
+        var publishing = Enumerable.Range(0, 50)
+            .Select(i => (i % 2 == 0 ? a.Broker : b.Broker).PublishAsync(channel, Json($"{i}"), History10, CancellationToken.None).AsTask());
+        await Task.WhenAll(publishing);
+
+        var seenByA = await a.Handler.PublicationsAsync(50);
+        var seenByB = await b.Handler.PublicationsAsync(50);
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), seenByA.Select(p => p.Offset));
+        Assert.Equal(seenByA.Select(p => (p.Position, p.Data)), seenByB.Select(p => (p.Position, p.Data)));
+        Assert.All(seenByA, p => Assert.Equal(channel, p.Channel));
+    }
+
+    [Fact]
+    public async Task A_node_receives_nothing_of_a_channel_while_unsubscribed()
+    {
+        var (broker, handler, _) = await StartNodeAsync();
+        var channel = NewChannel();
+        await broker.SubscribeAsync(channel, CancellationToken.None);
+        await broker.PublishAsync(channel, Json("1"), History10, CancellationToken.None);
+        Assert.Equal(1, (await handler.NextPublicationAsync()).Offset);
+
+        await broker.UnsubscribeAsync(channel, CancellationToken.None);
+        await broker.PublishAsync(channel, Json("2"), History10, CancellationToken.None);
+        await broker.SubscribeAsync(channel, CancellationToken.None);
+        await broker.PublishAsync(channel, Json("3"), History10, CancellationToken.None);
+
+        // Offset 2 would have arrived before 3: deliveries of a channel are in offset order.
+        Assert.Equal(3, (await handler.NextPublicationAsync()).Offset);
+    }
+
+    [Fact]
+    public async Task Subscribe_then_read_history_misses_nothing_published_meanwhile()
+    {
+        var (publisher, _, _) = await StartNodeAsync();
+        var (subscriber, handler, _) = await StartNodeAsync();
+        var channel = NewChannel();
+
+        using var stop = new CancellationTokenSource();
+        var publishing = Task.Run(async () =>
+        {
+            var count = 0;
+            while (!stop.IsCancellationRequested && count < 2000)
+            {
+                await publisher.PublishAsync(channel, Json($"{count++}"), new HistoryOptions(5000, TimeSpan.FromMinutes(5)), CancellationToken.None);
+            }
+            return count;
+        });
+
+        await subscriber.SubscribeAsync(channel, CancellationToken.None);
+        var page = await subscriber.ReadHistoryAsync(channel, new HistoryQuery(0, 5000), CancellationToken.None);
+        await stop.CancelAsync();
+        var total = await publishing.WithTimeout("the publisher");
+
+        // Everything up to the history read is in history; everything after it was delivered.
+        Assert.Equal(Enumerable.Range(1, (int)page.Latest.Offset).Select(i => (long)i), page.Publications.Select(p => p.Offset));
+        var delivered = new List<long>();
+        while (total > page.Latest.Offset && (delivered.Count == 0 || delivered[^1] < total))
+        {
+            delivered.Add((await handler.NextPublicationAsync()).Offset);
+        }
+        Assert.Equal(Enumerable.Range((int)page.Latest.Offset + 1, total - (int)page.Latest.Offset).Select(i => (long)i),
+            delivered.Where(offset => offset > page.Latest.Offset));
+    }
+
+    [Fact]
+    public async Task History_after_an_offset_holds_the_later_publications_oldest_first()
+    {
+        var (broker, _, _) = await StartNodeAsync();
+        var channel = NewChannel();
+        for (var i = 1; i <= 6; i++)
+        {
+            await broker.PublishAsync(channel, Json($"{{\"n\":{i}}}"), History10, CancellationToken.None);
+        }
+
+        var page = await broker.ReadHistoryAsync(channel, new HistoryQuery(3, 10), CancellationToken.None);
+        var limited = await broker.ReadHistoryAsync(channel, new HistoryQuery(3, 2), CancellationToken.None);
+
+        Assert.Equal(6, page.Latest.Offset);
+        Assert.Equal([4L, 5, 6], page.Publications.Select(p => p.Offset));
+        Assert.Equal("{\"n\":4}", page.Publications[0].Data.ToString());
+        Assert.All(page.Publications, p => Assert.Equal(page.Latest.Epoch, p.Epoch));
+        Assert.Equal([4L, 5], limited.Publications.Select(p => p.Offset));
+    }
+
+    [Fact]
+    public async Task History_without_an_offset_holds_the_latest_publications_oldest_first()
+    {
+        var (broker, _, _) = await StartNodeAsync();
+        var channel = NewChannel();
+        for (var i = 1; i <= 6; i++)
+        {
+            await broker.PublishAsync(channel, Json($"{i}"), History10, CancellationToken.None);
+        }
+
+        var page = await broker.ReadHistoryAsync(channel, new HistoryQuery(null, 3), CancellationToken.None);
+        var positionOnly = await broker.ReadHistoryAsync(channel, new HistoryQuery(null, 0), CancellationToken.None);
+
+        Assert.Equal([4L, 5, 6], page.Publications.Select(p => p.Offset));
+        Assert.Empty(positionOnly.Publications);
+        Assert.Equal(6, positionOnly.Latest.Offset);
+    }
+
+    [Fact]
+    public async Task History_keeps_at_most_its_size()
+    {
+        var (broker, _, _) = await StartNodeAsync();
+        var channel = NewChannel();
+        for (var i = 1; i <= 25; i++)
+        {
+            await broker.PublishAsync(channel, Json($"{i}"), History10, CancellationToken.None);
+        }
+
+        var page = await broker.ReadHistoryAsync(channel, new HistoryQuery(0, 100), CancellationToken.None);
+
+        Assert.Equal(Enumerable.Range(16, 10).Select(i => (long)i), page.Publications.Select(p => p.Offset));
+        Assert.Equal(25, page.Latest.Offset);
+    }
+
+    [Fact]
+    public async Task Without_history_publications_still_get_offsets_but_none_is_kept()
+    {
+        var (broker, _, _) = await StartNodeAsync();
+        var channel = NewChannel();
+        await broker.PublishAsync(channel, Json("1"), HistoryOptions.None, CancellationToken.None);
+        var second = await broker.PublishAsync(channel, Json("2"), HistoryOptions.None, CancellationToken.None);
+
+        var page = await broker.ReadHistoryAsync(channel, new HistoryQuery(0, 100), CancellationToken.None);
+
+        Assert.Equal(2, second.Offset);
+        Assert.Equal(second, page.Latest);
+        Assert.Empty(page.Publications);
+    }
+
+    [Fact]
+    public async Task Json_and_binary_payloads_keep_their_kind_and_bytes()
+    {
+        var (broker, handler, _) = await StartNodeAsync();
+        var channel = NewChannel();
+        await broker.SubscribeAsync(channel, CancellationToken.None);
+        var json = Json("""{"text":"héllo ✓","list":[1,2.5,null,true]}""");
+        var binary = Payload.FromBinary(new byte[] { 0, 1, 2, 0x0A, 0xFF, 0x80 });
+        var empty = Payload.FromBinary(Array.Empty<byte>());
+
+        await broker.PublishAsync(channel, json, History10, CancellationToken.None);
+        await broker.PublishAsync(channel, binary, History10, CancellationToken.None);
+        await broker.PublishAsync(channel, empty, History10, CancellationToken.None);
+
+        var delivered = await handler.PublicationsAsync(3);
+        var history = await broker.ReadHistoryAsync(channel, new HistoryQuery(0, 10), CancellationToken.None);
+        Assert.Equal([json, binary, empty], delivered.Select(p => p.Data));
+        Assert.Equal([json, binary, empty], history.Publications.Select(p => p.Data));
+        Assert.False(delivered[0].Data.IsBinary);
+        Assert.True(delivered[1].Data.IsBinary);
+    }
+
+    [Fact]
+    public async Task Node_messages_reach_the_addressed_node_only()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+
+        Assert.True(await a.Broker.SendToNodeAsync(b.NodeId, "to b"u8.ToArray(), CancellationToken.None));
+        Assert.True(await b.Broker.SendToNodeAsync(a.NodeId, "to a"u8.ToArray(), CancellationToken.None));
+
+        Assert.Equal("to b", Encoding.UTF8.GetString(await b.Handler.NextNodeMessageAsync()));
+        Assert.Equal("to a", Encoding.UTF8.GetString(await a.Handler.NextNodeMessageAsync()));
+        Assert.False(a.Handler.HasNodeMessage);
+        Assert.False(b.Handler.HasNodeMessage);
+    }
+
+    [Fact]
+    public async Task Sending_to_a_node_that_does_not_exist_or_stopped_returns_false()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+
+        Assert.False(await a.Broker.SendToNodeAsync("nosuchnode", "x"u8.ToArray(), CancellationToken.None));
+
+        await b.Broker.StopAsync(CancellationToken.None);
+        Assert.False(await a.Broker.SendToNodeAsync(b.NodeId, "x"u8.ToArray(), CancellationToken.None));
+    }
+}

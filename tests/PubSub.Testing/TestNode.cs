@@ -1,0 +1,110 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace PubSub.Testing;
+
+/// <summary>
+/// A real PubSub node: Kestrel on 127.0.0.1 with a free port, the application's services, and the
+/// endpoints at /pubsub and /api. Tests talk to it over real sockets.
+/// </summary>
+public sealed class TestNode : IAsyncDisposable
+{
+    public const string ApiKey = "test-api-key";
+
+    private readonly WebApplication _app;
+
+    private TestNode(WebApplication app, Uri baseUri)
+    {
+        _app = app;
+        BaseUri = baseUri;
+        Http = new HttpClient { BaseAddress = baseUri, Timeout = Timeouts.Default };
+    }
+
+    /// <summary>http://127.0.0.1:{port}/</summary>
+    public Uri BaseUri { get; }
+
+    public Uri WebSocketUri => new($"ws://{BaseUri.Authority}/pubsub/ws");
+
+    /// <summary>An HTTP client for this node (no API key unless a test adds it).</summary>
+    public HttpClient Http { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    internal PubSubNode Node => Services.GetRequiredService<PubSubNode>();
+
+    public string NodeId => Node.NodeId;
+
+    public int SessionCount => Node.SessionCount;
+
+    public IPubSubPublisher Publisher => Services.GetRequiredService<IPubSubPublisher>();
+
+    /// <summary>
+    /// Starts a node. By default it has channel templates <c>chat/{room}</c> (history 100, client
+    /// publish), <c>news/{topic}</c> (history 100, server publish only) and <c>nohistory/{x}</c>,
+    /// and the API key <see cref="ApiKey"/>. <paramref name="configure"/> runs after the defaults.
+    /// </summary>
+    public static async Task<TestNode> StartAsync(
+        Action<PubSubOptions>? configure = null,
+        Action<IPubSubBuilder>? services = null,
+        Action<WebApplication>? map = null,
+        Action<WebApplicationBuilder>? host = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddFilter(level => level >= LogLevel.Warning);
+        host?.Invoke(builder);
+        var pubsub = builder.Services.AddPubSub(options =>
+        {
+            options.ApiKey = ApiKey;
+            options.Channel("chat/{room}", c => c.History(100, TimeSpan.FromMinutes(5)).AllowClientPublish());
+            options.Channel("news/{topic}", c => c.History(100, TimeSpan.FromMinutes(5)));
+            options.Channel("nohistory/{x}", c => c.AllowClientPublish());
+            configure?.Invoke(options);
+        });
+        services?.Invoke(pubsub);
+
+        var app = builder.Build();
+        if (map is not null)
+        {
+            map(app);
+        }
+        else
+        {
+            app.MapPubSub("/pubsub");
+            app.MapPubSubApi("/api");
+        }
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new TestNode(app, new Uri(address.TrimEnd('/') + "/"));
+    }
+
+    /// <summary>Opens a protocol client on this node's WebSocket endpoint and waits for <c>connected</c>.</summary>
+    public Task<WsClient> ConnectAsync(bool answerPings = true) => WsClient.ConnectAsync(WebSocketUri, answerPings: answerPings);
+
+    /// <summary>Publishes through the server API with the API key; returns the parsed response.</summary>
+    public async Task<JsonElement> PublishViaApiAsync(string channel, object data)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/publish") { Content = JsonContent.Create(new { channel, data }) };
+        request.Headers.Add("X-API-Key", ApiKey);
+        using var response = await Http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            await _app.StopAsync(stopping.Token);
+        }
+        await _app.DisposeAsync();
+    }
+}
