@@ -42,6 +42,9 @@ public sealed class TestNode : IAsyncDisposable
 
     public int SessionCount => Node.SessionCount;
 
+    /// <summary>Whether this node still holds the session.</summary>
+    public bool HasSession(string sessionId) => Node.FindSession(sessionId) is not null;
+
     public IPubSubPublisher Publisher => Services.GetRequiredService<IPubSubPublisher>();
 
     /// <summary>

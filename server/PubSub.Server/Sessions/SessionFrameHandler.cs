@@ -95,8 +95,8 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
             switch (frame.Type)
             {
                 case ClientFrameType.Ping:
-                    session.Send(ServerFrames.Pong);
-                    Reply(session, frame.Id, ServerFrames.ReplyEmpty);
+                    // A ping with an id is a request like any other; without one it gets a pong.
+                    session.Send(frame.Id is { } id ? ServerFrames.ReplyEmpty(id) : ServerFrames.Pong);
                     break;
                 case ClientFrameType.Pong:
                     break;
@@ -191,7 +191,8 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
     {
         if (match.Options.AuthorizationPolicy is { } policy)
         {
-            var result = await authorization.AuthorizeAsync(session.User, match, policy);
+            // The resource is the channel name, for handlers that decide per channel.
+            var result = await authorization.AuthorizeAsync(session.User, match.Channel, policy);
             if (!result.Succeeded)
             {
                 throw new PubSubException(PubSubErrorCodes.Forbidden, $"Not authorized for '{match.Channel}'.");

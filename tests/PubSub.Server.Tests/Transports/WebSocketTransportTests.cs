@@ -183,4 +183,19 @@ public sealed class WebSocketTransportTests : IAsyncLifetime
         await Timeouts.Until(() => _node.SessionCount == 0, "the session is gone");
         Assert.Equal(WebSocketCloseStatus.NormalClosure, client.CloseStatus);
     }
+
+    [Fact]
+    public async Task An_upgrade_from_a_foreign_origin_is_refused_and_allowed_origins_connect()
+    {
+        await using var node = await TestNode.StartAsync(o => o.AllowedOrigins.Add("https://app.example.com"));
+
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() =>
+            WsClient.ConnectAsync(node.WebSocketUri, configure: o => o.SetRequestHeader("Origin", "https://evil.example.net")));
+        await using var allowed = await WsClient.ConnectAsync(node.WebSocketUri, configure: o => o.SetRequestHeader("Origin", "https://app.example.com"));
+        await using var sameOrigin = await WsClient.ConnectAsync(node.WebSocketUri, configure: o => o.SetRequestHeader("Origin", $"http://{node.BaseUri.Authority}"));
+
+        Assert.Contains("403", refused.Message, StringComparison.Ordinal);
+        await allowed.PingAsync();
+        await sameOrigin.PingAsync();
+    }
 }
