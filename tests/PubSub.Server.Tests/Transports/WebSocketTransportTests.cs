@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace PubSub.Server.Tests.Transports;
 
@@ -197,5 +199,19 @@ public sealed class WebSocketTransportTests : IAsyncLifetime
         Assert.Contains("403", refused.Message, StringComparison.Ordinal);
         await allowed.PingAsync();
         await sameOrigin.PingAsync();
+    }
+
+    [Fact]
+    public async Task Conventions_on_MapPubSub_apply_to_the_websocket_endpoint()
+    {
+        await using var node = await TestNode.StartAsync(
+            host: h => h.Services.AddTestAuthentication(),
+            map: app => app.MapPubSub("/pubsub").RequireAuthorization());
+
+        var anonymous = await Assert.ThrowsAsync<WebSocketException>(() => WsClient.ConnectAsync(node.WebSocketUri));
+        await using var signedIn = await WsClient.ConnectAsync(node.WebSocketUri, configure: o => o.SetRequestHeader(TestAuthenticationHandler.UserHeader, "ann"));
+
+        Assert.Contains("401", anonymous.Message, StringComparison.Ordinal);
+        await signedIn.PingAsync();
     }
 }
