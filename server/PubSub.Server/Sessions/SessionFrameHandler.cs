@@ -58,7 +58,17 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
             throw new PubSubException(PubSubErrorCodes.AlreadySubscribed, $"Already subscribed to '{match.Channel}'.");
         }
         await AuthorizeReadAsync(session, match);
+        return await SubscribeAuthorizedAsync(session, match, since, firstFrame, cancellationToken);
+    }
 
+    /// <summary>Subscribes a session whose right to the channel was already checked with <see cref="AuthorizeReadAsync"/>.</summary>
+    public async Task<SubscribeOutcome> SubscribeAuthorizedAsync(
+        Session session,
+        ChannelMatch match,
+        StreamPosition? since,
+        Func<SubscribeOutcome, byte[]?> firstFrame,
+        CancellationToken cancellationToken)
+    {
         var subscription = new Subscription(session, match);
         if (!session.TryAdd(subscription, node.Options.MaxSubscriptionsPerSession, out var error))
         {
@@ -82,6 +92,21 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
             node.Hub.Unsubscribe(subscription);
         }
         return outcome;
+    }
+
+    /// <summary>
+    /// Checks that the session may read the channel (subscribe or history): the channel's policy
+    /// and its subscribe hook. Throws the protocol error that says why not.
+    /// </summary>
+    public async ValueTask AuthorizeReadAsync(Session session, ChannelMatch match)
+    {
+        await AuthorizePolicyAsync(session, match);
+        if (match.Options.OnSubscribe is { } hook)
+        {
+            var context = new SubscribeContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services);
+            await hook(context);
+            ThrowIfRejected(context);
+        }
     }
 
     /// <summary>Resolves a channel name, or throws the protocol error that says why it is refused.</summary>
@@ -174,17 +199,6 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         await AuthorizeReadAsync(session, match);
         var page = await node.GetHistoryAsync(match, frame.Since, frame.Limit ?? ClientFrameParser.DefaultHistoryLimit, cancellationToken);
         Reply(session, frame.Id, id => ServerFrames.ReplyHistory(id, page));
-    }
-
-    private async ValueTask AuthorizeReadAsync(Session session, ChannelMatch match)
-    {
-        await AuthorizePolicyAsync(session, match);
-        if (match.Options.OnSubscribe is { } hook)
-        {
-            var context = new SubscribeContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services);
-            await hook(context);
-            ThrowIfRejected(context);
-        }
     }
 
     private async ValueTask AuthorizePolicyAsync(Session session, ChannelMatch match)

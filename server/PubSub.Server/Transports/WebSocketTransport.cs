@@ -193,24 +193,10 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
 
     private static async ValueTask SendCoalescedAsync(WebSocket socket, List<OutboundFrame> batch)
     {
-        var size = batch.Count - 1;
-        foreach (var frame in batch)
-        {
-            size += frame.Json.Length;
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        var buffer = ArrayPool<byte>.Shared.Rent(OutboundFrame.JoinedLength(batch));
         try
         {
-            var written = 0;
-            foreach (var frame in batch)
-            {
-                if (written > 0)
-                {
-                    buffer[written++] = FrameBatch.Separator;
-                }
-                frame.Json.Span.CopyTo(buffer.AsSpan(written));
-                written += frame.Json.Length;
-            }
+            var written = OutboundFrame.Join(batch, buffer);
             await socket.SendAsync(buffer.AsMemory(0, written), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
         }
         finally
