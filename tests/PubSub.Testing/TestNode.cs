@@ -56,6 +56,9 @@ public sealed class TestNode : IAsyncDisposable
     public void CloseSession(string sessionId, int code, string reason) =>
         Node.FindSession(sessionId)?.Close(new PubSub.Protocol.DisconnectReason(code, reason));
 
+    /// <summary>Drops a session without a word to its client, as a node that died would: its next poll or send gets 404.</summary>
+    public void AbandonSession(string sessionId) => Node.FindSession(sessionId)?.Abandon();
+
     /// <summary>Whether the WebSocket session has a ping outstanding that something from the client has answered since.</summary>
     public bool PingAnswered(string sessionId) =>
         Node.FindSession(sessionId) is { } session && session.PingSentTimestamp != 0 && session.LastInboundTimestamp >= session.PingSentTimestamp;

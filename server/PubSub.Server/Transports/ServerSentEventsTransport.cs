@@ -64,6 +64,10 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         finally
         {
             session.Abandon();
+            // The callback may be running on the thread that closed the session; disposing the
+            // registration waits for it, so a timer it creates is seen and disposed here, and
+            // never fires on a finished request (HttpContext.Abort then throws and ends the process).
+            closing.Dispose();
             abortTimer?.Dispose();
         }
     }

@@ -77,6 +77,10 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
         finally
         {
             session.Abandon();
+            // The callback may be running on the thread that closed the session; disposing the
+            // registration waits for it, so a timer it creates is seen and disposed here, and
+            // never fires after the request is done.
+            closing.Dispose();
             abortTimer?.Dispose();
         }
     }
