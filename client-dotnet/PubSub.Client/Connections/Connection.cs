@@ -61,7 +61,9 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
     public async Task OpenAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(timeout, _settings.Time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, _stop.Token);
+        // Not linked to _stop: an end right after 'connected' (in the same batch) must not turn a
+        // completed open into a cancelled one; the end is handled after adoption, like any other.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
             await _transport.StartAsync(this, linked.Token);

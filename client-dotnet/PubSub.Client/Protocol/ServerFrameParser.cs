@@ -104,6 +104,11 @@ internal static class ServerFrameParser
             throw Bad("The frame has no 'type'", json);
         }
 
+        if (codeNumber is not null && type is "error" or "unsubscribed")
+        {
+            throw Bad($"An '{type}' frame's 'code' must be a string", json);
+        }
+
         switch (type)
         {
             case "connected":
@@ -183,6 +188,10 @@ internal static class ServerFrameParser
                 };
 
             case "disconnect":
+                if (codeText is not null)
+                {
+                    throw Bad("A 'disconnect' frame's 'code' must be an integer", json);
+                }
                 var disconnectCode = Required(codeNumber, "code", type, json);
                 if (disconnectCode is < 0 or > 4999)
                 {
