@@ -210,6 +210,7 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
     public async Task<PubSubSubscription> SubscribeAsync(string channel, PubSubSubscriptionOptions? options, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
+        cancellationToken.ThrowIfCancellationRequested();
         PubSubSubscription subscription;
         lock (_gate)
         {
@@ -854,6 +855,7 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
     /// </summary>
     private async Task<T> RequestAsync<T>(string type, Func<long, byte[]> build, Func<ServerFrame, T> parse, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
             ThrowIfNotConnectedLocked(type);
