@@ -22,6 +22,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
     private StreamPosition? _position;
     private bool? _recovered;
     private bool _everSubscribed;
+    private Connection? _activeOn;
 
     internal PubSubSubscription(PubSubClient client, string channel, StreamPosition? since)
     {
@@ -107,7 +108,11 @@ public sealed class PubSubSubscription : IAsyncDisposable
     internal Task Ready => _ready.Task;
 
     /// <summary>The connection on which the subscription is established; messages from others are not for it.</summary>
-    internal Connection? ActiveOn { get; set; }
+    internal Connection? ActiveOn
+    {
+        get => Volatile.Read(ref _activeOn);
+        set => Volatile.Write(ref _activeOn, value);
+    }
 
     /// <summary>The position to recover from (null: start from now).</summary>
     internal StreamPosition? RecoveryPosition => Position;

@@ -186,7 +186,7 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
         if (closed.CloseCode is >= 4000 and <= 4999 and var code)
         {
             var reconnect = code < 4500;
-            End(new PubSubDisconnectedException(code, (closed.Error.Message), reconnect), reconnect);
+            End(new PubSubDisconnectedException(code, closed.CloseReason ?? "", reconnect), reconnect);
             return;
         }
         End(closed.Error, reconnect: true);

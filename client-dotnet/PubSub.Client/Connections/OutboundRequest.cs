@@ -28,6 +28,12 @@ internal sealed class OutboundRequest
         Type = type;
         Frame = frame;
         _onReplyInline = onReplyInline;
+        if (onReplyInline is not null)
+        {
+            // Its reply is handled inline and nobody awaits the task; a failure needs observing.
+            _reply.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     /// <summary>The request id; 0 for a frame that gets no reply (pong).</summary>

@@ -48,4 +48,5 @@ internal interface ITransportSink
 /// <summary>How a transport ended.</summary>
 /// <param name="Error">What ended it.</param>
 /// <param name="CloseCode">The WebSocket close code, when the server closed the socket with one.</param>
-internal sealed record TransportClosed(Exception Error, int? CloseCode = null);
+/// <param name="CloseReason">The WebSocket close description that came with the code.</param>
+internal sealed record TransportClosed(Exception Error, int? CloseCode = null, string? CloseReason = null);

@@ -150,7 +150,8 @@ internal sealed partial class WebSocketTransport(TransportContext context) : ITr
                         var code = (int?)_socket.CloseStatus;
                         closed = new TransportClosed(
                             new PubSubException(PubSubErrorCodes.ConnectionLost, $"The server closed the WebSocket ({code}{(string.IsNullOrEmpty(_socket.CloseStatusDescription) ? "" : ": " + _socket.CloseStatusDescription)})."),
-                            code);
+                            code,
+                            _socket.CloseStatusDescription);
                         return;
                     }
                     length += result.Count;

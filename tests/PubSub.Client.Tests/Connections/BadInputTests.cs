@@ -108,6 +108,33 @@ public sealed class BadInputTests
         Assert.Equal(PubSubClientState.Connected, client.State);
     }
 
+    [Theory]
+    [InlineData(4500, false)]
+    [InlineData(4001, true)]
+    [InlineData(1011, true)]
+    public async Task A_websocket_close_code_without_a_disconnect_frame_is_honoured(int code, bool reconnects)
+    {
+        await using var node = await StartNodeBehindScriptAsync([Connected], script: async (socket, _) =>
+            await socket.CloseOutputAsync((WebSocketCloseStatus)code, "Scripted close.", CancellationToken.None));
+        await using var client = ClientHarness.Create(node.PubSubUri(), PubSubTransport.WebSocket);
+        var events = new ClientEvents(client);
+
+        await client.ConnectAsync().WithTimeout("connect");
+        var ended = await events.NextAsync(reconnects ? PubSubClientState.Reconnecting : PubSubClientState.Closed);
+        if (reconnects)
+        {
+            await events.NextAsync(PubSubClientState.Connected);
+        }
+
+        Assert.Equal(reconnects ? PubSubClientState.Connected : PubSubClientState.Closed, client.State);
+        if (code >= 4000)
+        {
+            var error = Assert.IsType<PubSubDisconnectedException>(ended.Error);
+            Assert.Equal(code, error.DisconnectCode);
+            Assert.Equal("Scripted close.", error.Reason);
+        }
+    }
+
     [Fact]
     public async Task An_error_frame_is_reported_and_the_session_goes_on()
     {
