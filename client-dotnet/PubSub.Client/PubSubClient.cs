@@ -487,19 +487,7 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
 
         var (info, roundTrip) = await NegotiateAsync(context, cancellationToken);
         _maxMessageSize = info.MaxMessageSize > 0 ? info.MaxMessageSize : DefaultMaxMessageSize;
-        context = new TransportContext
-        {
-            BaseUri = context.BaseUri,
-            Http = context.Http,
-            Handler = context.Handler,
-            Headers = context.Headers,
-            AccessToken = context.AccessToken,
-            Time = context.Time,
-            LoggerFactory = context.LoggerFactory,
-            RequestTimeout = context.RequestTimeout,
-            ConfigureWebSocket = context.ConfigureWebSocket,
-            PollTimeout = TimeSpan.FromSeconds(info.PollTimeout > 0 ? info.PollTimeout : 25),
-        };
+        context = context with { PollTimeout = TimeSpan.FromSeconds(info.PollTimeout > 0 ? info.PollTimeout : 25) };
 
         var offered = info.Transports ?? [];
         var order = _options.Transports.Where(t => offered.Contains(TransportNames.Of(t))).ToList();

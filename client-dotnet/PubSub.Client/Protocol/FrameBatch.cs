@@ -2,7 +2,7 @@ namespace PubSub.Client.Protocol;
 
 /// <summary>
 /// Splits a batch (docs/protocol.md, section 2: frames separated by <c>\n</c>, a trailing
-/// <c>\n</c> and empty lines ignored) into frames, and joins frames into one.
+/// <c>\n</c> and empty lines ignored) into frames.
 /// </summary>
 internal static class FrameBatch
 {
@@ -27,18 +27,6 @@ internal static class FrameBatch
                 return;
             }
         }
-    }
-
-    /// <summary>Counts the frames of a batch (the long-polling ack counts every non-empty line).</summary>
-    public static int Count(ReadOnlySpan<byte> batch)
-    {
-        var count = 0;
-        Split(batch, 0, (_, _) =>
-        {
-            count++;
-            return true;
-        });
-        return count;
     }
 }
 

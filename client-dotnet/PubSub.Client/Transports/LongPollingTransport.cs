@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using PubSub.Client.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace PubSub.Client.Transports;
@@ -71,35 +72,24 @@ internal sealed partial class LongPollingTransport(TransportContext context) : I
     /// Delivers the frames of a response to a poll that acknowledged <paramref name="ack"/>: the
     /// i-th frame (from 1) is number ack + i; numbers up to <see cref="Received"/> were delivered already.
     /// </summary>
-    internal void Deliver(ReadOnlySpan<byte> body, long ack, ITransportSink sink)
+    internal void Deliver(ReadOnlySpan<byte> body, long ack, ITransportSink sink) =>
+        FrameBatch.Split(body, new Numbering(this, sink, ack), static (numbering, frame) => numbering.Next(frame));
+
+    /// <summary>Numbers the frames of one response as they are split.</summary>
+    private sealed class Numbering(LongPollingTransport transport, ITransportSink sink, long ack)
     {
-        var number = ack;
-        var rest = body;
-        while (!rest.IsEmpty)
+        private long _number = ack;
+
+        public bool Next(ReadOnlySpan<byte> frame)
         {
-            var end = rest.IndexOf((byte)'\n');
-            var line = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? [] : rest[(end + 1)..];
-            if (line.EndsWith("\r"u8))
+            if (++_number <= transport.Received)
             {
-                line = line[..^1];
-            }
-            if (line.IsEmpty)
-            {
-                continue;
-            }
-            number++;
-            if (number <= Received)
-            {
-                continue;
+                return true;
             }
             // Counted before delivery: a frame that arrived is acknowledged, whatever the client makes of it.
-            Received = number;
-            sink.OnFrame(line);
-            if (_stop.IsCancellationRequested)
-            {
-                return;
-            }
+            transport.Received = _number;
+            sink.OnFrame(frame);
+            return !transport._stop.IsCancellationRequested;
         }
     }
 

@@ -10,7 +10,7 @@ namespace PubSub.Client.Transports;
 /// What every request of one connection attempt shares: the endpoints, the HTTP client, the
 /// headers (with the token fetched for this attempt) and the limits the server announced.
 /// </summary>
-internal sealed class TransportContext
+internal sealed record TransportContext
 {
     /// <summary>How much longer than the server's poll timeout a poll may take before it counts as lost.</summary>
     public static readonly TimeSpan PollTimeoutMargin = TimeSpan.FromSeconds(10);
