@@ -8,11 +8,12 @@ import { PubSubError } from "./PubSubError.js";
  *
  * The server numbers a session's frames 1, 2, 3, … and keeps each until a poll acknowledges it;
  * `ack` is the count of frames received, and the answer to a poll with `ack=n` holds frames n+1,
- * n+2, … One poll is in flight at a time and a response counts only once its whole body is read,
- * so the count is exactly what was delivered: a response lost on the way (or cut off mid-body) is
- * retried with the same `ack`, the server sends those frames again, and each is delivered once.
- * Only when retries run out (or the server says `session_not_found`) does the connection fail and
- * the client reconnect and recover.
+ * n+2, … A response counts only once its whole body is read, so the count is exactly what was
+ * delivered: a response lost on the way (or cut off mid-body) is retried with the same `ack`, the
+ * server sends those frames again, and each is delivered once. Frames are numbered from the `ack`
+ * their poll sent and those at or below the count are skipped (section 3.4), so even a response
+ * that arrived after a newer one could not deliver anything twice. Only when retries run out (or
+ * the server says `session_not_found`) does the connection fail and the client reconnect and recover.
  */
 export class LongPollingTransport extends HttpTransport {
   /** Retries of a poll that failed on the network, before the connection is given up. */
@@ -88,13 +89,15 @@ export class LongPollingTransport extends HttpTransport {
   /** Delivers the frames of a response to a poll that acknowledged `ack`: frame i is number ack + 1 + i. */
   private deliver(lines: string[], ack: number): void {
     const sink = sessionCapturingSink(this.handler, (session) => (this.session ??= session));
+    // Frame i of this response is number ack + 1 + i; those up to the count were processed already.
+    const fresh = lines.slice(Math.max(0, this.received - ack));
     // Counted before delivery: a frame the client got (even one it could not parse) is acknowledged.
-    this.received = ack + lines.length;
+    this.received = Math.max(this.received, ack + lines.length);
     if (this.session === null && lines.length === 0) {
       this.finish(new PubSubError("bad_frame", "The first poll returned no frames; expected 'connected'."));
       return;
     }
-    deliverLines(lines, sink, () => !this.closed);
+    deliverLines(fresh, sink, () => !this.closed);
     if (this.session === null && !this.closed) {
       this.finish(new PubSubError("bad_frame", "The first poll did not start with 'connected'."));
     }

@@ -8,8 +8,6 @@ export interface PageClientOptions {
   transports?: string[];
   channel: string;
   probeInterval?: number;
-  /** False against a Host without the negotiate endpoint (before the fallback transports landed). */
-  negotiate?: boolean;
 }
 
 /** State the page keeps on `window.t` for the test to read. */
@@ -22,14 +20,13 @@ export interface PageState {
 
 /** Creates a client in the page (window.t.client), subscribes to `channel`, connects, and waits until subscribed. */
 export async function startPageClient(page: Page, options: PageClientOptions): Promise<{ transport: string }> {
-  return page.evaluate(async ({ url, transports, channel, probeInterval, negotiate }) => {
+  return page.evaluate(async ({ url, transports, channel, probeInterval }) => {
     const lib = (window as unknown as { PubSub: any }).PubSub;
     const state: any = { received: [], states: [], missed: 0, errors: [] };
     (window as any).t = state;
     const clientOptions: any = { reconnect: { initialDelay: 200, maxDelay: 1000 } };
     if (transports) clientOptions.transports = transports;
     if (probeInterval !== undefined) clientOptions.probeInterval = probeInterval;
-    if (negotiate !== undefined) clientOptions.negotiate = negotiate;
     const client = new lib.PubSubClient(url, clientOptions);
     state.client = client;
     client.on("state", (change: any) => state.states.push({ state: change.state, transport: change.transport }));

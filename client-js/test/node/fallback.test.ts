@@ -4,23 +4,18 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { PubSubClient } from "../../src/PubSubClient.js";
 import type { PubSubError } from "../../src/PubSubError.js";
-import type { TransportName } from "../../src/types.js";
 import { HostProcess } from "../support/HostProcess.js";
 import { TestProxy } from "../support/TestProxy.js";
-import { eventually, negotiates, nodeClient, offeredBy, range, received } from "./support.js";
+import { eventually, nodeClient, range, received } from "./support.js";
 
 let host: HostProcess;
-let offered: TransportName[];
 
 beforeAll(async () => {
   host = await HostProcess.start();
-  offered = await offeredBy(host.pubsub);
 });
 afterAll(async () => {
   await host?.stop();
 });
-
-const needsFallbacks = "the Host does not offer SSE and long-polling yet";
 
 async function withClient<T>(client: PubSubClient, body: (client: PubSubClient) => Promise<T>): Promise<T> {
   try {
@@ -31,7 +26,7 @@ async function withClient<T>(client: PubSubClient, body: (client: PubSubClient) 
 }
 
 it("picks WebSocket when the server offers everything", async () => {
-  await withClient(nodeClient(host.pubsub, { negotiate: await negotiates(host.pubsub) }), async (client) => {
+  await withClient(nodeClient(host.pubsub), async (client) => {
     await client.connect();
     expect(client.transport).toBe("websocket");
   });
@@ -40,8 +35,7 @@ it("picks WebSocket when the server offers everything", async () => {
 it.for([
   ["ServerSentEvents,LongPolling", "sse"],
   ["LongPolling", "long-polling"],
-])("picks what the server offers (PubSub__Transports=%s → %s), without trying the rest", async ([config, expected], context) => {
-  context.skip(!offered.includes("sse"), needsFallbacks);
+])("picks what the server offers (PubSub__Transports=%s → %s), without trying the rest", async ([config, expected]) => {
   const limited = await HostProcess.start({ env: { PubSub__Transports: config! } });
   try {
     await withClient(nodeClient(limited.pubsub), async (client) => {
@@ -57,8 +51,7 @@ it.for([
   }
 });
 
-it.for(["refuse", "blackhole"] as const)("falls back to SSE when a proxy breaks WebSocket (%s)", async (mode, context) => {
-  context.skip(!offered.includes("sse"), needsFallbacks);
+it.for(["refuse", "blackhole"] as const)("falls back to SSE when a proxy breaks WebSocket (%s)", async (mode) => {
   const proxy = await TestProxy.start(host.url);
   proxy.webSocket = mode;
   try {
@@ -80,8 +73,7 @@ it.for(["refuse", "blackhole"] as const)("falls back to SSE when a proxy breaks 
   }
 });
 
-it("moves up to WebSocket once it works, losing and doubling nothing", async (context) => {
-  context.skip(!offered.includes("sse"), needsFallbacks);
+it("moves up to WebSocket once it works, losing and doubling nothing", async () => {
   const proxy = await TestProxy.start(host.url);
   proxy.webSocket = "blackhole";
   try {

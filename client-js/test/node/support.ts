@@ -35,20 +35,6 @@ export function received(subscription: Subscription): unknown[] {
   return seen;
 }
 
-/** The transports a Host offers, from its negotiate endpoint; only WebSocket when it has none (older servers). */
-export async function offeredBy(pubsub: string): Promise<TransportName[]> {
-  const response = await fetch(`${pubsub}/negotiate`);
-  if (response.status === 404) {
-    return ["websocket"];
-  }
-  return ((await response.json()) as { transports: TransportName[] }).transports;
-}
-
-/** Whether the Host has the negotiate endpoint (protocol section 3.1). */
-export async function negotiates(pubsub: string): Promise<boolean> {
-  return (await fetch(`${pubsub}/negotiate`)).status !== 404;
-}
-
 export const ALL: TransportName[] = ["websocket", "sse", "long-polling"];
 
 export function range(from: number, to: number): number[] {

@@ -1,6 +1,7 @@
 // The small parts on their own: backoff, the outbound queue, the frame codec, transport selection.
 import { describe, expect, it } from "vitest";
 import { Backoff } from "../../src/Backoff.js";
+import { LongPollingTransport } from "../../src/LongPollingTransport.js";
 import { fromBase64, toBase64, utf8Length } from "../../src/encoding.js";
 import { parseFrame, splitBatch } from "../../src/frames.js";
 import { OutboundQueue } from "../../src/OutboundQueue.js";
@@ -196,5 +197,37 @@ describe("TransportSelector", () => {
     expect(selector.timeout("sse", 5000, undefined)).toBe(10_000);
     expect(selector.timeout("websocket", null, undefined)).toBe(5000);
     expect(selector.timeout("websocket", 300, 777)).toBe(777);
+  });
+});
+
+describe("LongPollingTransport", () => {
+  it("numbers a response's frames from the ack its poll sent and skips those it processed already", () => {
+    const seen: unknown[] = [];
+    const transport = new LongPollingTransport(
+      {
+        base: new URL("http://fake.test/pubsub"),
+        token: null,
+        withCredentials: false,
+        fetch: () => new Promise<Response>(() => undefined),
+        WebSocket: undefined,
+        EventSource: undefined,
+        pollTimeout: 25_000,
+        requestTimeout: 30_000,
+        sendBufferLimit: 65_536,
+      },
+      { onFrame: (frame) => seen.push(frame), onBadFrame: () => undefined, onWritable: () => undefined, onClose: () => undefined },
+    );
+    const deliver = (lines: string[], ack: number): void =>
+      (transport as unknown as { deliver(lines: string[], ack: number): void }).deliver(lines, ack);
+    const message = (offset: number): string => JSON.stringify({ type: "message", channel: "c", epoch: "e", offset, data: offset });
+
+    deliver([JSON.stringify({ type: "connected", session: "n.s", node: "n", version: 1, transport: "long-polling", ping: 0 })], 0);
+    deliver([message(1), message(2)], 1);
+    // A late answer to the same poll (ack=1): frames 2 and 3 again, and a new frame 4.
+    deliver([message(1), message(2), message(3)], 1);
+
+    expect(seen.map((frame) => (frame as { offset?: number }).offset ?? "connected")).toEqual(["connected", 1, 2, 3]);
+    expect(transport.count).toBe(4);
+    transport.close();
   });
 });
