@@ -424,12 +424,13 @@ var PubSub = (() => {
         var _a;
         return (_a = this.session) != null ? _a : this.session = session;
       });
-      this.received = ack + lines.length;
+      const fresh = lines.slice(Math.max(0, this.received - ack));
+      this.received = Math.max(this.received, ack + lines.length);
       if (this.session === null && lines.length === 0) {
         this.finish(new PubSubError("bad_frame", "The first poll returned no frames; expected 'connected'."));
         return;
       }
-      deliverLines(lines, sink, () => !this.closed);
+      deliverLines(fresh, sink, () => !this.closed);
       if (this.session === null && !this.closed) {
         this.finish(new PubSubError("bad_frame", "The first poll did not start with 'connected'."));
       }
