@@ -264,15 +264,15 @@ export class PubSubClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * Publishes `data` to a channel: any JSON value, or a `Uint8Array` (or `ArrayBuffer`), sent as
-   * a binary publication. Resolves with the publication's position. Publishes made while the
+   * Publishes `data` to a channel: any JSON value, or bytes (a `Uint8Array`, another typed array
+   * or DataView, or an `ArrayBuffer`), sent as a binary publication. Resolves with the publication's position. Publishes made while the
    * client reconnects wait in a bounded queue; one whose connection drops after it was sent
    * rejects with `connection_lost`, since it may or may not have been published.
    */
   publish(channel: string, data: unknown): Promise<StreamPosition> {
     let payload: { data: unknown } | { binary: string };
-    if (data instanceof Uint8Array) {
-      payload = { binary: toBase64(data) };
+    if (ArrayBuffer.isView(data)) {
+      payload = { binary: toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
     } else if (data instanceof ArrayBuffer) {
       payload = { binary: toBase64(new Uint8Array(data)) };
     } else if (data === undefined || typeof data === "function" || typeof data === "symbol") {
@@ -379,10 +379,13 @@ export class PubSubClient extends Emitter<ClientEvents> {
         this.selector.succeeded(name);
         return connection;
       } catch (error) {
+        if (generation !== this.generation) {
+          throw new PubSubError("closed", "The client was closed.");
+        }
         const failure = asPubSubError(error);
         failures.push(`${name}: ${failure.message}`);
         this.selector.failed(name);
-        if (generation === this.generation && order.length > 1) {
+        if (order.length > 1) {
           this.emit("error", failure);
         }
       } finally {
@@ -817,6 +820,18 @@ export class PubSubClient extends Emitter<ClientEvents> {
       this.scheduleProbe();
       return;
     }
+    // A long-lived connection's token may have expired: the probe asks for a fresh one, as a connect does.
+    let token: string | null;
+    try {
+      token = await this.resolveToken();
+    } catch {
+      this.scheduleProbe();
+      return;
+    }
+    if (!this.canProbe() || this.probe !== null || this.context === null) {
+      return;
+    }
+    this.context = { ...this.context, token };
     const probe = this.open("websocket");
     this.probe = probe;
     try {

@@ -55,8 +55,15 @@ it("three pages chat across the three transports, and a late joiner sees the his
     await screenshot(ann, "demo-chat-ann-websocket.png");
     await screenshot(bob, `demo-chat-bob-${second}.png`);
     await screenshot(cat, `demo-chat-cat-${third}.png`);
-    const annLines = await ann.locator("#log p").allTextContents();
-    expect(annLines.map((line) => line.replace(/\s+#\d+$/, ""))).toEqual(["ann: hello from websocket", `bob: hi from ${second}`]);
+    const lines = async (page: Page) => (await page.locator("#log p").allTextContents()).map((line) => line.replace(/\s+#\d+$/, ""));
+    expect(await lines(ann)).toEqual(["ann: hello from websocket", `bob: hi from ${second}`]);
+
+    // The picker moves ann to long-polling; the room continues where it was, without repeats.
+    await ann.selectOption("#transport", "long-polling");
+    await ann.waitForSelector('#status[data-state=connected][data-transport="long-polling"]', { timeout: 30_000 });
+    await say(cat, "welcome back");
+    await waitForLine(ann, "cat: welcome back");
+    expect(await lines(ann)).toEqual(["ann: hello from websocket", `bob: hi from ${second}`, "cat: welcome back"]);
     await cat.close();
   } finally {
     await ann.close();

@@ -34,7 +34,8 @@ describe("publish", () => {
 
     await client.publish("chat/bin", new Uint8Array([0, 1, 2, 255]));
     await client.publish("chat/bin", new Uint8Array([7]).buffer);
-    await until(() => seen.length === 2);
+    await client.publish("chat/bin", new Uint16Array([0x0201]).subarray(0, 1));
+    await until(() => seen.length === 3);
 
     const frame = server.session().received.find((f) => f.type === "publish")!;
     expect(frame.binary).toBe("AAEC/w==");
@@ -42,6 +43,8 @@ describe("publish", () => {
     expect(seen[0]).toBeInstanceOf(Uint8Array);
     expect([...(seen[0] as Uint8Array)]).toEqual([0, 1, 2, 255]);
     expect([...(seen[1] as Uint8Array)]).toEqual([7]);
+    // Any view travels as its bytes (little-endian here, as the platform stores them).
+    expect([...(seen[2] as Uint8Array)]).toEqual([1, 2]);
     client.close();
   });
 

@@ -159,6 +159,20 @@ describe("moving up to WebSocket", () => {
     other.close();
   });
 
+  it("asks for a fresh token for the probe", async () => {
+    const server = new FakeServer();
+    server.ws = "refuse";
+    let calls = 0;
+    const client = clientFor(server, { probeInterval: 5_000, token: () => `token${++calls}` });
+    await client.connect();
+    server.ws = "accept";
+
+    await until(() => client.transport === "websocket");
+
+    expect(new URL(server.sockets.at(-1)!.url).searchParams.get("access_token")).toBe("token2");
+    client.close();
+  });
+
   it("keeps probing at the interval while WebSocket still fails", async () => {
     const { server, client } = await onSseFallback();
     const before = server.sockets.length;
