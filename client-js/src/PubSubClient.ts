@@ -118,6 +118,7 @@ export class PubSubClient extends Emitter<ClientEvents> {
   private generation = 0;
   private cancel = new AbortController();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private stopOnlineListener: (() => void) | null = null;
   private probeTimer: ReturnType<typeof setTimeout> | undefined;
   private offered: readonly string[] | null = null;
   private rtt: number | null = null;
@@ -330,13 +331,29 @@ export class PubSubClient extends Emitter<ClientEvents> {
     this.adopt(connection, false);
   }
 
+  /**
+   * Waits the next backoff delay, then tries again. A browser that reports it is back online
+   * (the window's `online` event) cuts the wait short: the network that failed is likely back.
+   */
   private scheduleRetry(generation: number): void {
-    const delay = this.backoff.next();
-    this.retryTimer = setTimeout(() => {
+    const retry = (): void => {
+      this.stopRetry();
       if (generation === this.generation) {
         void this.attempt(generation);
       }
-    }, delay);
+    };
+    this.retryTimer = setTimeout(retry, this.backoff.next());
+    const events = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
+    if (typeof events.addEventListener === "function") {
+      events.addEventListener("online", retry);
+      this.stopOnlineListener = () => (globalThis as unknown as EventTarget).removeEventListener("online", retry);
+    }
+  }
+
+  private stopRetry(): void {
+    clearTimeout(this.retryTimer);
+    this.stopOnlineListener?.();
+    this.stopOnlineListener = null;
   }
 
   /** Negotiates, then tries each transport in order; resolves with the first connection that delivers `connected`. */
@@ -501,7 +518,7 @@ export class PubSubClient extends Emitter<ClientEvents> {
     this.generation++;
     this.cancel.abort();
     this.cancel = new AbortController();
-    clearTimeout(this.retryTimer);
+    this.stopRetry();
     this.stopProbe();
     for (const connection of [this.primary, this.opening, ...this.retiring]) {
       connection?.close();

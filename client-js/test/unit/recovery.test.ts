@@ -177,6 +177,34 @@ describe("backoff", () => {
   });
 });
 
+describe("back online", () => {
+  it("retries at once when the browser says it is online again, instead of waiting out the backoff", async () => {
+    const window = new EventTarget();
+    vi.stubGlobal("addEventListener", window.addEventListener.bind(window));
+    vi.stubGlobal("removeEventListener", window.removeEventListener.bind(window));
+    vi.spyOn(Math, "random").mockReturnValue(0.99);
+    try {
+      const server = new FakeServer();
+      const client = clientFor(server, { reconnect: { initialDelay: 60_000, maxDelay: 60_000 } });
+      await client.connect();
+      server.goDown();
+      await pass(100_000);
+      expect(client.state).toBe("reconnecting");
+      server.up();
+
+      await pass(1_000);
+      expect(client.state).toBe("reconnecting");
+      window.dispatchEvent(new Event("online"));
+      await pass(10);
+
+      expect(client.state).toBe("connected");
+      client.close();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
+
 describe("heartbeat", () => {
   it("answers the server's pings with pong", async () => {
     const server = new FakeServer();

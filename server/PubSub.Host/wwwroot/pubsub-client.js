@@ -1298,6 +1298,7 @@ var PubSub = (() => {
       /** Bumped by close(): asynchronous work of an older generation stops where it is. */
       this.generation = 0;
       this.cancel = new AbortController();
+      this.stopOnlineListener = null;
       this.offered = null;
       this.rtt = null;
       this.maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
@@ -1497,13 +1498,29 @@ var PubSub = (() => {
       }
       this.adopt(connection, false);
     }
+    /**
+     * Waits the next backoff delay, then tries again. A browser that reports it is back online
+     * (the window's `online` event) cuts the wait short: the network that failed is likely back.
+     */
     scheduleRetry(generation) {
-      const delay = this.backoff.next();
-      this.retryTimer = setTimeout(() => {
+      const retry = () => {
+        this.stopRetry();
         if (generation === this.generation) {
           void this.attempt(generation);
         }
-      }, delay);
+      };
+      this.retryTimer = setTimeout(retry, this.backoff.next());
+      const events = globalThis;
+      if (typeof events.addEventListener === "function") {
+        events.addEventListener("online", retry);
+        this.stopOnlineListener = () => globalThis.removeEventListener("online", retry);
+      }
+    }
+    stopRetry() {
+      var _a;
+      clearTimeout(this.retryTimer);
+      (_a = this.stopOnlineListener) == null ? void 0 : _a.call(this);
+      this.stopOnlineListener = null;
     }
     /** Negotiates, then tries each transport in order; resolves with the first connection that delivers `connected`. */
     async establish(generation) {
@@ -1657,7 +1674,7 @@ var PubSub = (() => {
       this.generation++;
       this.cancel.abort();
       this.cancel = new AbortController();
-      clearTimeout(this.retryTimer);
+      this.stopRetry();
       this.stopProbe();
       for (const connection of [this.primary, this.opening, ...this.retiring]) {
         connection == null ? void 0 : connection.close();
