@@ -4,7 +4,7 @@ import { OutboundQueue } from "./OutboundQueue.js";
 import type { QueuedFrame } from "./OutboundQueue.js";
 import { PubSubError } from "./PubSubError.js";
 import { SseTransport } from "./SseTransport.js";
-import type { Transport, TransportClosed, TransportContext, TransportFactory, TransportHandler } from "./Transport.js";
+import type { Transport, TransportClosed, TransportContext, TransportHandler } from "./Transport.js";
 import type { TransportName } from "./types.js";
 import { WebSocketTransport } from "./WebSocketTransport.js";
 
@@ -37,7 +37,7 @@ export interface ConnectionListener {
   onClosed(connection: Connection, closed: ConnectionClosed): void;
 }
 
-export const defaultTransportFactory: TransportFactory = (name, context, handler) => {
+function createTransport(name: TransportName, context: TransportContext, handler: TransportHandler): Transport {
   switch (name) {
     case "websocket":
       return new WebSocketTransport(context, handler);
@@ -46,7 +46,7 @@ export const defaultTransportFactory: TransportFactory = (name, context, handler
     case "long-polling":
       return new LongPollingTransport(context, handler);
   }
-};
+}
 
 const PING = JSON.stringify({ type: "ping" });
 
@@ -82,7 +82,6 @@ export class Connection {
     context: TransportContext,
     private readonly settings: ConnectionSettings,
     private readonly listener: ConnectionListener,
-    factory: TransportFactory = defaultTransportFactory,
   ) {
     this.queue = new OutboundQueue(settings.maxQueueBytes);
     this.opened = new Promise<void>((resolve, reject) => {
@@ -97,7 +96,7 @@ export class Connection {
       onWritable: () => this.flush(),
       onClose: (closed) => this.onTransportClosed(closed),
     };
-    this.transport = factory(name, context, handler);
+    this.transport = createTransport(name, context, handler);
     this.openTimer = setTimeout(() => {
       this.fail(new PubSubError("timeout", `The ${name} transport did not deliver 'connected' within ${settings.connectTimeout} ms.`), true);
     }, settings.connectTimeout);

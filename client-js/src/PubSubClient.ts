@@ -1,5 +1,5 @@
 import { Backoff } from "./Backoff.js";
-import { Connection, defaultTransportFactory } from "./Connection.js";
+import { Connection } from "./Connection.js";
 import type { ConnectionClosed, ConnectionListener, OutboundFrame } from "./Connection.js";
 import { Emitter } from "./Emitter.js";
 import { fromBase64, toBase64, utf8Length } from "./encoding.js";
@@ -22,7 +22,7 @@ import type { Lane } from "./OutboundQueue.js";
 import { PubSubError } from "./PubSubError.js";
 import { Subscription } from "./Subscription.js";
 import type { SubscriptionOwner } from "./Subscription.js";
-import type { TransportContext, TransportFactory } from "./Transport.js";
+import type { TransportContext } from "./Transport.js";
 import { TransportSelector } from "./TransportSelector.js";
 import { ALL_TRANSPORTS } from "./types.js";
 import type {
@@ -65,6 +65,9 @@ const DEFAULT_MAX_MESSAGE_SIZE = 65_536;
 const DEFAULT_POLL_TIMEOUT_SECONDS = 25;
 const PONG = JSON.stringify({ type: "pong" });
 
+/** Subscribe errors that say "not now" rather than "no": the subscribe is retried (section 2.7). */
+const TRANSIENT_CODES = new Set(["unavailable", "internal"]);
+
 /**
  * A PubSub client: connects over the best transport that works (WebSocket, then SSE, then
  * long-polling, each tried only if the server offers it), keeps the connection up with backoff
@@ -105,6 +108,7 @@ export class PubSubClient extends Emitter<ClientEvents> {
   /** Publishes and history requests made while no connection is up; sent after the next connect. */
   private readonly backlog: OutboundQueue;
   private readonly retiring = new Set<Connection>();
+  private readonly resubscribeTimers = new Map<Subscription, ReturnType<typeof setTimeout>>();
   private readonly connectWaiters: { resolve: () => void; reject: (error: PubSubError) => void }[] = [];
   private readonly subscriptionOwner: SubscriptionOwner;
 
@@ -128,9 +132,6 @@ export class PubSubClient extends Emitter<ClientEvents> {
   private subscriptionVersion = 0;
   private probeVersion = 0;
   private probeSubscribesLeft = 0;
-
-  /** @internal For tests: builds transports. */
-  transportFactory: TransportFactory = defaultTransportFactory;
 
   /**
    * @param url the endpoints' prefix, such as `https://example.com/pubsub` or, in a page, `/pubsub`.
@@ -425,7 +426,6 @@ export class PubSubClient extends Emitter<ClientEvents> {
         heartbeatMargin: this.settings.heartbeatMargin,
       },
       this.connectionListener,
-      this.transportFactory,
     );
   }
 
@@ -483,6 +483,7 @@ export class PubSubClient extends Emitter<ClientEvents> {
     }
     this.primary = null;
     this.stopProbe();
+    this.stopResubscribing();
     // Frames that never left can go on the next connection; the subscribes are made anew there.
     this.backlog.appendBulk(connection.queue.takeBulk());
     for (const subscription of this.subscriptions.values()) {
@@ -520,6 +521,7 @@ export class PubSubClient extends Emitter<ClientEvents> {
     this.cancel = new AbortController();
     this.stopRetry();
     this.stopProbe();
+    this.stopResubscribing();
     for (const connection of [this.primary, this.opening, ...this.retiring]) {
       connection?.close();
     }
@@ -743,9 +745,23 @@ export class PubSubClient extends Emitter<ClientEvents> {
       return;
     }
     if (reply.error !== undefined) {
+      const error = new PubSubError(reply.error.code, reply.error.message);
+      if (TRANSIENT_CODES.has(error.code)) {
+        // The broker is unreachable or the server stumbled: the subscription is still wanted, so it
+        // stays and is asked for again after a backoff delay (and anew after any reconnect).
+        const delay = subscription.handleTransientFailure(error);
+        const timer = setTimeout(() => {
+          this.resubscribeTimers.delete(subscription);
+          if (this.primary === connection && this.subscriptions.get(subscription.channel) === subscription) {
+            this.sendSubscribe(connection, subscription, false);
+          }
+        }, delay);
+        this.resubscribeTimers.set(subscription, timer);
+        return;
+      }
       this.subscriptions.delete(subscription.channel);
       this.subscriptionVersion++;
-      subscription.handleEnded(new PubSubError(reply.error.code, reply.error.message));
+      subscription.handleEnded(error);
       return;
     }
     let result: SubscribeResult;
@@ -759,12 +775,21 @@ export class PubSubClient extends Emitter<ClientEvents> {
     subscription.handleSubscribed({ ...result, ...(typeof reply.result!.recovered === "boolean" ? { recovered: reply.result!.recovered } : {}) }, since);
   }
 
+  private stopResubscribing(): void {
+    for (const timer of this.resubscribeTimers.values()) {
+      clearTimeout(timer);
+    }
+    this.resubscribeTimers.clear();
+  }
+
   private unsubscribe(subscription: Subscription): Promise<void> {
     if (this.subscriptions.get(subscription.channel) !== subscription) {
       return Promise.resolve();
     }
     this.subscriptions.delete(subscription.channel);
     this.subscriptionVersion++;
+    clearTimeout(this.resubscribeTimers.get(subscription));
+    this.resubscribeTimers.delete(subscription);
     subscription.handleEnded(null);
     for (const connection of this.retiring) {
       connection.activeChannels.delete(subscription.channel);

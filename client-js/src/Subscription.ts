@@ -1,3 +1,4 @@
+import { Backoff } from "./Backoff.js";
 import { Emitter } from "./Emitter.js";
 import { fromBase64 } from "./encoding.js";
 import type { MessageFrame, SubscribeResult } from "./frames.js";
@@ -25,9 +26,15 @@ export interface SubscriptionOwner {
  * order, dropping the ones it already delivered (a transport switch replays an overlap).
  */
 export class Subscription extends Emitter<SubscriptionEvents> {
+  /** After a transient refusal (`unavailable`, `internal`), the first re-subscribe waits up to this long (ms), doubling to RetryMaxDelay. */
+  static readonly RetryInitialDelay = 1000;
+  static readonly RetryMaxDelay = 30_000;
+
   private _state: SubscriptionState = "subscribing";
   private _position: StreamPosition | null;
   private everSubscribed = false;
+  /** Paces re-subscribes after transient refusals; reset by a success. */
+  private readonly retries = new Backoff(Subscription.RetryInitialDelay, Subscription.RetryMaxDelay);
   private readonly waiters: { resolve: () => void; reject: (error: PubSubError) => void }[] = [];
 
   /** @internal Created by `PubSubClient.subscribe`. */
@@ -80,8 +87,15 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     return this._position;
   }
 
+  /** @internal The server could not take the subscribe now; returns how long to wait before asking again. */
+  handleTransientFailure(error: PubSubError): number {
+    this.emit("error", error);
+    return this.retries.next();
+  }
+
   /** @internal The subscribe (sent with `since`, or not) succeeded. */
   handleSubscribed(result: SubscribeResult, since: StreamPosition | null): void {
+    this.retries.reset();
     const resubscribed = this.everSubscribed;
     this.everSubscribed = true;
     const latest = { epoch: result.epoch, offset: result.offset };

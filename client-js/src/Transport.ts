@@ -50,5 +50,3 @@ export interface Transport {
   /** Ends the transport. The handler hears nothing more. */
   close(): void;
 }
-
-export type TransportFactory = (name: TransportName, context: TransportContext, handler: TransportHandler) => Transport;

@@ -115,7 +115,11 @@ export interface SubscriptionEvents {
   subscribed: SubscribedEvent;
   missed: MissedEvent;
   unsubscribed: UnsubscribedEvent;
-  /** The server refused the subscribe (for example `unknown_channel` or `forbidden`); the subscription has ended. */
+  /**
+   * The server refused the subscribe. For a refusal (such as `unknown_channel` or `forbidden`) the
+   * subscription has ended (an `unsubscribed` event follows); for a transient failure
+   * (`unavailable`, `internal`) it stays `subscribing` and the client asks again after a backoff delay.
+   */
   error: PubSubError;
 }
 

@@ -382,3 +382,42 @@ describe("bad input from the server", () => {
     client.close();
   });
 });
+
+describe("transient subscribe failures", () => {
+  it("keeps a subscription the server could not take now (unavailable), and subscribes again after a delay", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(0.5);
+    try {
+      const { server, client } = await connected();
+      let refusals = 2;
+      server.intercept = (session, frame) => {
+        if (frame.type === "subscribe" && refusals > 0) {
+          refusals--;
+          session.send({ type: "reply", id: frame.id, error: { code: "unavailable", message: "The broker is unreachable." } });
+          return true;
+        }
+        return false;
+      };
+      const sub = client.subscribe("chat/a");
+      const errors: PubSubError[] = [];
+      sub.on("error", (e) => errors.push(e));
+      const seen = collect(sub);
+
+      await pass(10);
+      expect(errors.map((e) => e.code)).toEqual(["unavailable"]);
+      expect(sub.state).toBe("subscribing");
+      // Backoff with random() = 0.5: 500 ms, then 1000 ms.
+      await pass(500);
+      expect(errors).toHaveLength(2);
+      await pass(1_000);
+      await sub.ready();
+      server.publish("chat/a", "made it");
+      await until(() => seen.length === 1);
+
+      expect(server.session().received.filter((f) => f.type === "subscribe")).toHaveLength(3);
+      expect(client.getSubscription("chat/a")).toBe(sub);
+      client.close();
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+});

@@ -730,7 +730,7 @@ var PubSub = (() => {
   var WebSocketTransport = _WebSocketTransport;
 
   // src/Connection.ts
-  var defaultTransportFactory = (name, context, handler) => {
+  function createTransport(name, context, handler) {
     switch (name) {
       case "websocket":
         return new WebSocketTransport(context, handler);
@@ -739,10 +739,10 @@ var PubSub = (() => {
       case "long-polling":
         return new LongPollingTransport(context, handler);
     }
-  };
+  }
   var PING = JSON.stringify({ type: "ping" });
   var Connection = class {
-    constructor(name, context, settings, listener, factory = defaultTransportFactory) {
+    constructor(name, context, settings, listener) {
       this.name = name;
       this.settings = settings;
       this.listener = listener;
@@ -768,7 +768,7 @@ var PubSub = (() => {
         onWritable: () => this.flush(),
         onClose: (closed) => this.onTransportClosed(closed)
       };
-      this.transport = factory(name, context, handler);
+      this.transport = createTransport(name, context, handler);
       this.openTimer = setTimeout(() => {
         this.fail(new PubSubError("timeout", `The ${name} transport did not deliver 'connected' within ${settings.connectTimeout} ms.`), true);
       }, settings.connectTimeout);
@@ -1063,7 +1063,7 @@ var PubSub = (() => {
   }
 
   // src/Subscription.ts
-  var Subscription = class extends Emitter {
+  var _Subscription = class _Subscription extends Emitter {
     /** @internal Created by `PubSubClient.subscribe`. */
     constructor(channel, owner, since) {
       super();
@@ -1071,6 +1071,8 @@ var PubSub = (() => {
       this.owner = owner;
       this._state = "subscribing";
       this.everSubscribed = false;
+      /** Paces re-subscribes after transient refusals; reset by a success. */
+      this.retries = new Backoff(_Subscription.RetryInitialDelay, _Subscription.RetryMaxDelay);
       this.waiters = [];
       this._position = since === null ? null : { epoch: since.epoch, offset: since.offset };
     }
@@ -1107,8 +1109,14 @@ var PubSub = (() => {
     recoveryPosition() {
       return this._position;
     }
+    /** @internal The server could not take the subscribe now; returns how long to wait before asking again. */
+    handleTransientFailure(error) {
+      this.emit("error", error);
+      return this.retries.next();
+    }
     /** @internal The subscribe (sent with `since`, or not) succeeded. */
     handleSubscribed(result, since) {
+      this.retries.reset();
       const resubscribed = this.everSubscribed;
       this.everSubscribed = true;
       const latest = { epoch: result.epoch, offset: result.offset };
@@ -1190,6 +1198,10 @@ var PubSub = (() => {
       }
     }
   };
+  /** After a transient refusal (`unavailable`, `internal`), the first re-subscribe waits up to this long (ms), doubling to RetryMaxDelay. */
+  _Subscription.RetryInitialDelay = 1e3;
+  _Subscription.RetryMaxDelay = 3e4;
+  var Subscription = _Subscription;
 
   // src/TransportSelector.ts
   var _TransportSelector = class _TransportSelector {
@@ -1278,6 +1290,7 @@ var PubSub = (() => {
   var DEFAULT_MAX_MESSAGE_SIZE = 65536;
   var DEFAULT_POLL_TIMEOUT_SECONDS = 25;
   var PONG = JSON.stringify({ type: "pong" });
+  var TRANSIENT_CODES = /* @__PURE__ */ new Set(["unavailable", "internal"]);
   var _PubSubClient = class _PubSubClient extends Emitter {
     /**
      * @param url the endpoints' prefix, such as `https://example.com/pubsub` or, in a page, `/pubsub`.
@@ -1288,6 +1301,7 @@ var PubSub = (() => {
       this.subscriptions = /* @__PURE__ */ new Map();
       this.requests = /* @__PURE__ */ new Map();
       this.retiring = /* @__PURE__ */ new Set();
+      this.resubscribeTimers = /* @__PURE__ */ new Map();
       this.connectWaiters = [];
       this._state = "closed";
       this.lastTransport = null;
@@ -1307,8 +1321,6 @@ var PubSub = (() => {
       this.subscriptionVersion = 0;
       this.probeVersion = 0;
       this.probeSubscribesLeft = 0;
-      /** @internal For tests: builds transports. */
-      this.transportFactory = defaultTransportFactory;
       this.connectionListener = {
         onFrame: (connection, frame) => this.onFrame(connection, frame),
         onBadFrame: (_connection, error) => this.emit("error", error),
@@ -1590,8 +1602,7 @@ var PubSub = (() => {
           maxQueueBytes: this.settings.maxQueueBytes,
           heartbeatMargin: this.settings.heartbeatMargin
         },
-        this.connectionListener,
-        this.transportFactory
+        this.connectionListener
       );
     }
     async resolveToken() {
@@ -1640,6 +1651,7 @@ var PubSub = (() => {
       }
       this.primary = null;
       this.stopProbe();
+      this.stopResubscribing();
       this.backlog.appendBulk(connection.queue.takeBulk());
       for (const subscription of this.subscriptions.values()) {
         subscription.handleDisconnected();
@@ -1676,6 +1688,7 @@ var PubSub = (() => {
       this.cancel = new AbortController();
       this.stopRetry();
       this.stopProbe();
+      this.stopResubscribing();
       for (const connection of [this.primary, this.opening, ...this.retiring]) {
         connection == null ? void 0 : connection.close();
       }
@@ -1879,9 +1892,21 @@ var PubSub = (() => {
         return;
       }
       if (reply.error !== void 0) {
+        const error = new PubSubError(reply.error.code, reply.error.message);
+        if (TRANSIENT_CODES.has(error.code)) {
+          const delay = subscription.handleTransientFailure(error);
+          const timer = setTimeout(() => {
+            this.resubscribeTimers.delete(subscription);
+            if (this.primary === connection && this.subscriptions.get(subscription.channel) === subscription) {
+              this.sendSubscribe(connection, subscription, false);
+            }
+          }, delay);
+          this.resubscribeTimers.set(subscription, timer);
+          return;
+        }
         this.subscriptions.delete(subscription.channel);
         this.subscriptionVersion++;
-        subscription.handleEnded(new PubSubError(reply.error.code, reply.error.message));
+        subscription.handleEnded(error);
         return;
       }
       let result;
@@ -1894,12 +1919,20 @@ var PubSub = (() => {
       connection.activeChannels.add(subscription.channel);
       subscription.handleSubscribed({ ...result, ...typeof reply.result.recovered === "boolean" ? { recovered: reply.result.recovered } : {} }, since);
     }
+    stopResubscribing() {
+      for (const timer of this.resubscribeTimers.values()) {
+        clearTimeout(timer);
+      }
+      this.resubscribeTimers.clear();
+    }
     unsubscribe(subscription) {
       if (this.subscriptions.get(subscription.channel) !== subscription) {
         return Promise.resolve();
       }
       this.subscriptions.delete(subscription.channel);
       this.subscriptionVersion++;
+      clearTimeout(this.resubscribeTimers.get(subscription));
+      this.resubscribeTimers.delete(subscription);
       subscription.handleEnded(null);
       for (const connection2 of this.retiring) {
         connection2.activeChannels.delete(subscription.channel);
