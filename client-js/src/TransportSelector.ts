@@ -10,11 +10,13 @@ export class TransportSelector {
   /** Without a measured round trip (negotiate off), each attempt gets this long (ms). */
   static readonly DefaultTimeout = 5000;
   /**
-   * Floor of a derived timeout (ms). The SockJS formula gives ~0.6 s on a LAN; a loaded server
-   * (a JIT-cold node, a busy CI machine) can need more to accept a WebSocket, and a false
-   * fallback costs a later upgrade probe, so the floor errs long.
+   * Floor of a derived timeout (ms). The SockJS formula gives ~0.6 s on a LAN, but a loaded server
+   * (a JIT-cold node, a busy machine) can take longer than that to answer its first WebSocket or
+   * stream, and a false fallback costs a session on a worse transport until the next upgrade
+   * probe. A blackholed WebSocket costs this wait once per browser session (the fallback is
+   * remembered), so the floor errs long.
    */
-  static readonly MinTimeout = 1000;
+  static readonly MinTimeout = 2000;
   static readonly MaxTimeout = 10_000;
 
   /** Round trips each transport needs to deliver `connected`: the upgrade and the first message; the stream's headers and first event; one poll. */

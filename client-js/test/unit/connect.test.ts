@@ -69,8 +69,8 @@ describe("transport selection", () => {
     const connecting = client.connect();
 
     // The fake network has a round trip of ~0 ms: SockJS's rto is 300 ms + rtt, times 2 round
-    // trips for a WebSocket, raised to the 1000 ms floor.
-    await pass(990);
+    // trips for a WebSocket, raised to the 2000 ms floor.
+    await pass(1_990);
     expect(server.eventSources).toHaveLength(0);
     expect(server.sockets[0]!.readyState).toBe(1);
     await pass(20);

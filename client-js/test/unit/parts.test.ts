@@ -191,9 +191,9 @@ describe("TransportSelector", () => {
 
   it("derives connect timeouts from the round trip (SockJS's rto), within bounds", () => {
     const selector = new TransportSelector([...all], null, "k");
-    expect(selector.timeout("websocket", 5, undefined)).toBe(1000);
-    expect(selector.timeout("websocket", 300, undefined)).toBe(2400);
-    expect(selector.timeout("long-polling", 300, undefined)).toBe(1200);
+    expect(selector.timeout("websocket", 5, undefined)).toBe(2000);
+    expect(selector.timeout("websocket", 600, undefined)).toBe(4800);
+    expect(selector.timeout("long-polling", 600, undefined)).toBe(2400);
     expect(selector.timeout("sse", 5000, undefined)).toBe(10_000);
     expect(selector.timeout("websocket", null, undefined)).toBe(5000);
     expect(selector.timeout("websocket", 300, 777)).toBe(777);
