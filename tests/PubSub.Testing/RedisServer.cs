@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -117,17 +118,44 @@ public sealed class RedisServer : IAsyncDisposable
     /// <exception cref="InvalidOperationException">Redis answered with an error.</exception>
     public async Task<object?> ExecuteAsync(params string[] command)
     {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, Port).WithTimeout("a connection to redis-server");
-        var stream = client.GetStream();
-        var request = new StringBuilder().Append('*').Append(command.Length).Append("\r\n");
-        foreach (var part in command)
+        await using var connection = await RespConnection.OpenAsync(Port);
+        return await connection.CallAsync(command);
+    }
+
+    /// <summary>
+    /// Subscribes to pub/sub channels on a connection of its own; returns once Redis confirmed, so
+    /// nothing published afterwards is missed.
+    /// </summary>
+    public async Task<RedisSubscription> SubscribeAsync(params string[] channels)
+    {
+        var connection = await RespConnection.OpenAsync(Port);
+        await connection.SendAsync(["SUBSCRIBE", .. channels]);
+        for (var i = 0; i < channels.Length; i++)
         {
-            request.Append('$').Append(Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
+            await connection.ReadAsync();
         }
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return await ReadReplyAsync(reader).WithTimeout($"the reply to {command[0]}");
+        return new RedisSubscription(connection);
+    }
+
+    /// <summary>
+    /// Starts watching for <paramref name="key"/> to expire (through keyspace notifications, which
+    /// this turns on); the returned task completes when Redis expires it.
+    /// </summary>
+    public async Task<Task> WatchExpiryAsync(string key)
+    {
+        await ExecuteAsync("CONFIG", "SET", "notify-keyspace-events", "Ex");
+        var subscription = await SubscribeAsync("__keyevent@0__:expired");
+        return WaitAsync();
+
+        async Task WaitAsync()
+        {
+            await using (subscription)
+            {
+                while ((await subscription.NextAsync()).Message != key)
+                {
+                }
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -155,7 +183,7 @@ public sealed class RedisServer : IAsyncDisposable
         };
         foreach (var argument in new[]
         {
-            "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--port", Port.ToString(CultureInfo.InvariantCulture),
             "--bind", "127.0.0.1",
             "--dir", _directory,
             "--save", "",
@@ -226,10 +254,75 @@ public sealed class RedisServer : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
 
-    private static async Task<object?> ReadReplyAsync(StreamReader reader)
+/// <summary>Messages of a pub/sub subscription opened by <see cref="RedisServer.SubscribeAsync"/>.</summary>
+public sealed class RedisSubscription : IAsyncDisposable
+{
+    private readonly RespConnection _connection;
+
+    internal RedisSubscription(RespConnection connection) => _connection = connection;
+
+    /// <summary>The next message: its channel and its payload as UTF-8 text.</summary>
+    public async Task<(string Channel, string Message)> NextAsync()
     {
-        var line = await reader.ReadLineAsync() ?? throw new IOException("redis-server closed the connection.");
+        while (true)
+        {
+            if (await _connection.ReadAsync() is object?[] { Length: 3 } push && push[0] is "message")
+            {
+                return ((string)push[1]!, (string)push[2]!);
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+}
+
+/// <summary>A minimal RESP2 connection: enough to run commands and read pub/sub messages in tests.</summary>
+internal sealed class RespConnection : IAsyncDisposable
+{
+    private readonly TcpClient _client;
+    private readonly Stream _stream;
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private int _start;
+    private int _end;
+
+    private RespConnection(TcpClient client)
+    {
+        _client = client;
+        _stream = client.GetStream();
+    }
+
+    public static async Task<RespConnection> OpenAsync(int port)
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port).WithTimeout("a connection to redis-server");
+        return new RespConnection(client);
+    }
+
+    public async Task<object?> CallAsync(string[] command)
+    {
+        await SendAsync(command);
+        return await ReadAsync();
+    }
+
+    public async Task SendAsync(string[] command)
+    {
+        var request = new StringBuilder().Append('*').Append(command.Length).Append("\r\n");
+        foreach (var part in command)
+        {
+            request.Append('$').Append(Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
+        }
+        await _stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
+    }
+
+    /// <summary>The next reply: a string, a long, null, or an array of those.</summary>
+    /// <exception cref="InvalidOperationException">Redis answered with an error.</exception>
+    public Task<object?> ReadAsync() => ReadValueAsync().WithTimeout("a reply from redis-server");
+
+    private async Task<object?> ReadValueAsync()
+    {
+        var line = await ReadLineAsync();
         var rest = line[1..];
         switch (line[0])
         {
@@ -238,16 +331,17 @@ public sealed class RedisServer : IAsyncDisposable
             case '-':
                 throw new InvalidOperationException("Redis error: " + rest);
             case ':':
-                return long.Parse(rest, System.Globalization.CultureInfo.InvariantCulture);
+                return long.Parse(rest, CultureInfo.InvariantCulture);
             case '$':
-                if (rest == "-1")
+                var length = int.Parse(rest, CultureInfo.InvariantCulture);
+                if (length < 0)
                 {
                     return null;
                 }
-                // Test commands read text; the length is in bytes, the reader in characters, so read the line.
-                return await reader.ReadLineAsync();
+                var bytes = await ReadBytesAsync(length + 2);
+                return Encoding.UTF8.GetString(bytes, 0, length);
             case '*':
-                var count = int.Parse(rest, System.Globalization.CultureInfo.InvariantCulture);
+                var count = int.Parse(rest, CultureInfo.InvariantCulture);
                 if (count < 0)
                 {
                     return null;
@@ -255,11 +349,70 @@ public sealed class RedisServer : IAsyncDisposable
                 var items = new object?[count];
                 for (var i = 0; i < count; i++)
                 {
-                    items[i] = await ReadReplyAsync(reader);
+                    items[i] = await ReadValueAsync();
                 }
                 return items;
             default:
                 throw new IOException("Unexpected reply from redis-server: " + line);
         }
+    }
+
+    private async Task<string> ReadLineAsync()
+    {
+        while (true)
+        {
+            var newline = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8);
+            if (newline >= 0)
+            {
+                var line = Encoding.UTF8.GetString(_buffer, _start, newline);
+                _start += newline + 2;
+                return line;
+            }
+            await FillAsync();
+        }
+    }
+
+    private async Task<byte[]> ReadBytesAsync(int count)
+    {
+        var result = new byte[count];
+        var copied = 0;
+        while (copied < count)
+        {
+            if (_start == _end)
+            {
+                await FillAsync();
+            }
+            var take = Math.Min(count - copied, _end - _start);
+            Array.Copy(_buffer, _start, result, copied, take);
+            _start += take;
+            copied += take;
+        }
+        return result;
+    }
+
+    private async Task FillAsync()
+    {
+        if (_start > 0)
+        {
+            Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        if (_end == _buffer.Length)
+        {
+            throw new IOException("A reply line is longer than the test client's buffer.");
+        }
+        var read = await _stream.ReadAsync(_buffer.AsMemory(_end));
+        if (read == 0)
+        {
+            throw new IOException("redis-server closed the connection.");
+        }
+        _end += read;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

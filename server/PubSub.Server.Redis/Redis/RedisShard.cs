@@ -66,6 +66,10 @@ internal sealed class RedisShard(int index, string configuration) : IAsyncDispos
     /// </summary>
     public bool IsSubscribed(RedisChannel channel) => _multiplexer is { } m && m.GetSubscriber().SubscribedEndpoint(channel) is not null;
 
+    /// <summary>Commands issued on the interactive connection and not answered yet; more than one means they are pipelined.</summary>
+    internal long CommandsInFlight =>
+        _multiplexer?.GetCounters().Interactive is { } counters ? counters.PendingUnsentItems + counters.SentItemsAwaitingResponse : 0;
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _multiplexer, null) is { } multiplexer)
