@@ -29,6 +29,9 @@ internal sealed partial class ChannelFeed
     private StreamPosition? _delivered;
     private StreamPosition? _floor;
 
+    // The end of the latest range that recovery could not read from history.
+    private StreamPosition? _unrecoverable;
+
     // Live publications held back while missed ones are read; null while live.
     private List<Publication>? _held;
     private bool _recovering;
@@ -166,18 +169,23 @@ internal sealed partial class ChannelFeed
         {
             return Verdict.Next;
         }
-        if (position.Epoch == reference.Epoch)
+        if (position.Epoch == reference.Epoch && position.Offset <= reference.Offset)
         {
-            if (position.Offset <= reference.Offset)
-            {
-                // At or below the floor and nothing delivered yet: published before the subscription
-                // took effect but delivered after it. The node has not seen it.
-                return _delivered is null ? Verdict.Next : Verdict.Repeat;
-            }
-            return position.Offset == reference.Offset + 1 ? Verdict.Next : Verdict.Gap;
+            // At or below the floor and nothing delivered yet: published before the subscription
+            // took effect but delivered after it. The node has not seen it.
+            return _delivered is null ? Verdict.Next : Verdict.Repeat;
         }
-        // A new epoch: its stream starts at 1; anything later means its start was missed.
-        return position.Offset == 1 ? Verdict.Next : Verdict.Gap;
+        // A new epoch's stream starts at 1.
+        var expected = position.Epoch == reference.Epoch ? reference.Offset + 1 : 1;
+        if (position.Offset == expected)
+        {
+            return Verdict.Next;
+        }
+        // Within a range that recovery found history does not hold: what still arrives of it (it
+        // was on its way when history was read) is delivered, in order; the rest is lost.
+        return _unrecoverable is { } range && range.Epoch == position.Epoch && position.Offset <= range.Offset + 1
+            ? Verdict.Next
+            : Verdict.Gap;
     }
 
     private void DeliverLocked(Publication publication)
@@ -396,9 +404,10 @@ internal sealed partial class ChannelFeed
         }
         if ((_delivered ?? _floor) is not { } reached || reached.Epoch != latest.Epoch || reached.Offset < latest.Offset)
         {
-            // The rest of the range is in neither history nor the held publications.
+            // The rest of the range is in neither history nor the held publications. Some of it
+            // may still be on its way from the pub/sub connection; nothing else will bring it.
             LogLost(new StreamPosition(latest.Offset + 1, latest.Epoch));
-            _delivered = latest;
+            _unrecoverable = latest;
         }
 
         for (var i = 0; i < newer.Count; i++)
@@ -452,7 +461,7 @@ internal sealed partial class ChannelFeed
         [LoggerMessage(102, LogLevel.Warning, "Reading the missed publications of '{Channel}' from Redis failed ({Reason}); trying again.")]
         public static partial void RecoveryReadFailed(ILogger logger, string channel, string reason);
 
-        [LoggerMessage(103, LogLevel.Warning, "Channel '{Channel}' lost publications {From} to {To} of epoch {Epoch}: history no longer held them when this node recovered.")]
+        [LoggerMessage(103, LogLevel.Warning, "Channel '{Channel}' lost publications {From} to {To} of epoch {Epoch} on this node (those not still on their way): history no longer held them when it recovered.")]
         public static partial void PublicationsLost(ILogger logger, string channel, string epoch, long from, long to);
 
         [LoggerMessage(104, LogLevel.Error, "Channel '{Channel}' went back in time in Redis (epoch {Epoch} is at offset {Offset}, this node delivered up to {Delivered}); starting a new epoch so no publication is mistaken for a repeat.")]
