@@ -95,7 +95,7 @@ public sealed class ChannelFeedTests
     }
 
     [Fact]
-    public async Task After_a_dropped_connection_what_was_missed_is_read_again_until_redis_answers()
+    public async Task After_a_dropped_connection_what_was_missed_is_read_again_until_it_succeeds()
     {
         var feed = NewFeed();
         feed.OnPublication(_source.Append("1"));
@@ -103,13 +103,14 @@ public sealed class ChannelFeedTests
         var missed = _source.Append("2");
         var live = _source.Append("3");
         _source.FailingReads = 2;
+        _source.UnexpectedFailures = 1;
 
         feed.OnPublication(live);     // resubscribed before the recovery began: held
         feed.Recover();
         await _source.DeliveredCountAsync(3);
 
         Assert.Equal([1L, 2, 3], _source.Delivered.Select(p => p.Offset));
-        Assert.Equal(3, _source.Reads);
+        Assert.Equal(4, _source.Reads);
         Assert.False(feed.IsHolding);
         Assert.Equal(missed, _source.Delivered[1]);
     }
@@ -164,6 +165,9 @@ public sealed class ChannelFeedTests
         public bool KeepsHistory { get; set; } = true;
 
         public int FailingReads { get; set; }
+
+        /// <summary>Reads that fail with something other than Redis being down, before the failing ones.</summary>
+        public int UnexpectedFailures { get; set; }
 
         public int Reads { get; private set; }
 
@@ -225,6 +229,11 @@ public sealed class ChannelFeedTests
             {
                 held.Started.TrySetResult();
                 await held.Released.Task;
+            }
+            if (UnexpectedFailures > 0)
+            {
+                UnexpectedFailures--;
+                throw new InvalidCastException("An answer of an unexpected shape (fake).");
             }
             if (FailingReads > 0)
             {

@@ -184,7 +184,7 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         // A node that hangs keeps its connection (Redis still counts it as a receiver) but stops renewing.
         await Server.ExecuteAsync("DEL", "pubsub:alive:" + bId);
         var whileExpired = await a.SendToNodeAsync(bId, "2"u8.ToArray(), CancellationToken.None);
-        await Timeouts.Until(() => Server.ExecuteAsync("EXISTS", "pubsub:alive:" + bId).Result is 1L, "node b to renew its liveness key");
+        await Timeouts.Until(async () => await Server.ExecuteAsync("EXISTS", "pubsub:alive:" + bId) is 1L, "node b to renew its liveness key");
 
         Assert.False(whileExpired);
         Assert.True(await a.SendToNodeAsync(bId, "3"u8.ToArray(), CancellationToken.None));
@@ -200,7 +200,7 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         // Disposed without StopAsync: its connections close, its liveness key stays for NodeTimeout.
         b.Dispose();
         _brokers.Remove(b);
-        await Timeouts.Until(() => Server.ExecuteAsync("PUBSUB", "NUMSUB", "pubsub:node:" + bId).Result is object?[] { Length: 2 } r && r[1] is 0L, "Redis to drop node b's subscription");
+        await Timeouts.Until(async () => await Server.ExecuteAsync("PUBSUB", "NUMSUB", "pubsub:node:" + bId) is object?[] { Length: 2 } r && r[1] is 0L, "Redis to drop node b's subscription");
 
         Assert.Equal(1L, await Server.ExecuteAsync("EXISTS", "pubsub:alive:" + bId));
         Assert.False(await a.SendToNodeAsync(bId, "x"u8.ToArray(), CancellationToken.None));

@@ -237,7 +237,7 @@ public sealed class RedisFaultTests : IAsyncLifetime
         await redis.ExecuteAsync("HSET", "pubsub:meta:" + channel, "o", "4");
         await redis.ExecuteAsync("XTRIM", "pubsub:history:" + channel, "MAXLEN", "4");
         proxy.Restore();
-        await Timeouts.Until(() => redis.ExecuteAsync("HGET", "pubsub:meta:" + channel, "e").Result is string e && e != epoch, "the subscriber to restart the channel's epoch");
+        await Timeouts.Until(async () => await redis.ExecuteAsync("HGET", "pubsub:meta:" + channel, "e") is string e && e != epoch, "the subscriber to restart the channel's epoch");
         var next = await publisher.PublishAsync(channel, Json(11), History, CancellationToken.None);
 
         Assert.Equal(1, next.Offset);
@@ -258,7 +258,7 @@ public sealed class RedisFaultTests : IAsyncLifetime
         });
 
         await redis.StartAgainAsync();
-        await Timeouts.Until(() => SendAsync(sender, lateId).Result, "the late node to become reachable");
+        await Timeouts.Until(() => SendAsync(sender, lateId), "the late node to become reachable");
 
         Assert.Equal("ping", Encoding.UTF8.GetString(await lateHandler.NextNodeMessageAsync()));
     }

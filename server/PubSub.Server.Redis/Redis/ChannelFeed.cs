@@ -230,6 +230,17 @@ internal sealed partial class ChannelFeed
                 }
                 continue;
             }
+            catch (Exception e)
+            {
+                // Whatever went wrong, the loop must not end while the feed holds publications
+                // back: that would silence the channel on this node for good.
+                Log.RecoveryFailed(_source.Logger, Channel, e);
+                if (!await DelayRetryAsync())
+                {
+                    return;
+                }
+                continue;
+            }
 
             Outcome outcome;
             int delivered;
@@ -269,9 +280,9 @@ internal sealed partial class ChannelFeed
                 {
                     await _source.RestartEpochAsync(Channel, missed.Latest, reference.Value.Offset);
                 }
-                catch (PubSubException e)
+                catch (Exception e)
                 {
-                    Log.RecoveryReadFailed(_source.Logger, Channel, e.Message);
+                    Log.RecoveryFailed(_source.Logger, Channel, e);
                     if (!await DelayRetryAsync())
                     {
                         return;
@@ -466,6 +477,9 @@ internal sealed partial class ChannelFeed
 
         [LoggerMessage(104, LogLevel.Error, "Channel '{Channel}' went back in time in Redis (epoch {Epoch} is at offset {Offset}, this node delivered up to {Delivered}); starting a new epoch so no publication is mistaken for a repeat.")]
         public static partial void StreamRewound(ILogger logger, string channel, string epoch, long offset, long delivered);
+
+        [LoggerMessage(106, LogLevel.Error, "Recovering '{Channel}' failed unexpectedly; trying again.")]
+        public static partial void RecoveryFailed(ILogger logger, string channel, Exception exception);
 
         [LoggerMessage(105, LogLevel.Warning, "Channel '{Channel}' kept finding new gaps after {Rounds} recovery rounds; delivering what arrived live.")]
         public static partial void RecoveryGaveUp(ILogger logger, string channel, int rounds);

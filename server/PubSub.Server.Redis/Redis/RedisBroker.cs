@@ -366,6 +366,11 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         {
             throw Unavailable(target, what, e);
         }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The client cancels what was in flight on a connection that broke.
+            throw Unavailable(target, what, e);
+        }
     }
 
     /// <summary>Sends SUBSCRIBE or UNSUBSCRIBE for a feed; called under the subscription gate, so they go out in call order.</summary>
@@ -440,6 +445,18 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
     /// <summary>After the pub/sub connection came back: make sure every subscription is in place, then read what was missed.</summary>
     private async Task ResumeAsync(RedisShard shard)
+    {
+        try
+        {
+            await ResumeFeedsAsync(shard);
+        }
+        catch (Exception e)
+        {
+            Log.ResumeFailed(_logger, shard.Name, e);
+        }
+    }
+
+    private async Task ResumeFeedsAsync(RedisShard shard)
     {
         try
         {
@@ -603,6 +620,9 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
         [LoggerMessage(8, LogLevel.Warning, "Subscribing again to '{Channel}' on Redis {Shard} failed; a later reconnect or publication tries again.")]
         public static partial void ResubscribeFailed(ILogger logger, string channel, string shard);
+
+        [LoggerMessage(10, LogLevel.Error, "Resuming the channels on Redis {Shard} after a reconnect failed; a gap in later publications starts their recovery.")]
+        public static partial void ResumeFailed(ILogger logger, string shard, Exception exception);
 
         [LoggerMessage(9, LogLevel.Debug, "Renewing the node's liveness key failed: {Reason}")]
         public static partial void HeartbeatFailed(ILogger logger, string reason);
