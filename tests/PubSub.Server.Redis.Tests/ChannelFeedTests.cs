@@ -135,6 +135,20 @@ public sealed class ChannelFeedTests
     }
 
     [Fact]
+    public async Task A_feed_left_holding_without_a_recovery_is_recovered_by_the_safety_net()
+    {
+        var feed = NewFeed();
+        feed.Suspend();
+        var missed = _source.Append("1");
+
+        feed.RecoverIfStalled();
+        await _source.DeliveredCountAsync(1);
+
+        Assert.Equal([missed], _source.Delivered);
+        Assert.False(feed.IsHolding);
+    }
+
+    [Fact]
     public void Nothing_is_delivered_after_the_feed_retired()
     {
         var feed = NewFeed();

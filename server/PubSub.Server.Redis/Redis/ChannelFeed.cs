@@ -115,6 +115,23 @@ internal sealed partial class ChannelFeed
         StartRecovery();
     }
 
+    /// <summary>
+    /// Starts a recovery if the feed holds publications back with none running: a safety net,
+    /// called by the heartbeat, in case a dropped connection was never reported as restored.
+    /// </summary>
+    public void RecoverIfStalled()
+    {
+        lock (_gate)
+        {
+            if (_retired || _held is null || _recovering)
+            {
+                return;
+            }
+            _recovering = true;
+        }
+        StartRecovery();
+    }
+
     /// <summary>The node unsubscribed: nothing more is delivered.</summary>
     public void Retire()
     {

@@ -525,6 +525,17 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         {
             await EnsureNodeChannelAsync();
             await RenewAliveAsync();
+            foreach (var shard in _shards.Where(shard => shard.IsConnected))
+            {
+                foreach (var feed in FeedsOn(shard))
+                {
+                    feed.RecoverIfStalled();
+                }
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException)
+        {
+            // Stopped meanwhile.
         }
         finally
         {
