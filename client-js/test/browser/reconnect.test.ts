@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostProcess } from "../support/HostProcess.js";
+import { RedisProcess } from "../support/RedisProcess.js";
 import { TestProxy } from "../support/TestProxy.js";
 import { ALL, range } from "../node/support.js";
 import { pageState, startPageClient, waitForMessages } from "./page.js";
@@ -73,5 +74,36 @@ it("reconnects after the node restarts; the in-memory node lost its history, whi
     await page.close();
     await restarted?.stop();
     await node.stop();
+  }
+});
+
+it("recovers every publication across a restart of its node when the nodes share history in Redis", async () => {
+  const redis = await RedisProcess.start();
+  const env = { PubSub__Redis__Configuration: redis.configuration };
+  let [node, publisher] = await Promise.all([HostProcess.start({ env }), HostProcess.start({ env })]);
+  const page = await openBundlePage(browser, node.url);
+  try {
+    const channel = "chat/browser-redis-restart";
+    await startPageClient(page, { url: "/pubsub", channel });
+    for (const n of range(1, 15)) await publisher.publish(channel, n);
+    await waitForMessages(page, 15);
+
+    const restart = node.restart();
+    for (const n of range(16, 30)) {
+      await publisher.publish(channel, n);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    node = await restart;
+    for (const n of range(31, 45)) await publisher.publish(channel, n);
+    await waitForMessages(page, 45);
+
+    const state = await pageState(page);
+    expect(state.received).toEqual(range(1, 45));
+    expect(state.missed).toBe(0);
+    expect(state.states.map((s) => s.state)).toContain("reconnecting");
+  } finally {
+    await page.close();
+    await Promise.all([node.stop(), publisher.stop()]);
+    await redis.stop();
   }
 });

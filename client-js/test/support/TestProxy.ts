@@ -14,12 +14,16 @@ export type UpgradeMode = "pass" | "blackhole" | "refuse";
 export class TestProxy {
   /** What happens to WebSocket upgrade requests. */
   webSocket: UpgradeMode = "pass";
+  /** When set, each request or upgrade goes to the next of these in turn (a balancer with no affinity), instead of `target`. */
+  rotation: URL[] = [];
+  private turn = 0;
   /** Every open connection, on both sides, and every request to the target. */
   private readonly open = new Set<Duplex | ClientRequest>();
 
   private constructor(
     private readonly server: Server,
-    private readonly target: URL,
+    /** Where new connections go; change it to fail over to another node, as a load balancer would. */
+    public target: URL,
   ) {}
 
   get url(): string {
@@ -36,8 +40,9 @@ export class TestProxy {
     const proxy = new TestProxy(server, new URL(target));
     server.on("connection", (socket) => proxy.track(socket));
     server.on("request", (req, res) => {
+      const target = proxy.next();
       const upstream = request(
-        { host: proxy.target.hostname, port: proxy.target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           // Server-Sent Events must not wait in a buffer.
@@ -83,7 +88,8 @@ export class TestProxy {
       socket.resume();
       return;
     }
-    const upstream = connect(Number(this.target.port), this.target.hostname);
+    const target = this.next();
+    const upstream = connect(Number(target.port), target.hostname);
     this.track(upstream);
     upstream.on("error", () => socket.destroy());
     socket.on("close", () => upstream.destroy());
@@ -95,6 +101,10 @@ export class TestProxy {
     upstream.write("\r\n");
     upstream.write(head);
     socket.pipe(upstream).pipe(socket);
+  }
+
+  private next(): URL {
+    return this.rotation.length === 0 ? this.target : this.rotation[this.turn++ % this.rotation.length]!;
   }
 
   private track(item: Duplex | ClientRequest): void {
