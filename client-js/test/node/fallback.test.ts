@@ -6,7 +6,7 @@ import type { PubSubClient } from "../../src/PubSubClient.js";
 import type { PubSubError } from "../../src/PubSubError.js";
 import { HostProcess } from "../support/HostProcess.js";
 import { TestProxy } from "../support/TestProxy.js";
-import { eventually, nodeClient, range, received } from "./support.js";
+import { connectSubscribed, eventually, nodeClient, range, received } from "./support.js";
 
 let host: HostProcess;
 
@@ -79,10 +79,7 @@ it("moves up to WebSocket once it works, losing and doubling nothing", async () 
   try {
     await withClient(nodeClient(proxy.pubsub, { probeInterval: 300 }), async (client) => {
       const channel = "chat/upgrade";
-      const sub = client.subscribe(channel);
-      const seen = received(sub);
-      await client.connect();
-      await sub.ready();
+      const { seen } = await connectSubscribed(client, channel);
       expect(client.transport).toBe("sse");
 
       let published = 0;

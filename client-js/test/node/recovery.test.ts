@@ -6,7 +6,7 @@ import type { PubSubClient } from "../../src/PubSubClient.js";
 import type { MissedEvent, StateChange } from "../../src/types.js";
 import { HostProcess } from "../support/HostProcess.js";
 import { TestProxy } from "../support/TestProxy.js";
-import { ALL, eventually, nodeClient, range, received } from "./support.js";
+import { ALL, connectSubscribed, eventually, nodeClient, range, received } from "./support.js";
 
 let host: HostProcess;
 let proxy: TestProxy;
@@ -31,10 +31,7 @@ describe.each(ALL)("over %s", (transport) => {
     clients.push(client);
     const states: string[] = [];
     client.on("state", (change) => states.push(change.state));
-    const sub = client.subscribe(channel);
-    const seen = received(sub);
-    await client.connect();
-    await sub.ready();
+    const { seen } = await connectSubscribed(client, channel);
 
     // Published straight to the Host, so publishing goes on while the client's network is down.
     for (const n of range(1, 60)) {
@@ -62,12 +59,9 @@ describe.each(ALL)("over %s", (transport) => {
       clients.push(client);
       const changes: StateChange[] = [];
       client.on("state", (change) => changes.push(change));
-      const sub = client.subscribe(channel);
-      const seen = received(sub);
       const missed: MissedEvent[] = [];
+      const { sub, seen } = await connectSubscribed(client, channel);
       sub.on("missed", (event) => missed.push(event));
-      await client.connect();
-      await sub.ready();
       await node.publish(channel, "before");
       await eventually(() => seen.length === 1, "the first message");
 

@@ -6,7 +6,7 @@ import type { MissedEvent } from "../../src/types.js";
 import { HostProcess } from "../support/HostProcess.js";
 import { RedisProcess } from "../support/RedisProcess.js";
 import { TestProxy } from "../support/TestProxy.js";
-import { ALL, eventually, nodeClient, range, received } from "./support.js";
+import { ALL, connectSubscribed, eventually, nodeClient, range, received } from "./support.js";
 
 let redis: RedisProcess;
 /** The node the client connects to, which the tests restart. */
@@ -31,10 +31,7 @@ describe.each(ALL)("over %s", (transport) => {
     const channel = `chat/redis-rotation-${transport}`;
     const client = nodeClient(balancer.pubsub, { transports: [transport] });
     try {
-      const sub = client.subscribe(channel);
-      const seen = received(sub);
-      await client.connect();
-      await sub.ready();
+      const { seen } = await connectSubscribed(client, channel);
       for (const n of range(1, 10)) {
         await client.publish(channel, n);
       }
@@ -55,12 +52,9 @@ describe.each(ALL)("over %s", (transport) => {
     const channel = `chat/redis-restart-${transport}`;
     const client = nodeClient(restarting.pubsub, { transports: [transport] });
     try {
-      const sub = client.subscribe(channel);
-      const seen = received(sub);
       const missed: MissedEvent[] = [];
+      const { sub, seen } = await connectSubscribed(client, channel);
       sub.on("missed", (event) => missed.push(event));
-      await client.connect();
-      await sub.ready();
       const firstSession = client.session;
       const states: string[] = [];
       client.on("state", (change) => states.push(change.state));
@@ -94,10 +88,7 @@ it("recovers every publication when its node dies and the load balancer sends it
   const channel = "chat/redis-failover";
   const client = nodeClient(balancer.pubsub);
   try {
-    const sub = client.subscribe(channel);
-    const seen = received(sub);
-    await client.connect();
-    await sub.ready();
+    const { seen } = await connectSubscribed(client, channel);
     const firstNode = client.session!.split(".")[0];
     for (const n of range(1, 20)) await publisher.publish(channel, n);
     await eventually(() => seen.length === 20, "the first 20 publications");

@@ -40,3 +40,12 @@ export const ALL: TransportName[] = ["websocket", "sse", "long-polling"];
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
+
+/** Subscribes to `channel`, connects, and waits until the subscription is live; `seen` collects its messages' data. */
+export async function connectSubscribed(client: PubSubClient, channel: string): Promise<{ sub: Subscription; seen: unknown[] }> {
+  const sub = client.subscribe(channel);
+  const seen = received(sub);
+  await client.connect();
+  await sub.ready();
+  return { sub, seen };
+}
