@@ -620,10 +620,23 @@ export class PubSubClient extends Emitter<ClientEvents> {
     }
   }
 
-  /** A subscription the server made without a subscribe frame (not one this client asks for, but the protocol allows it). */
+  /**
+   * On a live subscription: the node lost publications it could not recover (section 2.4), and
+   * the subscription continues from the frame's position. Otherwise: a subscription the server
+   * made without a subscribe frame (not one this client asks for, but the protocol allows it).
+   */
   private onSubscribed(connection: Connection, frame: SubscribedFrame): void {
     const subscription = this.subscriptions.get(frame.channel);
-    if (subscription === undefined || connection !== this.primary || connection.activeChannels.has(frame.channel)) {
+    if (subscription === undefined) {
+      return;
+    }
+    if (connection.activeChannels.has(frame.channel)) {
+      if (frame.recovered === false) {
+        subscription.handleLiveGap({ epoch: frame.epoch, offset: frame.offset });
+      }
+      return;
+    }
+    if (connection !== this.primary) {
       return;
     }
     connection.activeChannels.add(frame.channel);

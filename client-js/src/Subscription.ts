@@ -118,6 +118,20 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   }
 
   /**
+   * @internal The server lost publications of this live subscription; the next message follows
+   * `position`. Nothing happens when this client is past it already (another connection, during
+   * a transport upgrade, delivered them).
+   */
+  handleLiveGap(position: StreamPosition): void {
+    const from = this._position;
+    if (from !== null && from.epoch === position.epoch && position.offset <= from.offset) {
+      return;
+    }
+    this._position = { ...position };
+    this.emit("missed", { channel: this.channel, from: from === null ? { ...position } : { ...from }, position: { ...position } });
+  }
+
+  /**
    * @internal Delivers a publication unless it was delivered already. Each connection delivers a
    * channel's publications in offset order without gaps from where its subscribe started, so
    * "newer than the position" is exactly "not seen yet", even with two connections overlapping.

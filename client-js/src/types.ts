@@ -90,9 +90,11 @@ export interface SubscribedEvent {
 }
 
 /**
- * Sent when the server could not recover what the subscription missed while it was disconnected
- * (history no longer covers the gap, or the channel's history was lost and its epoch changed).
- * The subscription goes on from `position`; the application may reload its state.
+ * Sent when the subscription missed publications that the server could not recover: after a
+ * reconnect, when history no longer covers the gap or the channel's history was lost (a new
+ * epoch); or while connected, when the server's node lost publications (for example its broker
+ * connection was down for longer than history reaches). The subscription goes on from
+ * `position`; the application may reload its state.
  */
 export interface MissedEvent {
   channel: string;

@@ -91,6 +91,51 @@ describe.each(transports)("reconnect and recovery over %s", (transport) => {
   });
 });
 
+describe("live gaps", () => {
+  it("reports publications the server lost while the subscription was live, and goes on", async () => {
+    const server = new FakeServer();
+    const client = clientFor(server);
+    const sub = client.subscribe("chat/gap");
+    const seen = collect(sub);
+    const missed: MissedEvent[] = [];
+    sub.on("missed", (event) => missed.push(event));
+    await client.connect();
+    await sub.ready();
+    for (const n of range(1, 2)) server.publish("chat/gap", n);
+    await until(() => seen.length === 2);
+
+    // The node lost 3..5: it says so, then goes on with 6.
+    const epoch = server.position("chat/gap").epoch;
+    server.session().send({ type: "subscribed", channel: "chat/gap", epoch, offset: 5, recovered: false });
+    server.session().send({ type: "message", channel: "chat/gap", epoch, offset: 6, data: 6 });
+    await until(() => seen.length === 3);
+
+    expect(missed).toEqual([{ channel: "chat/gap", from: { epoch, offset: 2 }, position: { epoch, offset: 5 } }]);
+    expect(seen).toEqual([1, 2, 6]);
+    expect(sub.position).toEqual({ epoch, offset: 6 });
+    client.close();
+  });
+
+  it("ignores a gap report it is already past", async () => {
+    const server = new FakeServer();
+    const client = clientFor(server);
+    const sub = client.subscribe("chat/gap");
+    const seen = collect(sub);
+    const missed: MissedEvent[] = [];
+    sub.on("missed", (event) => missed.push(event));
+    await client.connect();
+    await sub.ready();
+    for (const n of range(1, 4)) server.publish("chat/gap", n);
+    await until(() => seen.length === 4);
+
+    server.session().send({ type: "subscribed", channel: "chat/gap", epoch: server.position("chat/gap").epoch, offset: 3, recovered: false });
+    await pass(10);
+
+    expect(missed).toEqual([]);
+    client.close();
+  });
+});
+
 describe("disconnect codes", () => {
   it("does not reconnect when the server says so (4500), and closes with the reason", async () => {
     const server = new FakeServer();

@@ -1136,6 +1136,19 @@ var PubSub = (() => {
       this.settleWaiters(null);
     }
     /**
+     * @internal The server lost publications of this live subscription; the next message follows
+     * `position`. Nothing happens when this client is past it already (another connection, during
+     * a transport upgrade, delivered them).
+     */
+    handleLiveGap(position2) {
+      const from = this._position;
+      if (from !== null && from.epoch === position2.epoch && position2.offset <= from.offset) {
+        return;
+      }
+      this._position = { ...position2 };
+      this.emit("missed", { channel: this.channel, from: from === null ? { ...position2 } : { ...from }, position: { ...position2 } });
+    }
+    /**
      * @internal Delivers a publication unless it was delivered already. Each connection delivers a
      * channel's publications in offset order without gaps from where its subscribe started, so
      * "newer than the position" is exactly "not seen yet", even with two connections overlapping.
@@ -1780,10 +1793,23 @@ var PubSub = (() => {
         subscription.handleEnded(new PubSubError(frame.code, frame.reason || `The server ended the subscription to '${frame.channel}'.`));
       }
     }
-    /** A subscription the server made without a subscribe frame (not one this client asks for, but the protocol allows it). */
+    /**
+     * On a live subscription: the node lost publications it could not recover (section 2.4), and
+     * the subscription continues from the frame's position. Otherwise: a subscription the server
+     * made without a subscribe frame (not one this client asks for, but the protocol allows it).
+     */
     onSubscribed(connection, frame) {
       const subscription = this.subscriptions.get(frame.channel);
-      if (subscription === void 0 || connection !== this.primary || connection.activeChannels.has(frame.channel)) {
+      if (subscription === void 0) {
+        return;
+      }
+      if (connection.activeChannels.has(frame.channel)) {
+        if (frame.recovered === false) {
+          subscription.handleLiveGap({ epoch: frame.epoch, offset: frame.offset });
+        }
+        return;
+      }
+      if (connection !== this.primary) {
         return;
       }
       connection.activeChannels.add(frame.channel);
