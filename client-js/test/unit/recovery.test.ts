@@ -92,7 +92,8 @@ describe.each(transports)("reconnect and recovery over %s", (transport) => {
 });
 
 describe("live gaps", () => {
-  it("reports publications the server lost while the subscription was live, and goes on", async () => {
+  /** A client subscribed to chat/gap that has seen publications 1..n. */
+  async function caughtUp(n: number) {
     const server = new FakeServer();
     const client = clientFor(server);
     const sub = client.subscribe("chat/gap");
@@ -101,11 +102,15 @@ describe("live gaps", () => {
     sub.on("missed", (event) => missed.push(event));
     await client.connect();
     await sub.ready();
-    for (const n of range(1, 2)) server.publish("chat/gap", n);
-    await until(() => seen.length === 2);
+    for (const i of range(1, n)) server.publish("chat/gap", i);
+    await until(() => seen.length === n);
+    return { server, client, sub, seen, missed, epoch: server.position("chat/gap").epoch };
+  }
+
+  it("reports publications the server lost while the subscription was live, and goes on", async () => {
+    const { server, client, sub, seen, missed, epoch } = await caughtUp(2);
 
     // The node lost 3..5: it says so, then goes on with 6.
-    const epoch = server.position("chat/gap").epoch;
     server.session().send({ type: "subscribed", channel: "chat/gap", epoch, offset: 5, recovered: false });
     server.session().send({ type: "message", channel: "chat/gap", epoch, offset: 6, data: 6 });
     await until(() => seen.length === 3);
@@ -117,18 +122,9 @@ describe("live gaps", () => {
   });
 
   it("ignores a gap report it is already past", async () => {
-    const server = new FakeServer();
-    const client = clientFor(server);
-    const sub = client.subscribe("chat/gap");
-    const seen = collect(sub);
-    const missed: MissedEvent[] = [];
-    sub.on("missed", (event) => missed.push(event));
-    await client.connect();
-    await sub.ready();
-    for (const n of range(1, 4)) server.publish("chat/gap", n);
-    await until(() => seen.length === 4);
+    const { server, client, missed, epoch } = await caughtUp(4);
 
-    server.session().send({ type: "subscribed", channel: "chat/gap", epoch: server.position("chat/gap").epoch, offset: 3, recovered: false });
+    server.session().send({ type: "subscribed", channel: "chat/gap", epoch, offset: 3, recovered: false });
     await pass(10);
 
     expect(missed).toEqual([]);
