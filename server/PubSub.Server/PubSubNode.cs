@@ -64,7 +64,7 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
     {
         await Broker.StartAsync(NodeId, Hub, cancellationToken);
         var tick = TimeSpan.FromSeconds(1);
-        _heartbeat = Time.CreateTimer(static state => ((PubSubNode)state!).CheckHeartbeats(), this, tick, tick);
+        _heartbeat = Time.CreateTimer(static state => ((PubSubNode)state!).OnHeartbeatTick(), this, tick, tick);
         // Long-lived connections would hold up the server's drain until its timeout and then be cut
         // without a word. Telling every client to reconnect the moment shutdown begins lets them
         // go at once, to another node.
@@ -177,6 +177,19 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
         }
     }
 
+    private void OnHeartbeatTick()
+    {
+        try
+        {
+            CheckHeartbeats();
+        }
+        catch (Exception e)
+        {
+            // A timer callback must never throw: that would end the process.
+            Log.HeartbeatFailed(_logger, e);
+        }
+    }
+
     /// <summary>
     /// Pings WebSocket sessions every <see cref="PubSubOptions.PingInterval"/> and closes those that
     /// stay silent for <see cref="PubSubOptions.PongTimeout"/> after a ping. One timer for the whole
@@ -223,6 +236,9 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
 
         [LoggerMessage(3, LogLevel.Debug, "Session {SessionId} closed with code {Code}.")]
         public static partial void SessionClosed(ILogger logger, string sessionId, int code);
+
+        [LoggerMessage(5, LogLevel.Error, "The heartbeat check failed.")]
+        public static partial void HeartbeatFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(4, LogLevel.Error, "The {Hook} hook of channel '{Channel}' failed.")]
         public static partial void HookFailed(ILogger logger, string hook, string channel, Exception exception);

@@ -46,10 +46,8 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         }
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        ITimer? abortTimer = null;
         using var aborted = context.RequestAborted.Register(static s => ((Session)s!).Abandon(), session);
-        using var closing = session.Closed.Register(() =>
-            abortTimer = node.Time.CreateTimer(static s => ((HttpContext)s!).Abort(), context, WebSocketTransport.CloseTimeout, Timeout.InfiniteTimeSpan));
+        using var deadline = new CloseDeadline(session, node.Time, context.Abort);
         try
         {
             await response.StartAsync(context.RequestAborted);
@@ -63,8 +61,8 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         }
         finally
         {
+            deadline.Dispose();
             session.Abandon();
-            abortTimer?.Dispose();
         }
     }
 
