@@ -1,4 +1,4 @@
-import { endpoint, fetchWithin, httpError } from "./http.js";
+import { endpoint, fetchWithin, httpError, requestInit } from "./http.js";
 import { PubSubError } from "./PubSubError.js";
 import type { TransportContext } from "./Transport.js";
 
@@ -40,6 +40,27 @@ export class HttpSender {
   /** Stops reporting. A request in flight is left to finish: aborting it would not un-send it. */
   close(): void {
     this.closed = true;
+  }
+
+  /**
+   * Tells the server the session is over (a `close` frame), so it releases the session's
+   * subscriptions now instead of after the poll grace period. Nothing waits for the answer, and
+   * `keepalive` lets the request outlive a page that is unloading.
+   */
+  leave(): void {
+    const session = this.session();
+    if (session === null) {
+      return;
+    }
+    const init = requestInit(this.context, {
+      method: "POST",
+      body: '{"type":"close"}',
+      keepalive: true,
+      headers: { "Content-Type": "text/plain;charset=UTF-8" },
+    });
+    this.context.fetch(endpoint(this.context.base, "send", { session }).href, init).catch(() => {
+      // The session ends on the server anyway, when its stream or polls stop.
+    });
   }
 
   /** Aborts a request in flight too (when the whole client closes). */

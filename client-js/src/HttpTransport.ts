@@ -43,16 +43,22 @@ export abstract class HttpTransport implements Transport {
     if (this.closed) {
       return;
     }
-    this.closed = true;
-    this.sender.close();
-    this.stop();
+    this.sender.leave();
+    this.end();
   }
 
   protected finish(error: PubSubError): void {
     if (this.closed) {
       return;
     }
-    this.close();
+    // The session failed; there is nothing to leave.
+    this.end();
     this.handler.onClose({ error });
+  }
+
+  private end(): void {
+    this.closed = true;
+    this.sender.close();
+    this.stop();
   }
 }

@@ -413,10 +413,17 @@ export class FakeServer {
     const channel = frame.channel as string;
     switch (frame.type) {
       case "ping":
-        session.send({ type: "pong" });
-        reply({});
+        // As the server does: a ping with an id is a request (one reply); without one, a pong.
+        if (id !== undefined) {
+          reply({});
+        } else {
+          session.send({ type: "pong" });
+        }
         return;
       case "pong":
+        return;
+      case "close":
+        session.closed = true;
         return;
       case "subscribe": {
         const refusal = this.refuse(channel, "subscribe");

@@ -421,3 +421,17 @@ describe("transient subscribe failures", () => {
     }
   });
 });
+
+describe("close", () => {
+  for (const transport of ["sse", "long-polling"] as const) {
+    it(`tells the server over ${transport} that the session is over, so it does not wait out a grace period`, async () => {
+      const { server, client } = await connected({ transports: [transport] });
+      const session = server.sessions[0]!;
+
+      client.close();
+      await until(() => session.received.some((frame) => frame.type === "close"));
+
+      expect(session.closed).toBe(true);
+    });
+  }
+});

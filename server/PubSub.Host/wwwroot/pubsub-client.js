@@ -293,6 +293,25 @@ var PubSub = (() => {
     close() {
       this.closed = true;
     }
+    /**
+     * Tells the server the session is over (a `close` frame), so it releases the session's
+     * subscriptions now instead of after the poll grace period. Nothing waits for the answer, and
+     * `keepalive` lets the request outlive a page that is unloading.
+     */
+    leave() {
+      const session = this.session();
+      if (session === null) {
+        return;
+      }
+      const init = requestInit(this.context, {
+        method: "POST",
+        body: '{"type":"close"}',
+        keepalive: true,
+        headers: { "Content-Type": "text/plain;charset=UTF-8" }
+      });
+      this.context.fetch(endpoint(this.context.base, "send", { session }).href, init).catch(() => {
+      });
+    }
     /** Aborts a request in flight too (when the whole client closes). */
     abort() {
       this.closed = true;
@@ -349,16 +368,20 @@ var PubSub = (() => {
       if (this.closed) {
         return;
       }
-      this.closed = true;
-      this.sender.close();
-      this.stop();
+      this.sender.leave();
+      this.end();
     }
     finish(error) {
       if (this.closed) {
         return;
       }
-      this.close();
+      this.end();
       this.handler.onClose({ error });
+    }
+    end() {
+      this.closed = true;
+      this.sender.close();
+      this.stop();
     }
   };
 
