@@ -123,7 +123,9 @@ start_server() {
 }
 
 generator() {
-  taskset -c "$GEN_CORE" dotnet "$bench_dll" "$@"
+  # Socket completions run on the event thread instead of hopping to the thread pool: on one
+  # core the hop is most of the cost of a small message (docs/benchmarks.md, "The generator").
+  taskset -c "$GEN_CORE" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS="${GEN_INLINE:-1}" dotnet "$bench_dll" "$@"
 }
 
 common_run_args() {

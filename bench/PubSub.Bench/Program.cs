@@ -86,9 +86,15 @@ try
     {
         foreach (var transport in transports)
         {
-            Report(await scenario.RunAsync(rate, transport, stop.Token));
-            // Lets the server finish closing the last run's sessions before the next one starts.
-            await Task.Delay(TimeSpan.FromSeconds(1), stop.Token);
+            // The server finishes with the last run (closing its sessions, releasing its channels)
+            // before the next one starts.
+            var quiet = await probe.WaitQuietAsync(TimeSpan.FromSeconds(10), stop.Token);
+            var result = await scenario.RunAsync(rate, transport, stop.Token);
+            if (!quiet)
+            {
+                result.Note = string.Join("; ", new[] { "server was not idle before the run", result.Note }.Where(n => n.Length > 0));
+            }
+            Report(result);
         }
     }
     return 0;

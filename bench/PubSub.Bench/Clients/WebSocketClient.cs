@@ -8,9 +8,10 @@ using PubSub.Bench.Protocols;
 namespace PubSub.Bench.Clients;
 
 /// <summary>
-/// A generator connection over WebSocket. Its receive loop waits with a zero-byte read, so an idle
-/// connection holds no receive buffer; when data comes it reads the whole message into a pooled
-/// buffer, hands it over as one unit and returns the buffer.
+/// A generator connection over WebSocket. Its one receive loop reads each whole message into a
+/// buffer and hands it over as one unit. Connections that count deliveries own their buffer;
+/// the others wait with a zero-byte read and rent one only while a message is being read, so an
+/// idle connection holds no receive memory.
 /// </summary>
 public sealed class WebSocketClient : BenchClient
 {
@@ -69,17 +70,23 @@ public sealed class WebSocketClient : BenchClient
 
     private async Task ReceiveLoopAsync()
     {
+        // A subscriber keeps its buffer: it receives all the time, and a read straight into it
+        // saves the zero-byte wait per message. Idle connections and the publisher hold none.
+        byte[]? own = Stats is null ? null : new byte[InitialBuffer];
         try
         {
             while (true)
             {
-                var probe = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
-                if (probe.MessageType == WebSocketMessageType.Close)
+                if (own is null)
                 {
-                    MarkClosed($"close {(int?)_socket.CloseStatus} {_socket.CloseStatusDescription}");
-                    return;
+                    var probe = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+                    if (probe.MessageType == WebSocketMessageType.Close)
+                    {
+                        MarkClosed(CloseText());
+                        return;
+                    }
                 }
-                var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
+                var buffer = own ?? ArrayPool<byte>.Shared.Rent(InitialBuffer);
                 try
                 {
                     var length = 0;
@@ -88,15 +95,16 @@ public sealed class WebSocketClient : BenchClient
                     {
                         if (length == buffer.Length)
                         {
-                            var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                            buffer.AsSpan(0, length).CopyTo(larger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = larger;
+                            buffer = Grow(buffer, length, pooled: own is null);
+                            if (own is not null)
+                            {
+                                own = buffer;
+                            }
                         }
                         result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
                         if (result.MessageType == WebSocketMessageType.Close)
                         {
-                            MarkClosed($"close {(int?)_socket.CloseStatus} {_socket.CloseStatusDescription}");
+                            MarkClosed(CloseText());
                             return;
                         }
                         length += result.Count;
@@ -106,7 +114,10 @@ public sealed class WebSocketClient : BenchClient
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    if (own is null)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
                 }
             }
         }
@@ -115,6 +126,19 @@ public sealed class WebSocketClient : BenchClient
             MarkClosed(e.Message);
         }
     }
+
+    private static byte[] Grow(byte[] buffer, int length, bool pooled)
+    {
+        var larger = pooled ? ArrayPool<byte>.Shared.Rent(buffer.Length * 2) : new byte[buffer.Length * 2];
+        buffer.AsSpan(0, length).CopyTo(larger);
+        if (pooled)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return larger;
+    }
+
+    private string CloseText() => $"close {(int?)_socket.CloseStatus} {_socket.CloseStatusDescription}";
 
     public override async ValueTask DisposeAsync()
     {

@@ -3,9 +3,10 @@ using System.Numerics;
 namespace PubSub.Bench.Measurement;
 
 /// <summary>
-/// A log-linear histogram of latencies in microseconds (the layout of HdrHistogram with 64
-/// sub-buckets per power of two): every value lands in a bucket within 1.6% of it, recording is
-/// one array increment, and any thread may record.
+/// A log-linear histogram of latencies in microseconds, laid out as HdrHistogram is, with 64
+/// sub-buckets per power of two: every value lands in a bucket whose upper edge is within 1/64 of
+/// it, recording is one array increment, and any thread may record. Values from 2^47 µs (years)
+/// up share the last bucket.
 /// </summary>
 public sealed class LatencyHistogram
 {

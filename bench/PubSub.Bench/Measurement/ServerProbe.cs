@@ -20,6 +20,33 @@ public sealed class ServerProbe(IReadOnlyList<int> pids, IReadOnlyList<Uri> diag
     public bool HasDiagnostics => diagnostics.Count > 0;
 
     /// <summary>
+    /// Waits until the servers are idle: the cleanup of the previous run (sessions closing,
+    /// channels released after their linger, tiered JIT) must not be billed to the next run.
+    /// Quiet means at most one 10 ms CPU tick in half a second; waits at most <paramref name="max"/>.
+    /// </summary>
+    public async Task<bool> WaitQuietAsync(TimeSpan max, CancellationToken cancellationToken)
+    {
+        if (!HasProcess)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+            return true;
+        }
+        var deadline = DateTime.UtcNow + max;
+        var before = ProcessProbe.Sum(pids).CpuTime;
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            var now = ProcessProbe.Sum(pids).CpuTime;
+            if (now - before <= TimeSpan.FromMilliseconds(10))
+            {
+                return true;
+            }
+            before = now;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Takes a snapshot. <paramref name="collect"/> asks each server for a full blocking GC first,
     /// so that the heap figure is what is live, not what garbage happens to be waiting.
     /// </summary>
