@@ -47,6 +47,25 @@ public class ComparisonTests
     }
 
     [Fact]
+    public void Cross_node_runs_are_set_against_the_one_node_memory_broker_run_of_the_same_load()
+    {
+        var rows = new[] { ("crossnode/1-node-memory", 1, 200000.0, 2.0), ("crossnode/1-node-redis", 1, 190000.0, 2.5), ("crossnode/2-nodes-redis", 2, 150000.0, 3.5) }
+            .Select(r => new RunResult
+            {
+                Label = r.Item1, Scenario = "crossnode", Target = "pubsub", Transport = "ws", Nodes = r.Item2, Subscribers = 1000,
+                Channels = 1, PayloadBytes = 100, OfferedRate = 200, DeliveriesPerSecond = r.Item3, P50Ms = r.Item4, P99Ms = 9, Sustained = true,
+            })
+            .Select(r => RunResult.Columns.ToDictionary(c => c.Name, c => Convert.ToString(c.Get(r), System.Globalization.CultureInfo.InvariantCulture) ?? ""))
+            .ToList();
+
+        var text = Comparison.Render(rows);
+
+        Assert.Contains("| crossnode/2-nodes-redis | 2 | 1000 | 200 | 150000 | 0.75x | 3.50 | 1.50 | 9.00 |", text, StringComparison.Ordinal);
+        Assert.Contains("| crossnode/1-node-redis | 1 | 1000 | 200 | 190000 | 0.95x | 2.50 | 0.50 |", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("| crossnode | ws |", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_plot_is_an_svg_with_a_line_per_target_and_percentile()
     {
         var rows = new[] { Run("pubsub", 100, 4, true, 2), Run("pubsub", 200, 10, true, 2), Run("signalr", 100, 8, true, 4), Run("signalr", 200, 150, false, 4) }

@@ -24,7 +24,7 @@ public static class Comparison
             .ToDictionary(g => g.Key, g => g.Last());
         var shapes = latest.Keys.Select(k => k.Shape).Distinct().ToList();
 
-        var delivery = shapes.Where(s => !IsIdle(s)).ToList();
+        var delivery = shapes.Where(s => !IsIdle(s) && !IsCrossNode(s)).ToList();
         if (delivery.Count > 0)
         {
             text.AppendLine("| scenario | transport | nodes | subs | channels | bytes | rate/s | deliveries/s pubsub | signalr | ratio | p50 ms pubsub | signalr | p99 ms pubsub | signalr | p99 ratio | cpu µs/delivery pubsub | signalr | ratio | alloc B/delivery pubsub | signalr | sustained pubsub/signalr |");
@@ -46,6 +46,8 @@ public static class Comparison
             text.AppendLine();
             Sweeps(text, latest);
         }
+
+        CrossNode(text, rows.Where(r => r["scenario"] == "crossnode" && r["target"] == Ours).ToList());
 
         var idle = shapes.Where(IsIdle).ToList();
         if (idle.Count > 0)
@@ -102,6 +104,30 @@ public static class Comparison
         text.AppendLine();
     }
 
+    /// <summary>
+    /// Cross-node runs (PubSub only): each against the one-node run on the memory broker with the
+    /// same load (label ending in /1-node-memory, as bench/run.sh names it), for issue 6's target of
+    /// at least 70% of one node's deliveries/s and under 2 ms of added p50.
+    /// </summary>
+    private static void CrossNode(StringBuilder text, List<Dictionary<string, string>> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        text.AppendLine("| cross-node run | nodes | subs | rate/s | deliveries/s | vs one node | p50 ms | added p50 ms | p99 ms | cpu µs/delivery (all nodes) | sustained |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var row in rows.GroupBy(r => r["label"]).Select(g => g.Last()))
+        {
+            var baseline = rows.LastOrDefault(r => r["label"].EndsWith("/1-node-memory", StringComparison.Ordinal)
+                && r["subscribers"] == row["subscribers"] && r["offered_rate"] == row["offered_rate"] && r["payload_bytes"] == row["payload_bytes"]);
+            var added = row.Number("p50_ms") - baseline?.Number("p50_ms");
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {row["label"]} | {row["nodes"]} | {row["subscribers"]} | {row["offered_rate"]} | {Format(row.Number("deliveries_per_s"), "0")} | {Ratio(row.Number("deliveries_per_s"), baseline?.Number("deliveries_per_s"))} | {Format(row.Number("p50_ms"), "0.00")} | {Format(added, "0.00")} | {Format(row.Number("p99_ms"), "0.00")} | {Format(row.Number("server_cpu_us_per_delivery"), "0.00")} | {Sustained(row)} |");
+        }
+        text.AppendLine();
+    }
+
     private static void Pair(StringBuilder text, Dictionary<string, string>? ours, Dictionary<string, string>? reference, string column, string format) =>
         text.Append(CultureInfo.InvariantCulture, $"| {Format(ours?.Number(column), format)} | {Format(reference?.Number(column), format)} ");
 
@@ -124,4 +150,6 @@ public static class Comparison
         $"{row["scenario"]} {row["transport"]} nodes={row["nodes"]} subs={row["subscribers"]} ch={row["channels"]} {row["payload_bytes"]}B";
 
     private static bool IsIdle(string shape) => shape.StartsWith("idle|", StringComparison.Ordinal);
+
+    private static bool IsCrossNode(string shape) => shape.StartsWith("crossnode|", StringComparison.Ordinal);
 }
