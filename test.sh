@@ -22,6 +22,15 @@ install_system_packages() {
   fi
 }
 
+install_npm_packages() {
+  # `npm ci` only when the lock file changed since the last install, so repeated runs stay fast.
+  local dir=$1
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    step "Installing npm packages in $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+}
+
 dotnet_suites() {
   step "Building the .NET solution"
   dotnet build PubSub.sln -c Release -nologo -clp:ErrorsOnly
@@ -34,6 +43,7 @@ dotnet_suites() {
 }
 
 install_system_packages
+install_npm_packages tests/interop
 dotnet_suites
 
 step "All suites passed"

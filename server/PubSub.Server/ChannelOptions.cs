@@ -18,7 +18,7 @@ public sealed class ChannelOptions
     /// <summary>Whether clients may publish. By default only server code and the server API can.</summary>
     public bool AllowClientPublish { get; set; }
 
-    /// <summary>An authorization policy a client must satisfy to subscribe or publish.</summary>
+    /// <summary>An authorization policy a client must satisfy to subscribe, read history or publish. Handlers get the channel name as the resource.</summary>
     public string? AuthorizationPolicy { get; set; }
 
     /// <summary>Runs before a client subscribes; may reject.</summary>

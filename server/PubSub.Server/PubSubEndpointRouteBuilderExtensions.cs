@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using PubSub;
 using PubSub.Api;
 using PubSub.Http;
+using PubSub.Cluster;
 using PubSub.Transports;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -22,40 +23,38 @@ public static class PubSubEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         EnsureServices(endpoints, nameof(MapPubSub));
         var services = endpoints.ServiceProvider;
-        var options = services.GetRequiredService<IOptions<PubSubOptions>>().Value;
+        var transports = services.GetRequiredService<IOptions<PubSubOptions>>().Value.Transports;
         var origins = services.GetRequiredService<OriginPolicy>();
-
         var group = endpoints.MapGroup(prefix);
-        group.AddEndpointFilter(async (context, next) =>
-        {
-            if (!origins.IsAllowed(context.HttpContext, out _))
-            {
-                await HttpErrors.WriteAsync(context.HttpContext, StatusCodes.Status403Forbidden, PubSubErrorCodes.Forbidden,
-                    $"Origin '{context.HttpContext.Request.Headers.Origin}' is not allowed.");
-                return Results.Empty;
-            }
-            return await next(context);
-        });
 
-        if (options.Transports.HasFlag(PubSubTransports.WebSocket))
+        // Every endpoint goes through the origin rule, which also answers CORS preflights.
+        void Map(string pattern, string[] methods, RequestDelegate handler) =>
+            group.MapMethods(pattern, [.. methods, HttpMethods.Options], origins.Guard(handler));
+
+        Map("negotiate", [HttpMethods.Get], services.GetRequiredService<NegotiateEndpoint>().HandleAsync);
+
+        if (transports.HasFlag(PubSubTransports.WebSocket))
         {
             // The upgrade needs the WebSockets middleware; it runs in the endpoint's own pipeline so
             // the application does not have to remember app.UseWebSockets().
-            var webSockets = services.GetRequiredService<WebSocketTransport>();
             var pipeline = endpoints.CreateApplicationBuilder();
             pipeline.UseWebSockets();
-            pipeline.Run(webSockets.HandleAsync);
-            var handle = pipeline.Build();
-            group.Map("ws", async context =>
-            {
-                if (!origins.IsAllowed(context, out _))
-                {
-                    await HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, PubSubErrorCodes.Forbidden,
-                        $"Origin '{context.Request.Headers.Origin}' is not allowed.");
-                    return;
-                }
-                await handle(context);
-            });
+            pipeline.Run(services.GetRequiredService<WebSocketTransport>().HandleAsync);
+            Map("ws", [HttpMethods.Get, HttpMethods.Connect], pipeline.Build());
+        }
+
+        var sessions = services.GetRequiredService<SessionEndpoints>();
+        if (transports.HasFlag(PubSubTransports.ServerSentEvents))
+        {
+            Map("sse", [HttpMethods.Get], services.GetRequiredService<ServerSentEventsTransport>().HandleAsync);
+        }
+        if (transports.HasFlag(PubSubTransports.LongPolling))
+        {
+            Map("poll", [HttpMethods.Get], sessions.PollAsync);
+        }
+        if (transports.HasFlag(PubSubTransports.ServerSentEvents) || transports.HasFlag(PubSubTransports.LongPolling))
+        {
+            Map("send", [HttpMethods.Post], sessions.SendAsync);
         }
         return group;
     }

@@ -18,8 +18,10 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
 {
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private readonly IServiceProvider _services;
+    private readonly IHostApplicationLifetime? _lifetime;
     private readonly ILogger _logger;
     private ITimer? _heartbeat;
+    private CancellationTokenRegistration _stopping;
 
     public PubSubNode(
         IOptions<PubSubOptions> options,
@@ -28,8 +30,10 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
         ChannelHub hub,
         TimeProvider time,
         IServiceProvider services,
-        ILogger<PubSubNode> logger)
+        ILogger<PubSubNode> logger,
+        IHostApplicationLifetime? lifetime = null)
     {
+        _lifetime = lifetime;
         Options = options.Value;
         NodeId = Options.NodeId ?? Ids.NewNodeId();
         Broker = broker;
@@ -61,17 +65,27 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
         await Broker.StartAsync(NodeId, Hub, cancellationToken);
         var tick = TimeSpan.FromSeconds(1);
         _heartbeat = Time.CreateTimer(static state => ((PubSubNode)state!).CheckHeartbeats(), this, tick, tick);
+        // Long-lived connections would hold up the server's drain until its timeout and then be cut
+        // without a word. Telling every client to reconnect the moment shutdown begins lets them
+        // go at once, to another node.
+        _stopping = _lifetime?.ApplicationStopping.Register(static state => ((PubSubNode)state!).CloseAllSessions(), this) ?? default;
         Log.NodeStarted(_logger, NodeId, Broker.GetType().Name);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.DisposeAsync();
         _heartbeat?.Dispose();
+        CloseAllSessions();
+        await Broker.StopAsync(cancellationToken);
+    }
+
+    private void CloseAllSessions()
+    {
         foreach (var session in _sessions.Values)
         {
             session.Close(DisconnectReason.Shutdown);
         }
-        await Broker.StopAsync(cancellationToken);
     }
 
     public Session CreateSession(ClaimsPrincipal user, string transport)

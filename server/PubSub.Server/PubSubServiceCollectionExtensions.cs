@@ -4,6 +4,7 @@ using PubSub;
 using PubSub.Api;
 using PubSub.Brokers;
 using PubSub.Channels;
+using PubSub.Cluster;
 using PubSub.Http;
 using PubSub.Sessions;
 using PubSub.Transports;
@@ -48,6 +49,13 @@ public static class PubSubServiceCollectionExtensions
         services.AddSingleton<SessionFrameHandler>();
         services.AddSingleton<OriginPolicy>();
         services.AddSingleton<WebSocketTransport>();
+        services.AddSingleton<NegotiateEndpoint>();
+        services.AddSingleton<SessionBootstrap>();
+        services.AddSingleton<ServerSentEventsTransport>();
+        services.AddSingleton<LongPollingTransport>();
+        services.AddSingleton<SessionRequestHandler>();
+        services.AddSingleton<SessionForwarder>();
+        services.AddSingleton<SessionEndpoints>();
         services.AddSingleton<ServerApi>();
         return builder;
     }

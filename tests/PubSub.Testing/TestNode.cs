@@ -42,6 +42,16 @@ public sealed class TestNode : IAsyncDisposable
 
     public int SessionCount => Node.SessionCount;
 
+    /// <summary>Whether this node still holds the session.</summary>
+    public bool HasSession(string sessionId) => Node.FindSession(sessionId) is not null;
+
+    /// <summary>Whether this node is holding a poll of the long-polling session right now.</summary>
+    public bool IsPollHeld(string sessionId) =>
+        Services.GetRequiredService<PubSub.Transports.LongPollingTransport>().Find(sessionId) is { } poll && poll.ActivePoll is not null;
+
+    /// <summary>Ends a session from the server side (code 4003, reconnect allowed), as an application kick or an expiry would.</summary>
+    public void CloseSession(string sessionId) => Node.FindSession(sessionId)?.Close(PubSub.Protocol.DisconnectReason.SessionClosed);
+
     public IPubSubPublisher Publisher => Services.GetRequiredService<IPubSubPublisher>();
 
     /// <summary>

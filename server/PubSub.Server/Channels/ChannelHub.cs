@@ -70,7 +70,7 @@ internal sealed partial class ChannelHub : IBrokerHandler
                 startAt = from;
                 replay = page.Publications;
             }
-            subscription.Activate(firstFrame(outcome), startAt, replay);
+            await subscription.ActivateAsync(firstFrame(outcome), startAt, replay, cancellationToken);
             return outcome;
         }
         catch

@@ -14,6 +14,7 @@ internal sealed class Subscription
 
     // Live publications held back while the subscription is being set up; null once it is live.
     private volatile List<OutboundFrame>? _pending = [];
+    private long _pendingBytes;
 
     // The position of the last publication delivered; only the delivering thread touches it once live.
     private StreamPosition _position;
@@ -42,6 +43,12 @@ internal sealed class Subscription
                 if (_pending is { } pending)
                 {
                     pending.Add(frame);
+                    _pendingBytes += frame.Json.Length;
+                    if (_pendingBytes > Session.Outbound.Limit)
+                    {
+                        // Publications arrive faster than the client catches up: it cannot recover this way.
+                        Session.Close(DisconnectReason.SlowConsumer);
+                    }
                     return;
                 }
             }
@@ -53,26 +60,47 @@ internal sealed class Subscription
     /// Makes the subscription live: sends <paramref name="firstFrame"/> (the subscribe reply or a
     /// <c>subscribed</c> frame), then the replayed history, then whatever arrived meanwhile that is
     /// newer than both. <paramref name="position"/> is where the client stands before the replay.
+    /// The replay and the held-back publications go at the pace the client reads, not all at once,
+    /// so a client may catch up on more than its outbound queue holds.
     /// </summary>
-    public void Activate(byte[]? firstFrame, StreamPosition position, IReadOnlyList<Publication> replay)
+    public async Task ActivateAsync(byte[]? firstFrame, StreamPosition position, IReadOnlyList<Publication> replay, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        // Until the subscription is live, only this method touches _position.
+        if (firstFrame is not null)
         {
-            if (firstFrame is not null)
-            {
-                Session.Send(OutboundFrame.Advancing(firstFrame, Channel, position));
-            }
-            _position = position;
-            foreach (var publication in replay)
-            {
-                DeliverLive(OutboundFrame.Advancing(ServerFrames.Message(publication), Channel, publication.Position));
-            }
-            foreach (var frame in _pending!)
-            {
-                DeliverLive(frame);
-            }
-            _pending = null;
+            Session.Send(OutboundFrame.Advancing(firstFrame, Channel, position));
         }
+        _position = position;
+        foreach (var publication in replay)
+        {
+            await DeliverPacedAsync(OutboundFrame.Advancing(ServerFrames.Message(publication), Channel, publication.Position), cancellationToken);
+        }
+
+        while (true)
+        {
+            List<OutboundFrame> heldBack;
+            lock (_gate)
+            {
+                if (_pending!.Count == 0)
+                {
+                    _pending = null;
+                    return;
+                }
+                heldBack = _pending;
+                _pending = [];
+                _pendingBytes = 0;
+            }
+            foreach (var frame in heldBack)
+            {
+                await DeliverPacedAsync(frame, cancellationToken);
+            }
+        }
+    }
+
+    private async ValueTask DeliverPacedAsync(OutboundFrame frame, CancellationToken cancellationToken)
+    {
+        await Session.Outbound.WaitForRoomAsync(frame.Json.Length, cancellationToken);
+        DeliverLive(frame);
     }
 
     private void DeliverLive(in OutboundFrame frame)

@@ -9,7 +9,7 @@ internal static class HttpErrors
 {
     public static int StatusOf(string code) => code switch
     {
-        PubSubErrorCodes.BadRequest or PubSubErrorCodes.InvalidChannel or PubSubErrorCodes.UnknownType => StatusCodes.Status400BadRequest,
+        PubSubErrorCodes.BadRequest or PubSubErrorCodes.InvalidChannel or PubSubErrorCodes.UnknownType or PubSubErrorCodes.TooManySubscriptions => StatusCodes.Status400BadRequest,
         PubSubErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
         PubSubErrorCodes.UnknownChannel or PubSubErrorCodes.SessionNotFound => StatusCodes.Status404NotFound,
         PubSubErrorCodes.EpochMismatch => StatusCodes.Status409Conflict,

@@ -98,9 +98,9 @@ internal static class ClientFrameParser
                 }
             }
 
-            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            if (reader.TokenType != JsonTokenType.EndObject || HasMoreTokens(ref reader))
             {
-                error = new(PubSubErrorCodes.BadRequest, "A frame must be exactly one JSON object.");
+                error = new(PubSubErrorCodes.BadRequest, "A frame must be exactly one JSON object; separate frames with newlines.");
                 return false;
             }
         }
@@ -153,6 +153,19 @@ internal static class ClientFrameParser
         frame = new ClientFrame { Type = known, Id = id, Channel = channel, Since = since, Data = data, Limit = limit };
         error = default;
         return true;
+    }
+
+    private static bool HasMoreTokens(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.Read();
+        }
+        catch (JsonException)
+        {
+            // Something other than whitespace follows the object.
+            return true;
+        }
     }
 
     private static string? ReadString(ref Utf8JsonReader reader, string field, ref string? fieldError)

@@ -1,3 +1,5 @@
+using PubSub.Protocol;
+
 namespace PubSub.Sessions;
 
 /// <summary>What a frame does to the session's subscription positions (the SSE resume cursor).</summary>
@@ -44,4 +46,31 @@ internal readonly struct OutboundFrame
     /// <summary>A frame after which the client is no longer subscribed to <paramref name="channel"/>.</summary>
     public static OutboundFrame Removing(ReadOnlyMemory<byte> json, string channel) =>
         new(json, channel, default, CursorEffect.Remove);
+
+    /// <summary>The length of <paramref name="frames"/> joined into one batch (docs/protocol.md, section 2).</summary>
+    public static int JoinedLength(List<OutboundFrame> frames)
+    {
+        var length = Math.Max(0, frames.Count - 1);
+        foreach (var frame in frames)
+        {
+            length += frame.Json.Length;
+        }
+        return length;
+    }
+
+    /// <summary>Writes <paramref name="frames"/> into <paramref name="destination"/>, separated by newlines; returns the length.</summary>
+    public static int Join(List<OutboundFrame> frames, Span<byte> destination)
+    {
+        var written = 0;
+        foreach (var frame in frames)
+        {
+            if (written > 0)
+            {
+                destination[written++] = FrameBatch.Separator;
+            }
+            frame.Json.Span.CopyTo(destination[written..]);
+            written += frame.Json.Length;
+        }
+        return written;
+    }
 }

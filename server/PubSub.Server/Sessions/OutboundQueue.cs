@@ -22,6 +22,7 @@ internal sealed class OutboundQueue
     private long _bytes;
     private bool _completed;
     private TaskCompletionSource<bool>? _waiter;
+    private TaskCompletionSource? _roomWaiter;
 
     public OutboundQueue(long limit) => _limit = limit;
 
@@ -36,6 +37,8 @@ internal sealed class OutboundQueue
             }
         }
     }
+
+    public long Limit => _limit;
 
     public bool IsCompleted
     {
@@ -80,6 +83,7 @@ internal sealed class OutboundQueue
     public bool Complete(OutboundFrame? last, bool discardPending)
     {
         TaskCompletionSource<bool>? waiter;
+        TaskCompletionSource? roomWaiter;
         lock (_gate)
         {
             if (_completed)
@@ -99,8 +103,10 @@ internal sealed class OutboundQueue
             _completed = true;
             waiter = _waiter;
             _waiter = null;
+            roomWaiter = TakeRoomWaiter();
         }
         waiter?.TrySetResult(false);
+        roomWaiter?.TrySetResult();
         return true;
     }
 
@@ -132,15 +138,48 @@ internal sealed class OutboundQueue
 
     public bool TryDequeue(out OutboundFrame frame)
     {
+        TaskCompletionSource? roomWaiter;
         lock (_gate)
         {
-            if (_frames.TryDequeue(out frame))
+            if (!_frames.TryDequeue(out frame))
             {
-                _bytes -= frame.Json.Length;
-                return true;
+                return false;
             }
-            return false;
+            _bytes -= frame.Json.Length;
+            roomWaiter = TakeRoomWaiter();
         }
+        roomWaiter?.TrySetResult();
+        return true;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="bytes"/> more fit under the limit (or the queue is empty or
+    /// completed). Catch-up traffic the client asked for, such as a history replay, goes at the
+    /// pace the client reads instead of overflowing the queue.
+    /// </summary>
+    public async ValueTask WaitForRoomAsync(int bytes, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                if (_completed || _frames.Count == 0 || _bytes + bytes <= _limit)
+                {
+                    return;
+                }
+                _roomWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = _roomWaiter.Task;
+            }
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private TaskCompletionSource? TakeRoomWaiter()
+    {
+        var waiter = _roomWaiter;
+        _roomWaiter = null;
+        return waiter;
     }
 
     /// <summary>
@@ -149,9 +188,10 @@ internal sealed class OutboundQueue
     /// </summary>
     public int DequeueBatch(List<OutboundFrame> into, int maxBytes)
     {
+        TaskCompletionSource? roomWaiter;
+        var count = 0;
         lock (_gate)
         {
-            var count = 0;
             var total = 0;
             while (_frames.TryPeek(out var frame) && (count == 0 || total + frame.Json.Length + 1 <= maxBytes))
             {
@@ -161,7 +201,9 @@ internal sealed class OutboundQueue
                 into.Add(frame);
                 count++;
             }
-            return count;
+            roomWaiter = count > 0 ? TakeRoomWaiter() : null;
         }
+        roomWaiter?.TrySetResult();
+        return count;
     }
 }

@@ -58,7 +58,17 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
             throw new PubSubException(PubSubErrorCodes.AlreadySubscribed, $"Already subscribed to '{match.Channel}'.");
         }
         await AuthorizeReadAsync(session, match);
+        return await SubscribeAuthorizedAsync(session, match, since, firstFrame, cancellationToken);
+    }
 
+    /// <summary>Subscribes a session whose right to the channel was already checked with <see cref="AuthorizeReadAsync"/>.</summary>
+    public async Task<SubscribeOutcome> SubscribeAuthorizedAsync(
+        Session session,
+        ChannelMatch match,
+        StreamPosition? since,
+        Func<SubscribeOutcome, byte[]?> firstFrame,
+        CancellationToken cancellationToken)
+    {
         var subscription = new Subscription(session, match);
         if (!session.TryAdd(subscription, node.Options.MaxSubscriptionsPerSession, out var error))
         {
@@ -84,6 +94,21 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         return outcome;
     }
 
+    /// <summary>
+    /// Checks that the session may read the channel (subscribe or history): the channel's policy
+    /// and its subscribe hook. Throws the protocol error that says why not.
+    /// </summary>
+    public async ValueTask AuthorizeReadAsync(Session session, ChannelMatch match)
+    {
+        await AuthorizePolicyAsync(session, match);
+        if (match.Options.OnSubscribe is { } hook)
+        {
+            var context = new SubscribeContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services);
+            await hook(context);
+            ThrowIfRejected(context);
+        }
+    }
+
     /// <summary>Resolves a channel name, or throws the protocol error that says why it is refused.</summary>
     public ChannelMatch Resolve(string? channel) =>
         node.Channels.TryResolve(channel, out var match, out var error) ? match! : throw new PubSubException(error.Code, error.Message);
@@ -95,8 +120,8 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
             switch (frame.Type)
             {
                 case ClientFrameType.Ping:
-                    session.Send(ServerFrames.Pong);
-                    Reply(session, frame.Id, ServerFrames.ReplyEmpty);
+                    // A ping with an id is a request like any other; without one it gets a pong.
+                    session.Send(frame.Id is { } id ? ServerFrames.ReplyEmpty(id) : ServerFrames.Pong);
                     break;
                 case ClientFrameType.Pong:
                     break;
@@ -176,22 +201,12 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         Reply(session, frame.Id, id => ServerFrames.ReplyHistory(id, page));
     }
 
-    private async ValueTask AuthorizeReadAsync(Session session, ChannelMatch match)
-    {
-        await AuthorizePolicyAsync(session, match);
-        if (match.Options.OnSubscribe is { } hook)
-        {
-            var context = new SubscribeContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services);
-            await hook(context);
-            ThrowIfRejected(context);
-        }
-    }
-
     private async ValueTask AuthorizePolicyAsync(Session session, ChannelMatch match)
     {
         if (match.Options.AuthorizationPolicy is { } policy)
         {
-            var result = await authorization.AuthorizeAsync(session.User, match, policy);
+            // The resource is the channel name, for handlers that decide per channel.
+            var result = await authorization.AuthorizeAsync(session.User, match.Channel, policy);
             if (!result.Succeeded)
             {
                 throw new PubSubException(PubSubErrorCodes.Forbidden, $"Not authorized for '{match.Channel}'.");

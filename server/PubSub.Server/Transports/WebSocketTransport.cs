@@ -27,7 +27,7 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
     /// Frames waiting together are sent as one message up to this size; a larger frame goes alone.
     /// Big enough to batch a burst, small enough that one message does not hold up a reader's loop.
     /// </summary>
-    private const int MaxCoalescedBytes = 64 * 1024;
+    internal const int MaxCoalescedBytes = 64 * 1024;
 
     private const int InitialReceiveBuffer = 4 * 1024;
 
@@ -160,20 +160,9 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
 
     private async Task SendLoopAsync(WebSocket socket, Session session)
     {
-        var batch = new List<OutboundFrame>();
         try
         {
-            while (await session.Outbound.WaitToReadAsync(CancellationToken.None))
-            {
-                batch.Clear();
-                session.Outbound.DequeueBatch(batch, MaxCoalescedBytes);
-                if (batch.Count == 1)
-                {
-                    await socket.SendAsync(batch[0].Json, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-                    continue;
-                }
-                await SendCoalescedAsync(socket, batch);
-            }
+            await DrainAsync(session.Outbound, socket);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -182,26 +171,32 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
         }
     }
 
+    /// <summary>
+    /// Writes the queue to the socket until it is completed and empty, coalescing whatever waits
+    /// into one message per write.
+    /// </summary>
+    internal static async Task DrainAsync(OutboundQueue outbound, WebSocket socket)
+    {
+        var batch = new List<OutboundFrame>();
+        while (await outbound.WaitToReadAsync(CancellationToken.None))
+        {
+            batch.Clear();
+            outbound.DequeueBatch(batch, MaxCoalescedBytes);
+            if (batch.Count == 1)
+            {
+                await socket.SendAsync(batch[0].Json, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                continue;
+            }
+            await SendCoalescedAsync(socket, batch);
+        }
+    }
+
     private static async ValueTask SendCoalescedAsync(WebSocket socket, List<OutboundFrame> batch)
     {
-        var size = batch.Count - 1;
-        foreach (var frame in batch)
-        {
-            size += frame.Json.Length;
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        var buffer = ArrayPool<byte>.Shared.Rent(OutboundFrame.JoinedLength(batch));
         try
         {
-            var written = 0;
-            foreach (var frame in batch)
-            {
-                if (written > 0)
-                {
-                    buffer[written++] = FrameBatch.Separator;
-                }
-                frame.Json.Span.CopyTo(buffer.AsSpan(written));
-                written += frame.Json.Length;
-            }
+            var written = OutboundFrame.Join(batch, buffer);
             await socket.SendAsync(buffer.AsMemory(0, written), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
         }
         finally

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace PubSub.Server.Tests.Transports;
 
@@ -182,5 +184,34 @@ public sealed class WebSocketTransportTests : IAsyncLifetime
 
         await Timeouts.Until(() => _node.SessionCount == 0, "the session is gone");
         Assert.Equal(WebSocketCloseStatus.NormalClosure, client.CloseStatus);
+    }
+
+    [Fact]
+    public async Task An_upgrade_from_a_foreign_origin_is_refused_and_allowed_origins_connect()
+    {
+        await using var node = await TestNode.StartAsync(o => o.AllowedOrigins.Add("https://app.example.com"));
+
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() =>
+            WsClient.ConnectAsync(node.WebSocketUri, configure: o => o.SetRequestHeader("Origin", "https://evil.example.net")));
+        await using var allowed = await WsClient.ConnectAsync(node.WebSocketUri, configure: o => o.SetRequestHeader("Origin", "https://app.example.com"));
+        await using var sameOrigin = await WsClient.ConnectAsync(node.WebSocketUri, configure: o => o.SetRequestHeader("Origin", $"http://{node.BaseUri.Authority}"));
+
+        Assert.Contains("403", refused.Message, StringComparison.Ordinal);
+        await allowed.PingAsync();
+        await sameOrigin.PingAsync();
+    }
+
+    [Fact]
+    public async Task Conventions_on_MapPubSub_apply_to_the_websocket_endpoint()
+    {
+        await using var node = await TestNode.StartAsync(
+            host: h => h.Services.AddTestAuthentication(),
+            map: app => app.MapPubSub("/pubsub").RequireAuthorization());
+
+        var anonymous = await Assert.ThrowsAsync<WebSocketException>(() => WsClient.ConnectAsync(node.WebSocketUri));
+        await using var signedIn = await WsClient.ConnectAsync(node.WebSocketUri, configure: o => o.SetRequestHeader(TestAuthenticationHandler.UserHeader, "ann"));
+
+        Assert.Contains("401", anonymous.Message, StringComparison.Ordinal);
+        await signedIn.PingAsync();
     }
 }

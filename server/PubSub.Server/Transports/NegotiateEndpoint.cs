@@ -1,0 +1,58 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using PubSub.Protocol;
+
+namespace PubSub.Transports;
+
+/// <summary>
+/// <c>GET {prefix}/negotiate</c>: what this node offers (docs/protocol.md, section 3.1). The body is
+/// built once: answering costs no more than writing a few hundred bytes, so a client can time it
+/// as a round trip.
+/// </summary>
+internal sealed class NegotiateEndpoint
+{
+    private readonly byte[] _body;
+
+    public NegotiateEndpoint(PubSubNode node)
+    {
+        var options = node.Options;
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, ServerFrames.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("version"u8, 1);
+            writer.WriteString("node"u8, node.NodeId);
+            writer.WriteStartArray("transports"u8);
+            if (options.Transports.HasFlag(PubSubTransports.WebSocket))
+            {
+                writer.WriteStringValue(TransportNames.WebSocket);
+            }
+            if (options.Transports.HasFlag(PubSubTransports.ServerSentEvents))
+            {
+                writer.WriteStringValue(TransportNames.ServerSentEvents);
+            }
+            if (options.Transports.HasFlag(PubSubTransports.LongPolling))
+            {
+                writer.WriteStringValue(TransportNames.LongPolling);
+            }
+            writer.WriteEndArray();
+            writer.WriteStartArray("encodings"u8);
+            writer.WriteStringValue("json");
+            writer.WriteEndArray();
+            writer.WriteNumber("ping"u8, (int)options.PingInterval.TotalSeconds);
+            writer.WriteNumber("pollTimeout"u8, (int)options.PollTimeout.TotalSeconds);
+            writer.WriteNumber("maxMessageSize"u8, options.MaxMessageSize);
+            writer.WriteEndObject();
+        }
+        _body = buffer.WrittenSpan.ToArray();
+    }
+
+    public Task HandleAsync(HttpContext context)
+    {
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.ContentLength = _body.Length;
+        return context.Response.Body.WriteAsync(_body, context.RequestAborted).AsTask();
+    }
+}

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text;
+using PubSub.Sessions;
+
+namespace PubSub.Transports;
+
+/// <summary>
+/// The SSE resume cursor (docs/protocol.md, section 3.3): every subscription of a session with its
+/// position, as <c>{epoch}:{offset}:{channel}</c> entries joined by <c>,</c>, or <c>-</c> when there
+/// are none. It is the <c>id:</c> of each event, so a native EventSource that reconnects sends it
+/// back as Last-Event-ID, and any node can resume every channel from history.
+/// </summary>
+internal sealed class ResumeCursor
+{
+    public const string Empty = "-";
+
+    private readonly Dictionary<string, StreamPosition> _positions = new(StringComparer.Ordinal);
+    private string _text = Empty;
+
+    /// <summary>The cursor after every frame applied so far.</summary>
+    public string Text => _text;
+
+    /// <summary>Follows a frame's effect on the positions; recomputes the text only when it changes.</summary>
+    public void Apply(in OutboundFrame frame)
+    {
+        switch (frame.Effect)
+        {
+            case CursorEffect.Advance:
+                _positions[frame.Channel!] = frame.Position;
+                _text = Format();
+                break;
+            case CursorEffect.Remove when _positions.Remove(frame.Channel!):
+                _text = Format();
+                break;
+        }
+    }
+
+    private string Format()
+    {
+        if (_positions.Count == 0)
+        {
+            return Empty;
+        }
+        var text = new StringBuilder();
+        foreach (var (channel, position) in _positions)
+        {
+            if (text.Length > 0)
+            {
+                text.Append(',');
+            }
+            text.Append(position.Epoch).Append(':').Append(position.Offset.ToString(CultureInfo.InvariantCulture)).Append(':').Append(channel);
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Reads a cursor; entries keep their order. Channel names are checked later, with the rest of the request.</summary>
+    public static bool TryParse(string text, int maxEntries, out List<(string Channel, StreamPosition Position)> entries, out string error)
+    {
+        entries = [];
+        error = "";
+        if (text == Empty)
+        {
+            return true;
+        }
+        var channels = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in text.Split(','))
+        {
+            var first = entry.IndexOf(':', StringComparison.Ordinal);
+            var second = first < 0 ? -1 : entry.IndexOf(':', first + 1);
+            if (first <= 0 || second < 0 || second == entry.Length - 1
+                || !long.TryParse(entry.AsSpan(first + 1, second - first - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+            {
+                error = $"The resume cursor is not a list of 'epoch:offset:channel' entries joined by ',' (or '{Empty}').";
+                return false;
+            }
+            var channel = entry[(second + 1)..];
+            if (!channels.Add(channel))
+            {
+                error = $"The resume cursor names channel '{channel}' twice.";
+                return false;
+            }
+            entries.Add((channel, new StreamPosition(offset, entry[..first])));
+        }
+        if (entries.Count > maxEntries)
+        {
+            error = $"The resume cursor holds more than {maxEntries} channels.";
+            return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using PubSub.Sessions;
+
+namespace PubSub.Transports;
+
+/// <summary>
+/// <c>GET {prefix}/sse</c>: a session whose frames go out as an event stream
+/// (docs/protocol.md, section 3.3); frames from the client arrive through <c>/send</c>. Each event
+/// carries the resume cursor as its id, so a plain EventSource resumes on any node.
+/// </summary>
+internal sealed partial class ServerSentEventsTransport(PubSubNode node, SessionBootstrap bootstrap, ILogger<ServerSentEventsTransport> logger)
+{
+    /// <summary>
+    /// How long a browser waits before reconnecting a dropped stream (the SSE <c>retry:</c> field).
+    /// Browsers default to about 3 s; recovery makes a reconnect cheap, so sooner is better, but not
+    /// so soon that a restarting cluster is stampeded.
+    /// </summary>
+    public static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(2);
+
+    private static readonly byte[] s_heartbeat = ":\n\n"u8.ToArray();
+    private static readonly byte[] s_retry = Encoding.ASCII.GetBytes($"retry: {(int)ReconnectDelay.TotalMilliseconds}\n\n");
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var opened = await bootstrap.OpenAsync(context, TransportNames.ServerSentEvents, (int)node.Options.PingInterval.TotalSeconds);
+        if (opened is not var (session, channels))
+        {
+            return;
+        }
+
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache, no-transform";
+        // nginx and the proxies that copy it buffer responses unless told not to.
+        response.Headers["X-Accel-Buffering"] = "no";
+        if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
+        {
+            // When the stream ends, so does the connection: the client's reconnect opens a new one,
+            // which a TCP load balancer may send to any node, instead of riding the old one back.
+            response.Headers.Connection = "close";
+        }
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        ITimer? abortTimer = null;
+        using var aborted = context.RequestAborted.Register(static s => ((Session)s!).Abandon(), session);
+        using var closing = session.Closed.Register(() =>
+            abortTimer = node.Time.CreateTimer(static s => ((HttpContext)s!).Abort(), context, WebSocketTransport.CloseTimeout, Timeout.InfiniteTimeSpan));
+        try
+        {
+            await response.StartAsync(context.RequestAborted);
+            await response.BodyWriter.WriteAsync(s_retry, context.RequestAborted);
+            bootstrap.StartSubscriptions(session, channels);
+            await WriteEventsAsync(response.BodyWriter, session);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            Log.StreamEnded(logger, session.Id, e.Message);
+        }
+        finally
+        {
+            session.Abandon();
+            abortTimer?.Dispose();
+        }
+    }
+
+    private async Task WriteEventsAsync(PipeWriter writer, Session session)
+    {
+        var cursor = new ResumeCursor();
+        var batch = new List<OutboundFrame>();
+        while (true)
+        {
+            bool more;
+            using (var idle = new CancellationTokenSource(node.Options.PingInterval, node.Time))
+            {
+                try
+                {
+                    more = await session.Outbound.WaitToReadAsync(idle.Token);
+                }
+                catch (OperationCanceledException) when (idle.IsCancellationRequested)
+                {
+                    // Nothing to send for a whole interval: a comment keeps proxies from closing the stream.
+                    await writer.WriteAsync(s_heartbeat);
+                    continue;
+                }
+            }
+            if (!more)
+            {
+                return;
+            }
+
+            batch.Clear();
+            session.Outbound.DequeueBatch(batch, WebSocketTransport.MaxCoalescedBytes);
+            foreach (var frame in batch)
+            {
+                cursor.Apply(frame);
+                WriteEvent(writer, cursor.Text, frame.Json.Span);
+            }
+            // One flush for whatever waited: a burst costs one write.
+            var flushed = await writer.FlushAsync();
+            if (flushed.IsCanceled || flushed.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    private static void WriteEvent(PipeWriter writer, string id, ReadOnlySpan<byte> data)
+    {
+        writer.Write("id: "u8);
+        var idLength = Encoding.ASCII.GetByteCount(id);
+        Encoding.ASCII.GetBytes(id, writer.GetSpan(idLength));
+        writer.Advance(idLength);
+        writer.Write("\ndata: "u8);
+        writer.Write(data);
+        writer.Write("\n\n"u8);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "The event stream of session {SessionId} ended: {Reason}")]
+        public static partial void StreamEnded(ILogger logger, string sessionId, string reason);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using PubSub.Cluster;
+using PubSub.Http;
+
+namespace PubSub.Transports;
+
+/// <summary>
+/// The HTTP side of <c>POST {prefix}/send</c> and <c>GET {prefix}/poll</c>: reads the request,
+/// hands it to the owning node (this one, or another through the broker), and writes the answer.
+/// This is what makes sticky sessions unnecessary.
+/// </summary>
+internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler local, SessionForwarder forwarder, LongPollingTransport polling)
+{
+    public async Task SendAsync(HttpContext context)
+    {
+        if (!TryReadSession(context, out var sessionId, out var owner))
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'session' must be a session id from a 'connected' frame.");
+            return;
+        }
+        var body = await HttpErrors.ReadBodyAsync(context, node.Options.MaxMessageSize);
+        if (body is null)
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.MessageTooLarge, $"A /send body may hold at most {node.Options.MaxMessageSize} bytes.");
+            return;
+        }
+        var request = new SessionRequest(SessionRequestKind.Send, sessionId, PubSubNode.UserKeyOf(context.User), 0, body);
+        await WriteAsync(context, await RouteAsync(owner, request, context.RequestAborted));
+    }
+
+    public async Task PollAsync(HttpContext context)
+    {
+        if (!context.Request.Query.ContainsKey("session"))
+        {
+            await polling.OpenAsync(context);
+            return;
+        }
+        if (!TryReadSession(context, out var sessionId, out var owner))
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'session' must be a session id from a 'connected' frame.");
+            return;
+        }
+        if (!long.TryParse(context.Request.Query["ack"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var ack))
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'ack' must be the number of frames received so far (an integer >= 0).");
+            return;
+        }
+        var request = new SessionRequest(SessionRequestKind.Poll, sessionId, PubSubNode.UserKeyOf(context.User), ack, ReadOnlyMemory<byte>.Empty);
+        await WriteAsync(context, await RouteAsync(owner, request, context.RequestAborted));
+    }
+
+    public static async Task WriteAsync(HttpContext context, SessionResponse response)
+    {
+        context.Response.StatusCode = response.Status;
+        context.Response.Headers.CacheControl = "no-store";
+        if (response.ContentType is not null)
+        {
+            context.Response.ContentType = response.ContentType;
+        }
+        if (!response.Body.IsEmpty)
+        {
+            await context.Response.Body.WriteAsync(response.Body, context.RequestAborted);
+        }
+    }
+
+    private Task<SessionResponse> RouteAsync(string owner, SessionRequest request, CancellationToken cancellationToken) =>
+        owner == node.NodeId ? local.HandleAsync(request, cancellationToken) : forwarder.ForwardAsync(owner, request, cancellationToken);
+
+    private static bool TryReadSession(HttpContext context, out string sessionId, out string owner)
+    {
+        sessionId = context.Request.Query["session"].ToString();
+        owner = Ids.OwnerOf(sessionId) ?? "";
+        return owner.Length > 0 && Ids.IsValidNodeId(owner);
+    }
+}

@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace PubSub.Server.Tests.Channels;
+
+/// <summary>Channel hooks and authorization policies decide who may subscribe and publish.</summary>
+public sealed class HookAndPolicyTests
+{
+    private static Task<WsClient> ConnectAsAsync(TestNode node, string? user, string? roles = null) =>
+        WsClient.ConnectAsync(node.WebSocketUri, configure: options =>
+        {
+            if (user is not null)
+            {
+                options.SetRequestHeader(TestAuthenticationHandler.UserHeader, user);
+            }
+            if (roles is not null)
+            {
+                options.SetRequestHeader(TestAuthenticationHandler.RolesHeader, roles);
+            }
+        });
+
+    [Fact]
+    public async Task The_subscribe_hook_sees_route_values_and_user_and_can_reject_with_its_own_code()
+    {
+        var seen = new ConcurrentQueue<string>();
+        await using var node = await TestNode.StartAsync(
+            o => o.Channel("rooms/{room}/{topic}", c => c.OnSubscribe(ctx =>
+            {
+                seen.Enqueue($"{ctx.Channel}|{ctx.RouteValues["room"]}|{ctx.RouteValues["topic"]}|{ctx.User.Identity?.Name}|{ctx.SessionId}");
+                if ((string?)ctx.RouteValues["room"] == "vip" && ctx.User.Identity?.Name != "alice")
+                {
+                    ctx.Reject("vip_only", "Only alice enters the VIP room.");
+                }
+            })),
+            host: h => h.Services.AddTestAuthentication());
+        await using var alice = await ConnectAsAsync(node, "alice");
+        await using var bob = await ConnectAsAsync(node, "bob");
+
+        await alice.SubscribeAsync("rooms/vip/music");
+        var refused = await bob.RequestAsync(new() { ["type"] = "subscribe", ["channel"] = "rooms/vip/music" });
+        await bob.SubscribeAsync("rooms/lobby/music");
+
+        Assert.Equal("vip_only", refused.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("Only alice enters the VIP room.", refused.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal([$"rooms/vip/music|vip|music|alice|{alice.SessionId}", $"rooms/vip/music|vip|music|bob|{bob.SessionId}", $"rooms/lobby/music|lobby|music|bob|{bob.SessionId}"], seen);
+    }
+
+    [Fact]
+    public async Task The_publish_hook_sees_the_data_and_a_rejected_publication_reaches_nobody()
+    {
+        await using var node = await TestNode.StartAsync(o => o.Channel("clean/{x}", c => c.AllowClientPublish().OnPublish(async ctx =>
+        {
+            await Task.Yield();
+            if (ctx.Data.ToString().Contains("badword", StringComparison.Ordinal))
+            {
+                ctx.Reject("Mind your language.");
+            }
+        })));
+        await using var client = await node.ConnectAsync();
+        await client.SubscribeAsync("clean/a");
+
+        var refused = await client.RequestAsync(new() { ["type"] = "publish", ["channel"] = "clean/a", ["data"] = new { text = "badword" } });
+        await client.PublishAsync("clean/a", new { text = "nice" });
+        var delivered = await client.NextOfTypeAsync("message");
+
+        Assert.Equal("forbidden", refused.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("nice", delivered.GetProperty("data").GetProperty("text").GetString());
+        Assert.Equal(1, delivered.GetProperty("offset").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_channel_policy_refuses_clients_that_do_not_satisfy_it_for_subscribe_history_and_publish()
+    {
+        await using var node = await TestNode.StartAsync(
+            o => o.Channel("members/{x}", c => c.History(10, TimeSpan.FromMinutes(1)).AllowClientPublish().RequireAuthorization("members")),
+            host: h =>
+            {
+                h.Services.AddTestAuthentication();
+                h.Services.AddAuthorizationBuilder().AddPolicy("members", p => p.RequireRole("member"));
+            });
+        await using var anonymous = await ConnectAsAsync(node, null);
+        await using var guest = await ConnectAsAsync(node, "guest");
+        await using var member = await ConnectAsAsync(node, "mia", roles: "member");
+
+        foreach (var client in new[] { anonymous, guest })
+        {
+            foreach (var type in new[] { "subscribe", "history", "publish" })
+            {
+                var reply = await client.RequestAsync(new() { ["type"] = type, ["channel"] = "members/a", ["data"] = 1 });
+                Assert.Equal("forbidden", reply.GetProperty("error").GetProperty("code").GetString());
+            }
+        }
+        await member.SubscribeAsync("members/a");
+        await member.PublishAsync("members/a", new { hello = 1 });
+        Assert.Equal(1, (await member.NextOfTypeAsync("message")).GetProperty("offset").GetInt64());
+    }
+
+    [Fact]
+    public async Task The_unsubscribe_hook_runs_when_the_client_unsubscribes_and_when_it_goes_away()
+    {
+        var ended = new ConcurrentQueue<string>();
+        var bothEnded = new TaskCompletionSource();
+        await using var node = await TestNode.StartAsync(o => o.Channel("watched/{x}", c => c.OnUnsubscribe(ctx =>
+        {
+            ended.Enqueue(ctx.Channel);
+            if (ended.Count == 2)
+            {
+                bothEnded.TrySetResult();
+            }
+        })));
+        var client = await node.ConnectAsync();
+        await client.SubscribeAsync("watched/a");
+        await client.SubscribeAsync("watched/b");
+
+        await client.RequestAsync(new() { ["type"] = "unsubscribe", ["channel"] = "watched/a" });
+        client.Abort();
+        await client.DisposeAsync();
+        await bothEnded.Task.WithTimeout("both unsubscribe hooks");
+
+        Assert.Equal(["watched/a", "watched/b"], ended);
+    }
+
+    [Fact]
+    public async Task A_hook_that_throws_gives_an_internal_error_and_the_session_goes_on()
+    {
+        await using var node = await TestNode.StartAsync(o => o.Channel("broken/{x}", c => c.OnSubscribe(_ => throw new InvalidOperationException("bug"))));
+        await using var client = await node.ConnectAsync();
+
+        var reply = await client.RequestAsync(new() { ["type"] = "subscribe", ["channel"] = "broken/a" });
+
+        Assert.Equal("internal", reply.GetProperty("error").GetProperty("code").GetString());
+        Assert.DoesNotContain("bug", reply.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        await client.SubscribeAsync("chat/fine");
+    }
+}

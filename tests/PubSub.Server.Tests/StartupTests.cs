@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
+
+namespace PubSub.Server.Tests;
+
+/// <summary>Misconfiguration fails at start-up with a message that says what to fix.</summary>
+public sealed class StartupTests
+{
+    [Fact]
+    public async Task MapPubSub_without_AddPubSub_says_what_to_call()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        await using var app = builder.Build();
+
+        var error = Assert.Throws<InvalidOperationException>(() => app.MapPubSub());
+
+        Assert.Contains("AddPubSub", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("PingInterval", "PingInterval")]
+    [InlineData("OutboundBufferLimit", "OutboundBufferLimit")]
+    [InlineData("Template", "'bad/{unclosed' is not a valid route pattern")]
+    [InlineData("HistoryTtl", "HistoryTtl")]
+    [InlineData("AllowedOrigins", "AllowedOrigins")]
+    [InlineData("NodeId", "NodeId")]
+    public async Task Invalid_options_stop_the_node_from_starting(string setting, string explanation)
+    {
+        Action<PubSubOptions> breakIt = setting switch
+        {
+            "PingInterval" => o => o.PingInterval = TimeSpan.Zero,
+            "OutboundBufferLimit" => o => o.OutboundBufferLimit = 10,
+            "Template" => o => o.Channel("bad/{unclosed"),
+            "HistoryTtl" => o => o.Channels.Add(new ChannelOptions { Template = "h/{x}", HistorySize = 10 }),
+            "AllowedOrigins" => o => o.AllowedOrigins.Add("not an origin"),
+            _ => o => o.NodeId = "has.dot",
+        };
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestNode.StartAsync(breakIt));
+
+        Assert.Contains(explanation, error.Message, StringComparison.Ordinal);
+    }
+}

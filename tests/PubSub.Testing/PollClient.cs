@@ -1,0 +1,145 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Xunit;
+
+namespace PubSub.Testing;
+
+/// <summary>
+/// A bare long-polling client that follows the ack rule of docs/protocol.md section 3.4: it counts
+/// the frames it received and acknowledges by that count; the frames of a response to ack n are
+/// numbers n+1, n+2, ..., so a repeated frame is recognised and skipped.
+/// </summary>
+public sealed class PollClient : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly string _prefix;
+    private readonly Queue<JsonElement> _pending = new();
+
+    private PollClient(HttpClient http, string prefix)
+    {
+        _http = http;
+        _prefix = prefix;
+    }
+
+    public HttpClient Http => _http;
+
+    public JsonElement Connected { get; private set; }
+
+    public string SessionId => Connected.GetProperty("session").GetString()!;
+
+    /// <summary>How many frames this client has received on the session (what it acknowledges).</summary>
+    public long Received { get; private set; }
+
+    /// <summary>When set, polls and sends go through this client (another node) instead of the one that opened the session.</summary>
+    public HttpClient? Via { get; set; }
+
+    /// <summary>Headers added to every request (for example a test identity).</summary>
+    public Dictionary<string, string> Headers { get; } = [];
+
+    public static async Task<PollClient> OpenAsync(Uri baseUri, string query = "", Action<PollClient>? configure = null, string prefix = "pubsub")
+    {
+        var client = new PollClient(new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan }, prefix);
+        configure?.Invoke(client);
+        var (status, body) = await client.GetAsync($"{prefix}/poll{query}");
+        Assert.True(status == HttpStatusCode.OK, $"opening a poll session failed: {(int)status} {body}");
+        client.Accept(0, body);
+        client.Connected = client._pending.Dequeue();
+        Assert.Equal("connected", client.Connected.GetProperty("type").GetString());
+        return client;
+    }
+
+    /// <summary>One poll with the current count as ack; returns the new frames (none when it timed out).</summary>
+    public async Task<List<JsonElement>> PollAsync()
+    {
+        var ack = Received;
+        var (status, body) = await RawPollAsync(ack);
+        Assert.True(status == HttpStatusCode.OK, $"poll failed: {(int)status} {body}");
+        var fresh = Accept(ack, body);
+        return fresh;
+    }
+
+    /// <summary>A poll with any ack, without touching the client's count: for tests of lost responses and bad acks.</summary>
+    public Task<(HttpStatusCode Status, string Body)> RawPollAsync(long ack, string? sessionId = null, HttpClient? via = null) =>
+        GetAsync($"{_prefix}/poll?session={Uri.EscapeDataString(sessionId ?? SessionId)}&ack={ack}", via ?? Via);
+
+    /// <summary>Numbers the frames of a response to <paramref name="ack"/> and keeps those not seen yet.</summary>
+    public List<JsonElement> Accept(long ack, string body)
+    {
+        var fresh = new List<JsonElement>();
+        var number = ack;
+        foreach (var line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            number++;
+            if (number <= Received)
+            {
+                continue;
+            }
+            var frame = JsonSerializer.Deserialize<JsonElement>(line);
+            fresh.Add(frame);
+            _pending.Enqueue(frame);
+            Received = number;
+        }
+        return fresh;
+    }
+
+    /// <summary>The next frame, polling as often as needed (each poll is bounded by the server's poll timeout).</summary>
+    public async Task<JsonElement> NextAsync()
+    {
+        var deadline = DateTime.UtcNow + Timeouts.Default;
+        while (_pending.Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Timed out waiting for the next frame over long-polling.");
+            await PollAsync().WithTimeout("a poll");
+        }
+        return _pending.Dequeue();
+    }
+
+    public async Task<JsonElement> NextOfTypeAsync(string type, params string[] skipping)
+    {
+        while (true)
+        {
+            var frame = await NextAsync();
+            var actual = frame.GetProperty("type").GetString();
+            if (actual == type)
+            {
+                return frame;
+            }
+            Assert.Contains(actual, skipping);
+        }
+    }
+
+    public async Task<List<JsonElement>> MessagesAsync(int count)
+    {
+        var list = new List<JsonElement>(count);
+        while (list.Count < count)
+        {
+            list.Add(await NextOfTypeAsync("message"));
+        }
+        return list;
+    }
+
+    /// <summary>Sends frames through <c>/send</c> (optionally through another node).</summary>
+    public Task<HttpStatusCode> SendAsync(object[] frames, HttpClient? via = null) =>
+        SseClient.SendToAsync(via ?? Via ?? _http, SessionId, frames, ApplyHeaders, _prefix);
+
+    public Task<HttpStatusCode> SendAsync(params object[] frames) => SendAsync(frames, null);
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<(HttpStatusCode Status, string Body)> GetAsync(string path, HttpClient? via = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        ApplyHeaders(request);
+        using var response = await (via ?? _http).SendAsync(request).WithTimeout("a poll response", Timeouts.Default + TimeSpan.FromSeconds(30));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private void ApplyHeaders(HttpRequestMessage request)
+    {
+        foreach (var (name, value) in Headers)
+        {
+            request.Headers.Add(name, value);
+        }
+    }
+}
