@@ -15,6 +15,7 @@
 #   idle        $CONNECTIONS idle WebSocket connections: server memory per connection (target 3)
 #   crossnode   two PubSub nodes on a Redis broker, subscribers split, publisher on node 1,
 #               against the same run on one node (target 5; PubSub only, needs the Redis broker)
+#   heapstat    where an idle connection's managed heap goes, by type ($HEAP_CONNECTIONS [2000])
 #   all         every one of the above
 #
 # Environment (defaults in brackets):
@@ -30,7 +31,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 scenario="${1:-}"
-[ -n "$scenario" ] || { sed -n '2,32p' "$0"; exit 2; }
+[ -n "$scenario" ] || { sed -n '2,33p' "$0"; exit 2; }
 shift
 
 TARGETS="${TARGETS:-pubsub signalr}"
@@ -214,7 +215,58 @@ run_crossnode() {
   stop_all
 }
 
+# Where each idle connection's heap goes: the heap by type (ClrMD, bench/HeapStat) before and
+# while $HEAP_CONNECTIONS idle connections are open, after a full GC each time.
+run_heapstat() {
+  local connections="${HEAP_CONNECTIONS:-2000}" port="$PORT_BASE" target gen
+  [ "${NO_BUILD:-}" = 1 ] || dotnet build bench/HeapStat -c Release -nologo -v quiet "-clp:ErrorsOnly;NoSummary"
+  local heapstat=(dotnet "$root/bench/HeapStat/bin/Release/net10.0/HeapStat.dll")
+  for target in $TARGETS; do
+    port=$((port + 1))
+    step "$target: heap by type, $connections idle connections"
+    start_server "$target" "$port"
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/debug/memory?gc=true"
+    "${heapstat[@]}" count "$server_pid" > "$OUT/heap-$target-before.txt"
+    # shellcheck disable=SC2046
+    generator run --target "$target" --scenario idle --url "http://127.0.0.1:$port" --server-pid "$server_pid" --diag \
+      --connections "$connections" --hold 20 $(common_run_args) "$@" &
+    gen=$!
+    for _ in $(seq 1 300); do
+      [ "$(ss -Htn state established "( sport = :$port )" | wc -l)" -ge "$connections" ] && break
+      sleep 0.2
+    done
+    sleep 2
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/debug/memory?gc=true"
+    "${heapstat[@]}" count "$server_pid" > "$OUT/heap-$target-after.txt"
+    wait "$gen" || true
+    "${heapstat[@]}" diff "$OUT/heap-$target-before.txt" "$OUT/heap-$target-after.txt" "$connections" | tee "$OUT/heap-$target.txt"
+    stop_all
+  done
+}
+
+# What the figures were measured on, and how busy it was: absolute figures from a machine that
+# was doing other work are not final (docs/benchmarks.md, "Method").
+machine() {
+  {
+    echo "== $1 $(date -u +%Y-%m-%dT%H:%M:%SZ) scenario=$scenario label=$LABEL commit=$(git rev-parse --short HEAD 2>/dev/null || echo -)"
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    if [ "$1" = start ]; then
+      echo "nproc: $(nproc)"
+      lscpu | grep -E 'Model name|Hypervisor vendor|^CPU\(s\)'
+      uname -srm
+      dotnet --list-runtimes
+      echo "open files limit: $(ulimit -n) (hard $(ulimit -Hn))"
+    fi
+  } >> "$OUT/machine.txt"
+  local load
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+    echo "warning: load average $load at $1: the machine is doing other work, so these figures are not final" >&2
+  fi
+}
+
 build
+machine start
 case "$scenario" in
   sweep) run_sweep "$@" ;;
   fanout) run_fanout "$@" ;;
@@ -222,10 +274,12 @@ case "$scenario" in
   transports) run_transports "$@" ;;
   idle) run_idle "$@" ;;
   crossnode) run_crossnode "$@" ;;
+  heapstat) run_heapstat "$@" ;;
   all)
     run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_idle "$@"
     run_crossnode "$@" || echo "(crossnode skipped)" >&2
     ;;
-  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,32p' "$0"; exit 2 ;;
+  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,33p' "$0"; exit 2 ;;
 esac
+machine end
 compare

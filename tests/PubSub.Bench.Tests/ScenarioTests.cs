@@ -49,12 +49,15 @@ public sealed class ScenarioTests : IDisposable
         Assert.True(result.P50Ms > 0 && result.MaxMs >= result.P99Ms && result.P99Ms >= result.P50Ms, result.Summary());
     }
 
-    [Fact]
-    public async Task PubSub_fan_out_over_WebSocket_reaches_every_subscriber_once_and_in_order()
+    [Theory]
+    [InlineData(BenchTransport.WebSocket)]
+    [InlineData(BenchTransport.Sse)]
+    [InlineData(BenchTransport.LongPolling)]
+    public async Task PubSub_fan_out_reaches_every_subscriber_once_and_in_order_on_every_transport(BenchTransport transport)
     {
         await using var node = await StartPubSubAsync();
 
-        var result = await RunAsync("pubsub", BenchTransport.WebSocket, [node.BaseUri], "--scenario", "fanout", "--subscribers", "5");
+        var result = await RunAsync("pubsub", transport, [node.BaseUri], "--scenario", "fanout", "--subscribers", "5");
 
         AssertEveryPublicationDelivered(result, subscribersPerChannel: 5);
         Assert.Equal(1, result.Channels);
