@@ -52,8 +52,8 @@ public static class Comparison
         var idle = shapes.Where(IsIdle).ToList();
         if (idle.Count > 0)
         {
-            text.AppendLine("| connections | opened pubsub | signalr | RSS B/conn pubsub | signalr | ratio | heap B/conn pubsub | signalr | ratio |");
-            text.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            text.AppendLine("| connections | opened pubsub | signalr | RSS B/conn pubsub | signalr | ratio | heap B/conn pubsub | signalr | ratio | held: cpu % pubsub | signalr | alloc B/s pubsub | signalr |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var shape in idle)
             {
                 var ours = latest.GetValueOrDefault((shape, Ours));
@@ -62,6 +62,8 @@ public static class Comparison
                 Pair(text, ours, reference, "opened", "0");
                 Triple(text, ours, reference, "server_rss_per_connection", "0");
                 Triple(text, ours, reference, "server_heap_per_connection", "0");
+                Pair(text, ours, reference, "server_cpu_pct", "0.0");
+                Pair(text, ours, reference, "server_idle_alloc_bytes_per_s", "0");
                 text.AppendLine("|");
             }
         }

@@ -11,6 +11,14 @@ public static class ResultFiles
     {
         if (csvPath is not null)
         {
+            var columns = string.Join(',', RunResult.Columns.Select(c => c.Name));
+            if (File.Exists(csvPath) && File.ReadLines(csvPath).FirstOrDefault() is { } existing && existing != columns)
+            {
+                // Rows of another column layout would land under the wrong headers: start a new file.
+                var kept = $"{csvPath}.{DateTime.UtcNow:yyyyMMddHHmmss}.old";
+                File.Move(csvPath, kept);
+                Console.Error.WriteLine($"{csvPath} had other columns; moved it to {kept}.");
+            }
             var header = !File.Exists(csvPath) || new FileInfo(csvPath).Length == 0;
             var text = new StringBuilder();
             if (header)

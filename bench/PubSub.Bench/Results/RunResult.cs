@@ -57,6 +57,7 @@ public sealed class RunResult
     public long? ServerHeapAfterBytes { get; set; }
     public double? ServerHeapPerConnection { get; set; }
     public double? GeneratorRssPerConnection { get; set; }
+    public double? ServerIdleAllocBytesPerSecond { get; set; }
 
     public string Note { get; set; } = "";
 
@@ -81,7 +82,8 @@ public sealed class RunResult
         ("server_rss_per_connection", r => r.ServerRssPerConnection),
         ("server_heap_before_bytes", r => r.ServerHeapBeforeBytes), ("server_heap_after_bytes", r => r.ServerHeapAfterBytes),
         ("server_heap_per_connection", r => r.ServerHeapPerConnection),
-        ("generator_rss_per_connection", r => r.GeneratorRssPerConnection), ("note", r => r.Note),
+        ("generator_rss_per_connection", r => r.GeneratorRssPerConnection),
+        ("server_idle_alloc_bytes_per_s", r => r.ServerIdleAllocBytesPerSecond), ("note", r => r.Note),
     ];
 
     /// <summary>The one line a run prints.</summary>
@@ -93,7 +95,8 @@ public sealed class RunResult
         {
             line.Append(CultureInfo.InvariantCulture, $" conns={Opened}/{connections} failed={Failed} closed={ClosedDuringHold}");
             line.Append(CultureInfo.InvariantCulture, $" server rss/conn={Bytes(ServerRssPerConnection)} heap/conn={Bytes(ServerHeapPerConnection)}");
-            line.Append(CultureInfo.InvariantCulture, $" gen rss/conn={Bytes(GeneratorRssPerConnection)}");
+            line.Append(CultureInfo.InvariantCulture, $" | held: srv cpu={ServerCpuPercent:0.0}% alloc={ServerIdleAllocBytesPerSecond:0}B/s");
+            line.Append(CultureInfo.InvariantCulture, $" | gen rss/conn={Bytes(GeneratorRssPerConnection)}");
         }
         else
         {

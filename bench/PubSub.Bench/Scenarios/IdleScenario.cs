@@ -9,8 +9,9 @@ namespace PubSub.Bench.Scenarios;
 /// The server's RSS (/proc) and live managed heap (after a full GC, from the diagnostics
 /// endpoint) are read before the connections open and again once they are all open and have
 /// settled; the differences divided by N are the cost per connection. The connections are then
-/// held for --hold seconds (answering pings or sending keep-alives as their protocol needs) and
-/// the ones the server closed meanwhile are counted.
+/// held for --hold seconds (answering pings or sending keep-alives as their protocol needs): the
+/// server's CPU and allocations over the hold are what idle connections cost in time, and the
+/// ones the server closed meanwhile are counted.
 /// </summary>
 public sealed class IdleScenario(BenchSettings settings, BenchTarget target, ServerProbe probe, HttpClient http)
 {
@@ -60,7 +61,11 @@ public sealed class IdleScenario(BenchSettings settings, BenchTarget target, Ser
             await Task.Delay(Settle, cancellationToken);
             var serverAfter = await probe.SnapshotAsync(collect: true, cancellationToken);
             var generatorAfter = ProcessProbe.ReadRss(ProcessProbe.CurrentPid);
+            // What holding them costs while nothing happens: heartbeats, timers, housekeeping.
+            var holdStart = DateTime.UtcNow;
             await Task.Delay(settings.Hold, cancellationToken);
+            var serverHeld = await probe.SnapshotAsync(collect: false, cancellationToken);
+            var held = (DateTime.UtcNow - holdStart).TotalSeconds;
             var closed = open.Count(c => c.IsClosed);
 
             var result = new RunResult
@@ -81,6 +86,14 @@ public sealed class IdleScenario(BenchSettings settings, BenchTarget target, Ser
                 ServerHeapAfterBytes = serverAfter.Heap,
                 GeneratorRssPerConnection = open.Length == 0 ? null : (double)(generatorAfter - generatorBefore) / open.Length,
             };
+            if (serverAfter.Allocated is { } allocatedBefore && serverHeld.Allocated is { } allocatedAfter)
+            {
+                result.ServerIdleAllocBytesPerSecond = (allocatedAfter - allocatedBefore) / held;
+            }
+            if (serverAfter.Cpu is { } cpuBefore && serverHeld.Cpu is { } cpuAfter)
+            {
+                result.ServerCpuPercent = 100 * (cpuAfter - cpuBefore).TotalSeconds / held;
+            }
             if (open.Length > 0)
             {
                 result.ServerRssPerConnection = (double?)(serverAfter.Rss - serverBefore.Rss) / open.Length;
