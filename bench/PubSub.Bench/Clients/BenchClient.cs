@@ -20,6 +20,7 @@ public abstract class BenchClient : IAsyncDisposable
     private int _carryLength;
     private long _nextId;
     private long _frames;
+    private long _units;
     private long _errors;
 
     protected BenchClient(WireProtocol protocol, SubscriberStats? stats)
@@ -35,6 +36,12 @@ public abstract class BenchClient : IAsyncDisposable
 
     /// <summary>Frames received so far (the long-polling ack counts them).</summary>
     public long FramesReceived => Volatile.Read(ref _frames);
+
+    /// <summary>
+    /// Receive units so far: WebSocket messages, SSE data lines, poll bodies. Deliveries per unit
+    /// says how much the server coalesced.
+    /// </summary>
+    public long UnitsReceived => Volatile.Read(ref _units);
 
     /// <summary><c>error</c> frames and failed replies received.</summary>
     public long Errors => Volatile.Read(ref _errors);
@@ -89,6 +96,7 @@ public abstract class BenchClient : IAsyncDisposable
     /// </summary>
     protected void OnUnit(ReadOnlySpan<byte> data, bool unitComplete, long now)
     {
+        Volatile.Write(ref _units, _units + 1);
         var separator = Protocol.Separator;
         if (_carryLength > 0)
         {

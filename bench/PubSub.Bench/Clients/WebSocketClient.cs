@@ -30,7 +30,8 @@ public sealed class WebSocketClient : BenchClient
     public static async Task<WebSocketClient> ConnectAsync(
         Uri uri, WireProtocol protocol, string? subprotocol, IPAddress? source, SubscriberStats? stats, CancellationToken cancellationToken)
     {
-        var socket = await WebSocketConnector.ConnectAsync(uri, source, subprotocol, cancellationToken);
+        var socket = await WebSocketConnector.ConnectAsync(
+            uri, source, subprotocol, stats is null ? 0 : WebSocketConnector.BusyReadBuffer, cancellationToken);
         var client = new WebSocketClient(socket, protocol, stats);
         client._receiving = client.ReceiveLoopAsync();
         if (protocol.Handshake is { } handshake)

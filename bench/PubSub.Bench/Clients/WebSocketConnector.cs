@@ -21,7 +21,11 @@ public static class WebSocketConnector
 
     private const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-    public static async Task<WebSocket> ConnectAsync(Uri uri, IPAddress? source, string? subprotocol, CancellationToken cancellationToken)
+    /// <summary>Read buffer of a connection that receives all the time (see <c>ClientStream</c>).</summary>
+    public const int BusyReadBuffer = 16 * 1024;
+
+    /// <param name="readBuffer">0 for a connection that is mostly idle: it then holds no buffer.</param>
+    public static async Task<WebSocket> ConnectAsync(Uri uri, IPAddress? source, string? subprotocol, int readBuffer, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -34,7 +38,7 @@ public static class WebSocketConnector
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Parse(uri.Host), uri.Port), cancellationToken);
             var stream = new NetworkStream(socket, ownsSocket: true);
             var leftover = await UpgradeAsync(stream, uri, subprotocol, cancellationToken);
-            Stream transport = leftover.Length == 0 ? stream : new PrefixedStream(leftover, stream);
+            Stream transport = leftover.Length == 0 && readBuffer == 0 ? stream : new ClientStream(leftover, stream, readBuffer);
             return WebSocket.CreateFromStream(transport, new WebSocketCreationOptions
             {
                 IsServer = false,
@@ -102,10 +106,17 @@ public static class WebSocketConnector
         return buffer[(headerEnd + 4)..length];
     }
 
-    /// <summary>A stream that first returns bytes already read (frames that came with the upgrade answer).</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+    /// <summary>
+    /// The socket's stream as the WebSocket reads it: first the bytes that came with the upgrade
+    /// answer, then, with a read buffer, as much as the socket has in one read. The WebSocket reads
+    /// a message's header and payload separately; without the buffer that is at least two receive
+    /// calls per message, with it one per burst of messages. Writes go straight through.
+    /// </summary>
+    private sealed class ClientStream(byte[] prefix, Stream inner, int readBuffer) : Stream
     {
+        private byte[] _buffer = prefix;
         private int _offset;
+        private int _count = prefix.Length;
 
         public override bool CanRead => true;
 
@@ -117,16 +128,31 @@ public static class WebSocketConnector
 
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            if (_offset < prefix.Length)
+            if (_count == 0)
             {
-                var count = Math.Min(buffer.Length, prefix.Length - _offset);
-                prefix.AsSpan(_offset, count).CopyTo(buffer.Span);
-                _offset += count;
-                return ValueTask.FromResult(count);
+                if (readBuffer == 0 || buffer.Length == 0 || buffer.Length >= readBuffer)
+                {
+                    // Zero-byte reads (wait for data, take nothing) and large reads go straight through.
+                    return await inner.ReadAsync(buffer, cancellationToken);
+                }
+                if (_buffer.Length < readBuffer)
+                {
+                    _buffer = new byte[readBuffer];
+                }
+                _offset = 0;
+                _count = await inner.ReadAsync(_buffer, cancellationToken);
+                if (_count == 0)
+                {
+                    return 0;
+                }
             }
-            return inner.ReadAsync(buffer, cancellationToken);
+            var taken = Math.Min(buffer.Length, _count);
+            _buffer.AsSpan(_offset, taken).CopyTo(buffer.Span);
+            _offset += taken;
+            _count -= taken;
+            return taken;
         }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

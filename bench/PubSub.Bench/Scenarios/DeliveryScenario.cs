@@ -50,6 +50,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
 
             await run.WindowOpened.WaitAsync(settings.Warmup + settings.Duration + TimeSpan.FromMinutes(1), cancellationToken);
             var generatorBefore = ProcessProbe.ReadCpu(ProcessProbe.CurrentPid);
+            var unitsBefore = subscribers.Sum(s => s.UnitsReceived);
             var serverBefore = await probe.SnapshotAsync(collect: false, cancellationToken);
 
             await run.Finished.WaitAsync(settings.Duration + TimeSpan.FromMinutes(1), cancellationToken);
@@ -64,6 +65,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
             var drained = Stopwatch.GetTimestamp();
             var serverAfter = await probe.SnapshotAsync(collect: false, cancellationToken);
             var generatorAfter = ProcessProbe.ReadCpu(ProcessProbe.CurrentPid);
+            var units = subscribers.Sum(s => s.UnitsReceived) - unitsBefore;
 
             var delivered = stats.Sum(s => s.WindowReceived);
             var measured = Stopwatch.GetElapsedTime(run.WindowStartTimestamp, drained);
@@ -96,6 +98,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 MaxMs = latency.MaxMicroseconds / 1000.0,
                 MeanMs = latency.MeanMicroseconds / 1000.0,
                 PublisherLagMaxMs = RunWindow.ToMicroseconds(run.MaxLagTicks) / 1000.0,
+                DeliveriesPerMessage = units == 0 ? null : (double)delivered / units,
                 GeneratorCpuPercent = 100 * (generatorAfter - generatorBefore) / measured,
                 GeneratorCpuUsPerDelivery = delivered == 0 ? null : (generatorAfter - generatorBefore).TotalMicroseconds / delivered,
             };
