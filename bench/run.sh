@@ -24,8 +24,8 @@
 #   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]
 #   WARMUP [3]  DURATION [10]  DRAIN [5]   HISTORY [100] (history size of PubSub's bench channels)
 #   SERVER_CORE [0]  GEN_CORE [1]   PORT_BASE [5100]   OUT [bench/results]   LABEL [scenario]
-#   NO_BUILD=1 skips the build.   PUBSUB_REDIS_ARGS: the Host options that select the Redis
-#   broker, with {redis} standing for host:port (see crossnode below).
+#   NO_BUILD=1 skips the build.   PUBSUB_REDIS_ARGS [--PubSub:Redis:Configuration={redis}]: the
+#   Host options that select the Redis broker, {redis} standing for host:port (crossnode).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -54,6 +54,7 @@ SERVER_CORE="${SERVER_CORE:-0}"
 GEN_CORE="${GEN_CORE:-1}"
 PORT_BASE="${PORT_BASE:-5100}"
 OUT="${OUT:-$root/bench/results}"
+PUBSUB_REDIS_ARGS="${PUBSUB_REDIS_ARGS:---PubSub:Redis:Configuration={redis}}"
 LABEL="${LABEL:-$scenario}"
 mkdir -p "$OUT"
 CSV="$OUT/results.csv"
@@ -170,22 +171,20 @@ run_idle() {
 }
 
 # Two PubSub nodes sharing a Redis broker, against one node with the memory broker and one node
-# on Redis, same load. The Host selects the Redis broker from configuration; PUBSUB_REDIS_ARGS
-# holds those options, {redis} standing for the Redis address. Redis runs on the servers' core.
+# on Redis, same load. The Host selects the Redis broker from configuration (README, "Scaling out
+# with Redis"); PUBSUB_REDIS_ARGS holds those options, {redis} standing for the Redis address.
+# Redis runs on the servers' core.
 run_crossnode() {
   if [ ! -d "$root/server/PubSub.Server.Redis" ]; then
     echo "crossnode needs the Redis broker (server/PubSub.Server.Redis), which this tree does not have yet." >&2
     return 1
   fi
-  if [ -z "${PUBSUB_REDIS_ARGS:-}" ]; then
-    echo "crossnode needs PUBSUB_REDIS_ARGS: the Host options that select the Redis broker, e.g." >&2
-    echo "  PUBSUB_REDIS_ARGS='--PubSub:Redis:Configuration={redis}'  (see the Host's configuration)" >&2
-    return 1
-  fi
+  command -v redis-server >/dev/null || { echo "crossnode needs redis-server (./test.sh installs it)" >&2; return 1; }
   local redis_port=$((PORT_BASE + 79)) node1=$((PORT_BASE + 11)) node2=$((PORT_BASE + 12)) pid1 redis_args
   step "redis-server on 127.0.0.1:$redis_port (core $SERVER_CORE, no persistence)"
   taskset -c "$SERVER_CORE" redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --loglevel warning &
-  started_pids+=("$!")
+  local redis_pid=$!
+  started_pids+=("$redis_pid")
   for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   # shellcheck disable=SC2206
   redis_args=(${PUBSUB_REDIS_ARGS//\{redis\}/127.0.0.1:$redis_port})
@@ -200,8 +199,9 @@ run_crossnode() {
 
   step "pubsub, one node, Redis broker: $*"
   start_server pubsub "$node1" "${redis_args[@]}"
+  # Server CPU counts Redis too: it does part of the work that the memory broker does in-process.
   # shellcheck disable=SC2046
-  generator run --target pubsub --url "http://127.0.0.1:$node1" --server-pid "$server_pid" --diag \
+  generator run --target pubsub --url "http://127.0.0.1:$node1" --server-pid "$server_pid" --server-pid "$redis_pid" --diag \
     "${load[@]}" $(common_run_args) --label "$LABEL/1-node-redis" "$@" || true
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 
@@ -211,7 +211,7 @@ run_crossnode() {
   start_server pubsub "$node2" "${redis_args[@]}"
   # shellcheck disable=SC2046
   generator run --target pubsub --url "http://127.0.0.1:$node1" --url "http://127.0.0.1:$node2" \
-    --server-pid "$pid1" --server-pid "$server_pid" --diag "${load[@]}" $(common_run_args) --label "$LABEL/2-nodes-redis" "$@" || true
+    --server-pid "$pid1" --server-pid "$server_pid" --server-pid "$redis_pid" --diag "${load[@]}" $(common_run_args) --label "$LABEL/2-nodes-redis" "$@" || true
   stop_all
 }
 

@@ -23,8 +23,10 @@ public sealed class ScenarioTests : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private static Task<TestNode> StartPubSubAsync() =>
-        TestNode.StartAsync(o => o.Channel("bench/{id}", c => c.History(100, TimeSpan.FromMinutes(5)).AllowClientPublish()));
+    private static Task<TestNode> StartPubSubAsync(RedisServer? redis = null) =>
+        TestNode.StartAsync(
+            o => o.Channel("bench/{id}", c => c.History(100, TimeSpan.FromMinutes(5)).AllowClientPublish()),
+            services: redis is null ? null : b => b.AddRedisBroker(redis.Configuration));
 
     private async Task<RunResult> RunAsync(string target, BenchTransport transport, IEnumerable<Uri> urls, params string[] options)
     {
@@ -89,6 +91,19 @@ public sealed class ScenarioTests : IDisposable
         Assert.Equal(result.Published * 2, result.Delivered);
         Assert.Equal(result.Published * 2, result.Lost);
         Assert.False(result.Sustained);
+    }
+
+    [Fact]
+    public async Task Cross_node_over_a_real_Redis_reaches_the_subscribers_of_both_nodes()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var first = await StartPubSubAsync(redis);
+        await using var second = await StartPubSubAsync(redis);
+
+        var result = await RunAsync("pubsub", BenchTransport.WebSocket, [first.BaseUri, second.BaseUri], "--scenario", "crossnode", "--subscribers", "4");
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 4);
+        Assert.Equal(2, result.Nodes);
     }
 
     [Fact]
