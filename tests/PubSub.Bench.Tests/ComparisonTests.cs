@@ -6,6 +6,7 @@ public class ComparisonTests
 {
     private static RunResult Run(string target, double rate, double p99, bool sustained, double cpu) => new()
     {
+        Delivered = (long)(rate * 1000),
         Scenario = "fanout", Target = target, Transport = "ws", Subscribers = 1000, Channels = 1, PayloadBytes = 100,
         OfferedRate = rate, DeliveriesPerSecond = rate * 1000, P50Ms = p99 / 2, P99Ms = p99, Sustained = sustained,
         ServerCpuUsPerDelivery = cpu,
@@ -72,11 +73,16 @@ public class ComparisonTests
             .Select(r => RunResult.Columns.ToDictionary(c => c.Name, c => Convert.ToString(c.Get(r), System.Globalization.CultureInfo.InvariantCulture) ?? ""))
             .ToList();
 
+        rows.Add(RunResult.Columns.ToDictionary(c => c.Name, c => Convert.ToString(c.Get(Run("signalr", 400, 0, false, 4)), System.Globalization.CultureInfo.InvariantCulture) ?? ""));
+        rows[^1]["delivered"] = "0";
+
         var svg = SvgPlot.Render(rows, "t");
 
         Assert.StartsWith("<svg", svg, StringComparison.Ordinal);
         Assert.Equal(4, svg.Split("<path").Length - 1);
         Assert.Contains("fill=\"white\" stroke=\"#d62728\"", svg, StringComparison.Ordinal);
+        // The run that delivered nothing is not drawn: each target has two rates, so four points per line pair.
+        Assert.Equal(8, svg.Split("<circle").Length - 1);
         System.Xml.Linq.XDocument.Parse(svg);
     }
 }

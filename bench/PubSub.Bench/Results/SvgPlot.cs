@@ -6,7 +6,8 @@ namespace PubSub.Bench.Results;
 /// <summary>
 /// Latency against offered rate, one line per target and percentile, as a self-contained SVG
 /// (no plotting library). The latency axis is logarithmic, because an overloaded run's latency is
-/// orders of magnitude above a healthy one's; runs that were not sustained are drawn hollow.
+/// orders of magnitude above a healthy one's; runs that were not sustained are drawn hollow, and
+/// runs that delivered nothing within the drain are left out.
 /// </summary>
 public static class SvgPlot
 {
@@ -22,7 +23,8 @@ public static class SvgPlot
     public static string Render(IReadOnlyList<Dictionary<string, string>> rows, string title)
     {
         var points = rows
-            .Where(r => r.Number("offered_rate") is not null && r.Number("p99_ms") is not null)
+            // A run that delivered nothing in time has no latency to draw (its p99 would read 0).
+            .Where(r => r.Number("offered_rate") is not null && r.Number("p99_ms") is not null && r.Number("delivered") is not (null or 0))
             .GroupBy(r => (r["target"], r["offered_rate"]))
             .Select(g => g.Last())
             .ToList();
