@@ -16,7 +16,7 @@
 #   crossnode   two PubSub nodes on a Redis broker, subscribers split, publisher on node 1,
 #               against the same run on one node (target 5; PubSub only, needs the Redis broker)
 #   heapstat    where an idle connection's managed heap goes, by type ($HEAP_CONNECTIONS [2000])
-#   all         every one of the above
+#   all         every one of the above (about 20 minutes)
 #
 # Environment (defaults in brackets):
 #   TARGETS [pubsub signalr]   SUBS [1000]   SIZE [100]   RATE [200]
@@ -276,7 +276,7 @@ case "$scenario" in
   crossnode) run_crossnode "$@" ;;
   heapstat) run_heapstat "$@" ;;
   all)
-    run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_idle "$@"
+    run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_idle "$@"; run_heapstat
     run_crossnode "$@" || echo "(crossnode skipped)" >&2
     ;;
   *) echo "unknown scenario '$scenario'" >&2; sed -n '2,33p' "$0"; exit 2 ;;
