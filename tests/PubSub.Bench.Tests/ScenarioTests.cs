@@ -49,6 +49,8 @@ public sealed class ScenarioTests : IDisposable
         Assert.Equal(0, result.Disconnects);
         Assert.Equal(0, result.Errors);
         Assert.True(result.P50Ms > 0 && result.MaxMs >= result.P99Ms && result.P99Ms >= result.P50Ms, result.Summary());
+        // The window is the schedule of the publications in it: on schedule, exactly published / rate.
+        Assert.True(result.WindowSeconds >= result.Published / result.OfferedRate - 1e-6, result.Summary());
     }
 
     [Theory]

@@ -223,7 +223,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                     }
                     if (!open && due >= windowStart)
                     {
-                        OpenWindow(sequence, now);
+                        OpenWindow(sequence, due);
                         open = true;
                     }
                     if (open)
@@ -238,7 +238,10 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 {
                     OpenWindow(sequence, Stopwatch.GetTimestamp());
                 }
-                WindowEndTimestamp = Stopwatch.GetTimestamp();
+                // The window spans the schedule of the publications sent in it, from the first one's
+                // due time to the due time of the first one not sent, so n publications on schedule
+                // take exactly n / rate; a publisher that fell behind makes it longer.
+                WindowEndTimestamp = Math.Max(Stopwatch.GetTimestamp(), start + (long)(sequence * interval));
                 window.Close(sequence);
                 _finished.TrySetResult();
             }
@@ -249,10 +252,10 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
             }
         }
 
-        private void OpenWindow(long sequence, long now)
+        private void OpenWindow(long sequence, long due)
         {
             window.Open(sequence);
-            WindowStartTimestamp = now;
+            WindowStartTimestamp = due;
             _windowOpened.TrySetResult();
         }
     }
