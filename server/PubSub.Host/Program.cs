@@ -1,4 +1,5 @@
 using PubSub;
+using PubSub.Host;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -23,5 +24,7 @@ app.UseStaticFiles();
 app.MapPubSub("/pubsub");
 app.MapPubSubApi("/api");
 app.MapHealthChecks("/healthz");
+// Off by default: the load generator's memory readings (docs/benchmarks.md).
+app.MapDiagnosticsIfEnabled();
 
 app.Run();

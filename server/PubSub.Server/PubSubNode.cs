@@ -198,7 +198,10 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
     internal void CheckHeartbeats()
     {
         var now = Time.GetTimestamp();
-        foreach (var session in _sessions.Values)
+        // Enumerating the dictionary itself takes no lock and copies nothing; .Values would copy
+        // every session into a new array each second (160 KB, a large-object-heap allocation, at
+        // 20,000 sessions) while holding all of the dictionary's locks.
+        foreach (var (_, session) in _sessions)
         {
             if (session.Transport != TransportNames.WebSocket)
             {
