@@ -42,8 +42,46 @@ dotnet_suites() {
     --logger "console;verbosity=minimal"
 }
 
+# ---- client-js (issue 7) -----------------------------------------------------------------------
+# The TypeScript client: npm packages (only when package-lock.json changed), type check, build, the
+# check that the bundle committed in the Host's wwwroot is a fresh build, then unit tests (fakes),
+# Node tests and headless-Chromium tests (both against real PubSub.Host processes, so the .NET
+# build must have run first).
+client_js_suite() {
+  if ! command -v npm >/dev/null; then
+    echo "client-js needs Node.js 20 or later with npm on PATH." >&2
+    return 1
+  fi
+  (
+    cd client-js
+    local stamp=node_modules/.package-lock.sha256 lock
+    lock=$(sha256sum package-lock.json | cut -d' ' -f1)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock" ]; then
+      step "client-js: installing npm packages (npm ci)"
+      npm ci --no-audit --no-fund --loglevel=error
+      echo "$lock" > "$stamp"
+    fi
+
+    step "client-js: type check, build, and the served bundle's freshness"
+    npm run --silent typecheck
+    npm run --silent build
+    npm run --silent check:bundle
+
+    step "client-js: unit tests"
+    npx vitest run --project unit
+
+    step "client-js: Node tests against a real PubSub.Host"
+    npx vitest run --project node
+
+    step "client-js: browser tests in headless Chromium"
+    npx vitest run --project browser
+  )
+}
+# ---- end of client-js ----------------------------------------------------------------------------
+
 install_system_packages
 install_npm_packages tests/interop
 dotnet_suites
+client_js_suite
 
 step "All suites passed"

@@ -1,10 +1,20 @@
 using PubSub;
+using PubSub.Host;
 
 var builder = WebApplication.CreateBuilder(args);
 
 // Everything under "PubSub" in appsettings.json, or in environment variables such as
 // PubSub__ApiKey and PubSub__Channels__0__Template, configures the node.
-builder.Services.AddPubSub(options => builder.Configuration.GetSection("PubSub").Bind(options));
+var pubsub = builder.Services.AddPubSub(options => builder.Configuration.GetSection("PubSub").Bind(options));
+
+// PubSub:Redis:Configuration (one Redis) or PubSub:Redis:Shards:0, :1, ... (several) make the node
+// one of many that share channels through Redis; without either it runs alone, in memory.
+// Environment variables: PubSub__Redis__Configuration=127.0.0.1:6379, PubSub__Redis__Shards__0=...
+var redis = builder.Configuration.GetSection("PubSub:Redis");
+if (!string.IsNullOrWhiteSpace(redis["Configuration"]) || redis.GetSection("Shards").GetChildren().Any())
+{
+    pubsub.AddRedisBroker(redis);
+}
 builder.Services.AddHealthChecks();
 
 var app = builder.Build();
@@ -14,5 +24,7 @@ app.UseStaticFiles();
 app.MapPubSub("/pubsub");
 app.MapPubSubApi("/api");
 app.MapHealthChecks("/healthz");
+// Off by default: the load generator's memory readings (docs/benchmarks.md).
+app.MapDiagnosticsIfEnabled();
 
 app.Run();

@@ -49,4 +49,18 @@ public static class Timeouts
             await Task.Delay(5);
         }
     }
+
+    /// <summary>As <see cref="Until(Func{bool}, string, TimeSpan?)"/>, for state that takes a round trip to read (a key in Redis).</summary>
+    public static async Task Until(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? Default);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out after {(timeout ?? Default).TotalSeconds} s waiting until {what}.");
+            }
+            await Task.Delay(5);
+        }
+    }
 }

@@ -192,7 +192,15 @@ internal sealed partial class ChannelHub : IBrokerHandler
             channel.Retired = true;
             // Called before the channel leaves the map: a new LocalChannel for the same name can
             // only be created afterwards, so its SubscribeAsync reaches the broker after this.
-            unsubscribe = _broker.UnsubscribeAsync(channel.Name, CancellationToken.None).AsTask();
+            try
+            {
+                unsubscribe = _broker.UnsubscribeAsync(channel.Name, CancellationToken.None).AsTask();
+            }
+            catch (Exception e)
+            {
+                // This runs on a timer thread, where an exception would end the process.
+                unsubscribe = Task.FromException(e);
+            }
             _channels.TryRemove(new KeyValuePair<string, LocalChannel>(channel.Name, channel));
         }
         _ = ObserveAsync(unsubscribe, channel.Name);

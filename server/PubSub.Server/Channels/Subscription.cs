@@ -112,6 +112,14 @@ internal sealed class Subscription
         {
             return;
         }
+        if (position.Epoch == _position.Epoch && position.Offset > _position.Offset + 1)
+        {
+            // Within an epoch a broker delivers every offset, closing its own gaps from history;
+            // a jump means publications were lost for good. Say so, as for a subscription that
+            // could not recover, rather than let the client find out from the offsets.
+            var before = new StreamPosition(position.Offset - 1, position.Epoch);
+            Session.Send(OutboundFrame.Advancing(ServerFrames.Subscribed(Channel, before, recovered: false), Channel, before));
+        }
         _position = position;
         Session.Send(frame);
     }

@@ -8,6 +8,7 @@ internal enum ClientFrameType
     History,
     Ping,
     Pong,
+    Close,
 }
 
 /// <summary>A frame from a client, parsed and checked for the fields its type requires.</summary>

@@ -130,6 +130,7 @@ internal static class ClientFrameParser
             "history" => ClientFrameType.History,
             "ping" => ClientFrameType.Ping,
             "pong" => ClientFrameType.Pong,
+            "close" => ClientFrameType.Close,
             _ => null,
         };
         if (frameType is not { } known)

@@ -125,6 +125,10 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
                     break;
                 case ClientFrameType.Pong:
                     break;
+                case ClientFrameType.Close:
+                    // The client is leaving: nobody is left to tell, and the rest of the batch is moot.
+                    session.Abandon();
+                    break;
                 case ClientFrameType.Subscribe:
                     await SubscribeAsync(
                         session,

@@ -46,10 +46,8 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         }
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        ITimer? abortTimer = null;
         using var aborted = context.RequestAborted.Register(static s => ((Session)s!).Abandon(), session);
-        using var closing = session.Closed.Register(() =>
-            abortTimer = node.Time.CreateTimer(static s => ((HttpContext)s!).Abort(), context, WebSocketTransport.CloseTimeout, Timeout.InfiniteTimeSpan));
+        using var deadline = new CloseDeadline(session, node.Time, context.Abort);
         try
         {
             await response.StartAsync(context.RequestAborted);
@@ -63,12 +61,8 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         }
         finally
         {
+            deadline.Dispose();
             session.Abandon();
-            // The callback may be running on the thread that closed the session; disposing the
-            // registration waits for it, so a timer it creates is seen and disposed here, and
-            // never fires on a finished request (HttpContext.Abort then throws and ends the process).
-            closing.Dispose();
-            abortTimer?.Dispose();
         }
     }
 
@@ -76,11 +70,15 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
     {
         var cursor = new ResumeCursor();
         var batch = new List<OutboundFrame>();
-        while (true)
+        // One timer source for the stream, re-armed before each wait; a new one only after it fires,
+        // which happens only when the stream was idle anyway.
+        var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, node.Time);
+        try
         {
-            bool more;
-            using (var idle = new CancellationTokenSource(node.Options.PingInterval, node.Time))
+            while (true)
             {
+                bool more;
+                idle.CancelAfter(node.Options.PingInterval);
                 try
                 {
                     more = await session.Outbound.WaitToReadAsync(idle.Token);
@@ -88,29 +86,36 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
                 catch (OperationCanceledException) when (idle.IsCancellationRequested)
                 {
                     // Nothing to send for a whole interval: a comment keeps proxies from closing the stream.
+                    idle.Dispose();
+                    idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, node.Time);
                     await writer.WriteAsync(s_heartbeat);
                     continue;
                 }
-            }
-            if (!more)
-            {
-                return;
-            }
-
-            batch.Clear();
-            session.Outbound.DequeueBatch(batch, WebSocketTransport.MaxCoalescedBytes);
-            foreach (var frame in batch)
-            {
-                cursor.Apply(frame);
-                WriteEvent(writer, cursor.Text, frame.Json.Span);
-            }
-            // One flush for whatever waited: a burst costs one write.
-            var flushed = await writer.FlushAsync();
-            if (flushed.IsCanceled || flushed.IsCompleted)
-            {
-                return;
+                if (!more || !await WriteBatchAsync(writer, session, cursor, batch))
+                {
+                    return;
+                }
             }
         }
+        finally
+        {
+            idle.Dispose();
+        }
+    }
+
+    /// <summary>Writes what waits as events, with one flush; false once the response can take no more.</summary>
+    private static async ValueTask<bool> WriteBatchAsync(PipeWriter writer, Session session, ResumeCursor cursor, List<OutboundFrame> batch)
+    {
+        batch.Clear();
+        session.Outbound.DequeueBatch(batch, WebSocketTransport.MaxCoalescedBytes);
+        foreach (var frame in batch)
+        {
+            cursor.Apply(frame);
+            WriteEvent(writer, cursor.Text, frame.Json.Span);
+        }
+        // One flush for whatever waited: a burst costs one write.
+        var flushed = await writer.FlushAsync();
+        return !flushed.IsCanceled && !flushed.IsCompleted;
     }
 
     private static void WriteEvent(PipeWriter writer, string id, ReadOnlySpan<byte> data)

@@ -18,12 +18,6 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
     public const string JsonSubprotocol = "pubsub.json";
 
     /// <summary>
-    /// Once a session has closed, how long its socket may take to deliver the last frame and finish
-    /// the close handshake before it is aborted (a slow consumer that never reads again).
-    /// </summary>
-    public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
-
-    /// <summary>
     /// Frames waiting together are sent as one message up to this size; a larger frame goes alone.
     /// Big enough to batch a burst, small enough that one message does not hold up a reader's loop.
     /// </summary>
@@ -64,11 +58,9 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
         var session = node.CreateSession(context.User, TransportNames.WebSocket);
         session.Send(ServerFrames.Connected(session.Id, node.NodeId, TransportNames.WebSocket, (int)node.Options.PingInterval.TotalSeconds));
 
-        ITimer? abortTimer = null;
-        using var closing = session.Closed.Register(() =>
-            abortTimer = node.Time.CreateTimer(static s => ((WebSocket)s!).Abort(), socket, CloseTimeout, Timeout.InfiniteTimeSpan));
         try
         {
+            using var deadline = new CloseDeadline(session, node.Time, socket.Abort);
             var receiving = ReceiveLoopAsync(socket, session);
             await SendLoopAsync(socket, session);
             await CloseAsync(socket, session.CloseReason);
@@ -77,11 +69,6 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
         finally
         {
             session.Abandon();
-            // The callback may be running on the thread that closed the session; disposing the
-            // registration waits for it, so a timer it creates is seen and disposed here, and
-            // never fires after the request is done.
-            closing.Dispose();
-            abortTimer?.Dispose();
         }
     }
 

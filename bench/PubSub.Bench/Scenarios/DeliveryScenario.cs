@@ -1,0 +1,308 @@
+using System.Diagnostics;
+using System.Net;
+using PubSub.Bench.Clients;
+using PubSub.Bench.Measurement;
+using PubSub.Bench.Protocols;
+using PubSub.Bench.Results;
+
+namespace PubSub.Bench.Scenarios;
+
+/// <summary>
+/// Fan-out, many channels, transports and cross-node: subscribers on one or more channels (and
+/// nodes), one publisher at a fixed offered rate, every delivery checked and timed.
+/// <list type="number">
+/// <item>Open the subscribers (each subscribed when its open returns) and the publisher.</item>
+/// <item>Publish at the offered rate: warm-up, then the measurement window. The publisher runs
+/// open-loop on its own thread; each payload carries the time it was handed to the socket and a
+/// sequence number, and publication n goes to channel n mod C.</item>
+/// <item>Stop publishing; wait until every window publication reached every subscriber of its
+/// channel, or the drain time ran out (what is missing then is lost).</item>
+/// </list>
+/// Server CPU, allocations and the generator's own CPU are read at the window's start and at the
+/// end of the drain, so they cover the work of exactly the window's publications.
+/// </summary>
+public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target, ServerProbe probe, HttpClient http)
+{
+    public async Task<RunResult> RunAsync(double rate, BenchTransport transport, CancellationToken cancellationToken)
+    {
+        var channelCount = settings.ChannelCount;
+        var runId = Guid.NewGuid().ToString("N")[..6];
+        // Fresh channel names per run: nothing left over from an earlier run can arrive in this one.
+        var channels = Enumerable.Range(0, channelCount).Select(i => $"bench/{runId}-{i}").ToArray();
+        var window = new RunWindow();
+        var stats = Enumerable.Range(0, settings.Subscribers).Select(_ => new SubscriberStats(window)).ToArray();
+        var sources = settings.SourceAddresses(settings.Subscribers);
+
+        var subscribers = await OpenAllAsync(
+            settings.Subscribers,
+            i => target.OpenSubscriberAsync(
+                settings.Urls[i % settings.Urls.Count], transport, channels[i % channelCount], sources[i % sources.Count], stats[i], http, cancellationToken),
+            settings.Concurrency,
+            cancellationToken);
+        var publisher = (WebSocketClient)await target.OpenAsync(settings.Urls[0], BenchTransport.WebSocket, null, http, cancellationToken);
+        using var keepAlive = KeepAlive.Start(target.Protocol, [.. subscribers, publisher]);
+        try
+        {
+            var writers = channels.Select(c => target.Protocol.CreatePublishWriter(c, settings.PayloadSize)).ToArray();
+            var run = new PublisherRun(publisher, writers, rate, settings.Warmup, settings.Duration, window);
+            var thread = new Thread(run.Run) { IsBackground = true, Name = "publisher", Priority = ThreadPriority.AboveNormal };
+            thread.Start();
+
+            await run.WindowOpened.WaitAsync(settings.Warmup + settings.Duration + TimeSpan.FromMinutes(1), cancellationToken);
+            var generatorBefore = ProcessProbe.ReadCpu(ProcessProbe.CurrentPid);
+            var unitsBefore = subscribers.Sum(s => s.UnitsReceived);
+            var serverBefore = await probe.SnapshotAsync(collect: false, cancellationToken);
+
+            await run.Finished.WaitAsync(settings.Duration + TimeSpan.FromMinutes(1), cancellationToken);
+            var published = window.SeqEnd - window.SeqStart;
+            var perChannel = settings.Subscribers / channelCount;
+            var expected = published * perChannel;
+            var drainDeadline = Stopwatch.GetTimestamp() + (long)(settings.Drain.TotalSeconds * Stopwatch.Frequency);
+            while (stats.Sum(s => s.WindowReceived) < expected && Stopwatch.GetTimestamp() < drainDeadline && !subscribers.All(s => s.IsClosed))
+            {
+                await Task.Delay(20, cancellationToken);
+            }
+            var drained = Stopwatch.GetTimestamp();
+            var serverAfter = await probe.SnapshotAsync(collect: false, cancellationToken);
+            var generatorAfter = ProcessProbe.ReadCpu(ProcessProbe.CurrentPid);
+            var units = subscribers.Sum(s => s.UnitsReceived) - unitsBefore;
+
+            var delivered = stats.Sum(s => s.WindowReceived);
+            var measured = Stopwatch.GetElapsedTime(run.WindowStartTimestamp, drained);
+            var windowSeconds = Stopwatch.GetElapsedTime(run.WindowStartTimestamp, run.WindowEndTimestamp).TotalSeconds;
+            var latency = window.Latency;
+            var result = new RunResult
+            {
+                Label = settings.Label,
+                Scenario = settings.Scenario,
+                Target = target.Name,
+                Transport = Names.Of(transport),
+                Nodes = settings.Urls.Count,
+                Subscribers = settings.Subscribers,
+                Channels = channelCount,
+                PayloadBytes = settings.PayloadSize,
+                OfferedRate = rate,
+                WindowSeconds = windowSeconds,
+                Published = published,
+                AchievedRate = published / windowSeconds,
+                Expected = expected,
+                Delivered = delivered,
+                Lost = expected - delivered,
+                OutOfOrder = stats.Sum(s => s.OutOfOrder),
+                Disconnects = subscribers.Count(s => s.IsClosed),
+                Errors = subscribers.Sum(s => s.Errors) + publisher.Errors,
+                DeliveriesPerSecond = delivered / windowSeconds,
+                P50Ms = latency.Percentile(50) / 1000.0,
+                P90Ms = latency.Percentile(90) / 1000.0,
+                P99Ms = latency.Percentile(99) / 1000.0,
+                MaxMs = latency.MaxMicroseconds / 1000.0,
+                MeanMs = latency.MeanMicroseconds / 1000.0,
+                PublisherLagMaxMs = RunWindow.ToMicroseconds(run.MaxLagTicks) / 1000.0,
+                DeliveriesPerMessage = units == 0 ? null : (double)delivered / units,
+                GeneratorCpuPercent = 100 * (generatorAfter - generatorBefore) / measured,
+                GeneratorCpuUsPerDelivery = delivered == 0 ? null : (generatorAfter - generatorBefore).TotalMicroseconds / delivered,
+            };
+            if (serverBefore.Cpu is { } cpuBefore && serverAfter.Cpu is { } cpuAfter)
+            {
+                result.ServerCpuPercent = 100 * (cpuAfter - cpuBefore) / measured;
+                result.ServerCpuUsPerDelivery = delivered == 0 ? null : (cpuAfter - cpuBefore).TotalMicroseconds / delivered;
+            }
+            if (serverBefore.Allocated is { } allocatedBefore && serverAfter.Allocated is { } allocatedAfter && delivered > 0)
+            {
+                result.ServerAllocBytesPerDelivery = (double)(allocatedAfter - allocatedBefore) / delivered;
+            }
+            result.Sustained = result.Lost == 0 && result.Disconnects == 0 && result.OutOfOrder == 0
+                && result.P99Ms < RunResult.SustainedP99Ms
+                && result.AchievedRate >= 0.99 * rate
+                && result.PublisherLagMaxMs < RunResult.SustainedP99Ms;
+            result.Note = Notes(result, subscribers, publisher);
+            return result;
+        }
+        finally
+        {
+            await Task.WhenAll(subscribers.Append(publisher).Select(c => c.DisposeAsync().AsTask()));
+        }
+    }
+
+    private static string Notes(RunResult result, IReadOnlyList<BenchClient> subscribers, BenchClient publisher)
+    {
+        var notes = new List<string>();
+        if (result.GeneratorCpuPercent > 85)
+        {
+            notes.Add("generator near its core's limit: figures may be the generator's");
+        }
+        if (subscribers.FirstOrDefault(s => s.IsClosed) is { } closed)
+        {
+            notes.Add($"a subscriber closed: {closed.CloseReason}");
+        }
+        if (publisher.IsClosed)
+        {
+            notes.Add($"publisher closed: {publisher.CloseReason}");
+        }
+        if (subscribers.Append(publisher).FirstOrDefault(s => s.LastError is not null) is { } failed)
+        {
+            notes.Add($"error: {failed.LastError}");
+        }
+        return string.Join("; ", notes);
+    }
+
+    /// <summary>Opens <paramref name="count"/> connections, at most --concurrency at a time; any failure fails the run.</summary>
+    public static async Task<BenchClient[]> OpenAllAsync(int count, Func<int, Task<BenchClient>> open, int concurrency, CancellationToken cancellationToken)
+    {
+        var clients = new BenchClient?[count];
+        using var gate = new SemaphoreSlim(concurrency);
+        var opening = Enumerable.Range(0, count).Select(async i =>
+        {
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                clients[i] = await open(i);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }).ToArray();
+        try
+        {
+            await Task.WhenAll(opening);
+        }
+        catch
+        {
+            await Task.WhenAll(clients.Where(c => c is not null).Select(c => c!.DisposeAsync().AsTask()));
+            var failures = opening.Count(t => t.IsFaulted);
+            var first = opening.First(t => t.IsFaulted).Exception!.InnerException!;
+            throw new InvalidOperationException($"{failures} of {count} connections failed to open; the first: {first.Message}", first);
+        }
+        return clients!;
+    }
+
+    /// <summary>
+    /// The open-loop publisher: publication n is due at start + n / rate, and is sent as soon as
+    /// it is due (several at once when the thread woke late). It never waits for the server
+    /// beyond the send itself; if sends block, it falls behind schedule, which
+    /// <see cref="MaxLagTicks"/> shows.
+    /// </summary>
+    private sealed class PublisherRun(WebSocketClient publisher, PublishWriter[] writers, double rate, TimeSpan warmup, TimeSpan duration, RunWindow window)
+    {
+        private readonly TaskCompletionSource _windowOpened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task WindowOpened => _windowOpened.Task;
+
+        public Task Finished => _finished.Task;
+
+        public long WindowStartTimestamp { get; private set; }
+
+        public long WindowEndTimestamp { get; private set; }
+
+        public long MaxLagTicks { get; private set; }
+
+        public void Run()
+        {
+            try
+            {
+                var interval = Stopwatch.Frequency / rate;
+                var start = Stopwatch.GetTimestamp();
+                var windowStart = start + (long)(warmup.TotalSeconds * Stopwatch.Frequency);
+                var end = windowStart + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+                var open = false;
+                long sequence = 0;
+                while (true)
+                {
+                    var due = start + (long)(sequence * interval);
+                    if (due >= end)
+                    {
+                        break;
+                    }
+                    var now = Stopwatch.GetTimestamp();
+                    if (now < due)
+                    {
+                        Thread.Sleep(1);
+                        continue;
+                    }
+                    if (!open && due >= windowStart)
+                    {
+                        OpenWindow(sequence, due);
+                        open = true;
+                    }
+                    if (open)
+                    {
+                        MaxLagTicks = Math.Max(MaxLagTicks, now - due);
+                    }
+                    var frame = writers[sequence % writers.Length].Write(Stopwatch.GetTimestamp(), sequence);
+                    publisher.SendBlocking(frame);
+                    sequence++;
+                }
+                if (!open)
+                {
+                    OpenWindow(sequence, Stopwatch.GetTimestamp());
+                }
+                // The window spans the schedule of the publications sent in it, from the first one's
+                // due time to the due time of the first one not sent, so n publications on schedule
+                // take exactly n / rate; a publisher that fell behind makes it longer.
+                WindowEndTimestamp = Math.Max(Stopwatch.GetTimestamp(), start + (long)(sequence * interval));
+                window.Close(sequence);
+                _finished.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                _windowOpened.TrySetException(e);
+                _finished.TrySetException(e);
+            }
+        }
+
+        private void OpenWindow(long sequence, long due)
+        {
+            window.Open(sequence);
+            WindowStartTimestamp = due;
+            _windowOpened.TrySetResult();
+        }
+    }
+}
+
+/// <summary>Sends the protocol's keep-alive frame on every connection, for protocols whose server times out silent clients.</summary>
+public sealed class KeepAlive : IDisposable
+{
+    private readonly Timer? _timer;
+
+    private KeepAlive(Timer? timer) => _timer = timer;
+
+    public static KeepAlive Start(WireProtocol protocol, IReadOnlyList<BenchClient> clients)
+    {
+        if (protocol.KeepAlive is not { } frame)
+        {
+            return new KeepAlive(null);
+        }
+        var timer = new Timer(
+            _ =>
+            {
+                foreach (var client in clients)
+                {
+                    if (!client.IsClosed)
+                    {
+                        _ = client.SendQuietlyAsync(frame);
+                    }
+                }
+            },
+            null,
+            protocol.KeepAliveInterval,
+            protocol.KeepAliveInterval);
+        return new KeepAlive(timer);
+    }
+
+    public void Dispose() => _timer?.Dispose();
+}
+
+/// <summary>The names results use.</summary>
+public static class Names
+{
+    public static string Of(BenchTransport transport) => transport switch
+    {
+        BenchTransport.WebSocket => "ws",
+        BenchTransport.Sse => "sse",
+        _ => "poll",
+    };
+
+    public static string Of(IPAddress? source) => source?.ToString() ?? "auto";
+}

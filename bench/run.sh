@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# Runs a benchmark scenario against PubSub and the SignalR reference, one after the other, with
+# the server(s) pinned to one core and the load generator to the other, and prints the ratios.
+# Method and tables: docs/benchmarks.md. Everything talks to 127.0.0.1 only; every phase is
+# bounded in time and count. Builds what it needs (Release).
+#
+#   bench/run.sh SCENARIO [extra generator options...]
+#
+# SCENARIO:
+#   sweep       fan-out, 1,000 WebSocket subscribers, 100-byte payloads, offered 50..400 pub/s
+#               (issue 6 target 1; its 200/s row is target 2: 200,000 deliveries/s) + SVG plot
+#   fanout      one fan-out run at $RATE (default 200/s) with $SUBS subscribers
+#   channels    $SUBS subscribers, each on its own channel, $CHANNEL_RATES pub/s spread over them
+#   transports  fan-out over WebSocket, SSE and long-polling at the same load (target 4)
+#   idle        $CONNECTIONS idle WebSocket connections: server memory per connection (target 3)
+#   crossnode   two PubSub nodes on a Redis broker, subscribers split, publisher on node 1,
+#               against the same run on one node (target 5; PubSub only, needs the Redis broker)
+#   heapstat    where an idle connection's managed heap goes, by type ($HEAP_CONNECTIONS [2000])
+#   all         every one of the above (about 20 minutes)
+#
+# Environment (defaults in brackets):
+#   TARGETS [pubsub signalr]   SUBS [1000]   SIZE [100]   RATE [200]
+#   SWEEP_RATES [50,100,150,200,250,300,350,400]   CHANNEL_RATES [2000,5000,10000]
+#   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]
+#   WARMUP [3]  DURATION [10]  DRAIN [5]   HISTORY [100] (history size of PubSub's bench channels)
+#   SERVER_CORE [0]  GEN_CORE [1]   PORT_BASE [5100]   OUT [bench/results]   LABEL [scenario]
+#   NO_BUILD=1 skips the build.   PUBSUB_REDIS_ARGS [--PubSub:Redis:Configuration={redis}]: the
+#   Host options that select the Redis broker, {redis} standing for host:port (crossnode).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+scenario="${1:-}"
+[ -n "$scenario" ] || { sed -n '2,33p' "$0"; exit 2; }
+shift
+
+TARGETS="${TARGETS:-pubsub signalr}"
+SUBS="${SUBS:-1000}"
+SIZE="${SIZE:-100}"
+RATE="${RATE:-200}"
+SWEEP_RATES="${SWEEP_RATES:-50,100,150,200,250,300,350,400}"
+CHANNEL_RATES="${CHANNEL_RATES:-2000,5000,10000}"
+TRANSPORT_SUBS="${TRANSPORT_SUBS:-1000}"
+TRANSPORT_RATE="${TRANSPORT_RATE:-20}"
+# The machine's hard limit on open files is 20,000 per process (ulimit -Hn; raising it needs
+# CAP_SYS_RESOURCE, which this machine does not give), and every connection holds one in the
+# server and one in the generator.
+CONNECTIONS="${CONNECTIONS:-19000}"
+WARMUP="${WARMUP:-3}"
+DURATION="${DURATION:-10}"
+DRAIN="${DRAIN:-5}"
+HISTORY="${HISTORY:-100}"
+SERVER_CORE="${SERVER_CORE:-0}"
+GEN_CORE="${GEN_CORE:-1}"
+PORT_BASE="${PORT_BASE:-5100}"
+OUT="${OUT:-$root/bench/results}"
+PUBSUB_REDIS_ARGS="${PUBSUB_REDIS_ARGS:---PubSub:Redis:Configuration={redis}}"
+LABEL="${LABEL:-$scenario}"
+mkdir -p "$OUT"
+CSV="$OUT/results.csv"
+
+host_dir="$root/server/PubSub.Host/bin/Release/net10.0"
+reference_dir="$root/bench/SignalRReference/bin/Release/net10.0"
+bench_dll="$root/bench/PubSub.Bench/bin/Release/net10.0/PubSub.Bench.dll"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+build() {
+  [ "${NO_BUILD:-}" = 1 ] && return
+  step "Building (Release)"
+  for project in server/PubSub.Host bench/SignalRReference bench/PubSub.Bench; do
+    dotnet build "$project" -c Release -nologo -v quiet "-clp:ErrorsOnly;NoSummary"
+  done
+}
+
+# Both servers: Release build, same Kestrel defaults, logging off, server GC, one core, and the
+# diagnostics endpoint (loopback only) that reports the managed heap.
+server_env=(env DOTNET_gcServer=1 ASPNETCORE_ENVIRONMENT=Production DOTNET_NOLOGO=1)
+server_args=(--Logging:LogLevel:Default=None --Logging:LogLevel:Microsoft.AspNetCore=None
+  --Logging:LogLevel:PubSub=None --Diagnostics:Enabled=true)
+# PubSub's bench channels: clients may publish; history on, as a deployment that wants
+# recovery has it (SignalR has no equivalent to turn on). Index 90 appends to appsettings' list.
+pubsub_args=("--PubSub:Channels:90:Template=bench/{id}" --PubSub:Channels:90:AllowClientPublish=true
+  "--PubSub:Channels:90:HistorySize=$HISTORY" --PubSub:Channels:90:HistoryTtl=00:05:00)
+
+started_pids=()
+
+stop_all() {
+  for pid in "${started_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${started_pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  started_pids=()
+}
+trap stop_all EXIT INT TERM
+
+wait_ready() { # url pid
+  for _ in $(seq 1 150); do
+    if curl -fsS -o /dev/null "$1/healthz" 2>/dev/null; then return 0; fi
+    kill -0 "$2" 2>/dev/null || { echo "the server at $1 exited during start" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "the server at $1 did not become healthy in 30 s" >&2
+  return 1
+}
+
+# start_server TARGET PORT [extra server args...]; sets $server_pid.
+start_server() {
+  local target="$1" port="$2"
+  shift 2
+  local dir dll extra=()
+  if [ "$target" = pubsub ]; then
+    dir="$host_dir"; dll=PubSub.Host.dll; extra=("${pubsub_args[@]}")
+  else
+    dir="$reference_dir"; dll=SignalRReference.dll
+  fi
+  # The content root is the working directory: appsettings.json and wwwroot come from there.
+  (cd "$dir" && exec taskset -c "$SERVER_CORE" "${server_env[@]}" dotnet "$dll" \
+    --urls "http://127.0.0.1:$port" "${server_args[@]}" "${extra[@]}" "$@") &
+  server_pid=$!
+  started_pids+=("$server_pid")
+  wait_ready "http://127.0.0.1:$port" "$server_pid"
+}
+
+generator() {
+  # Socket completions run on the event thread instead of hopping to the thread pool: on one
+  # core the hop is most of the cost of a small message (docs/benchmarks.md, "The generator").
+  taskset -c "$GEN_CORE" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS="${GEN_INLINE:-1}" dotnet "$bench_dll" "$@"
+}
+
+common_run_args() {
+  echo --warmup "$WARMUP" --duration "$DURATION" --drain "$DRAIN" --size "$SIZE" --csv "$CSV" --json "$OUT/results.jsonl" --label "$LABEL"
+}
+
+# run_pair SCENARIO-ARGS...: the same generator command against each target, one server at a time.
+run_pair() {
+  local port="$PORT_BASE" target
+  for target in $TARGETS; do
+    port=$((port + 1))
+    step "$target: $*"
+    start_server "$target" "$port"
+    # shellcheck disable=SC2046
+    generator run --target "$target" --url "http://127.0.0.1:$port" --server-pid "$server_pid" --diag \
+      $(common_run_args) "$@" || echo "(the $target run failed; see above)" >&2
+    stop_all
+  done
+}
+
+compare() {
+  step "Ratios (pubsub / signalr), from $CSV"
+  generator compare --csv "$CSV"
+}
+
+run_sweep() {
+  run_pair --scenario fanout --subscribers "$SUBS" --rates "$SWEEP_RATES" "$@"
+  generator plot --csv "$CSV" --scenario fanout --out "$OUT/fanout-latency.svg"
+}
+
+run_fanout() { run_pair --scenario fanout --subscribers "$SUBS" --rate "$RATE" "$@"; }
+
+run_channels() { run_pair --scenario channels --subscribers "$SUBS" --rates "$CHANNEL_RATES" "$@"; }
+
+run_transports() { run_pair --scenario transports --subscribers "$TRANSPORT_SUBS" --rate "$TRANSPORT_RATE" "$@"; }
+
+run_idle() {
+  # The generator needs one descriptor per connection as well.
+  ulimit -n "$(ulimit -Hn)"
+  run_pair --scenario idle --connections "$CONNECTIONS" --hold 5 "$@"
+}
+
+# Two PubSub nodes sharing a Redis broker, against one node with the memory broker and one node
+# on Redis, same load. The Host selects the Redis broker from configuration (README, "Scaling out
+# with Redis"); PUBSUB_REDIS_ARGS holds those options, {redis} standing for the Redis address.
+# Redis runs on the servers' core.
+run_crossnode() {
+  if [ ! -d "$root/server/PubSub.Server.Redis" ]; then
+    echo "crossnode needs the Redis broker (server/PubSub.Server.Redis), which this tree does not have yet." >&2
+    return 1
+  fi
+  command -v redis-server >/dev/null || { echo "crossnode needs redis-server (./test.sh installs it)" >&2; return 1; }
+  local redis_port=$((PORT_BASE + 79)) node1=$((PORT_BASE + 11)) node2=$((PORT_BASE + 12)) pid1 redis_args
+  step "redis-server on 127.0.0.1:$redis_port (core $SERVER_CORE, no persistence)"
+  taskset -c "$SERVER_CORE" redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --loglevel warning &
+  local redis_pid=$!
+  started_pids+=("$redis_pid")
+  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  # shellcheck disable=SC2206
+  redis_args=(${PUBSUB_REDIS_ARGS//\{redis\}/127.0.0.1:$redis_port})
+  local load=(--scenario crossnode --subscribers "$SUBS" --rate "$RATE")
+
+  step "pubsub, one node, memory broker: $*"
+  start_server pubsub "$node1"
+  # shellcheck disable=SC2046
+  generator run --target pubsub --url "http://127.0.0.1:$node1" --server-pid "$server_pid" --diag \
+    "${load[@]}" $(common_run_args) --label "$LABEL/1-node-memory" "$@" || true
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+
+  step "pubsub, one node, Redis broker: $*"
+  start_server pubsub "$node1" "${redis_args[@]}"
+  # Server CPU counts Redis too: it does part of the work that the memory broker does in-process.
+  # shellcheck disable=SC2046
+  generator run --target pubsub --url "http://127.0.0.1:$node1" --server-pid "$server_pid" --server-pid "$redis_pid" --diag \
+    "${load[@]}" $(common_run_args) --label "$LABEL/1-node-redis" "$@" || true
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+
+  step "pubsub, two nodes, Redis broker: $*"
+  start_server pubsub "$node1" "${redis_args[@]}"
+  pid1="$server_pid"
+  start_server pubsub "$node2" "${redis_args[@]}"
+  # shellcheck disable=SC2046
+  generator run --target pubsub --url "http://127.0.0.1:$node1" --url "http://127.0.0.1:$node2" \
+    --server-pid "$pid1" --server-pid "$server_pid" --server-pid "$redis_pid" --diag "${load[@]}" $(common_run_args) --label "$LABEL/2-nodes-redis" "$@" || true
+  stop_all
+}
+
+# Where each idle connection's heap goes: the heap by type (ClrMD, bench/HeapStat) before and
+# while $HEAP_CONNECTIONS idle connections are open, after a full GC each time.
+run_heapstat() {
+  local connections="${HEAP_CONNECTIONS:-2000}" port="$PORT_BASE" target gen
+  [ "${NO_BUILD:-}" = 1 ] || dotnet build bench/HeapStat -c Release -nologo -v quiet "-clp:ErrorsOnly;NoSummary"
+  local heapstat=(dotnet "$root/bench/HeapStat/bin/Release/net10.0/HeapStat.dll")
+  for target in $TARGETS; do
+    port=$((port + 1))
+    step "$target: heap by type, $connections idle connections"
+    start_server "$target" "$port"
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/debug/memory?gc=true"
+    "${heapstat[@]}" count "$server_pid" > "$OUT/heap-$target-before.txt"
+    # shellcheck disable=SC2046
+    generator run --target "$target" --scenario idle --url "http://127.0.0.1:$port" --server-pid "$server_pid" --diag \
+      --connections "$connections" --hold 20 $(common_run_args) "$@" &
+    gen=$!
+    for _ in $(seq 1 300); do
+      [ "$(ss -Htn state established "( sport = :$port )" | wc -l)" -ge "$connections" ] && break
+      sleep 0.2
+    done
+    sleep 2
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/debug/memory?gc=true"
+    "${heapstat[@]}" count "$server_pid" > "$OUT/heap-$target-after.txt"
+    wait "$gen" || true
+    "${heapstat[@]}" diff "$OUT/heap-$target-before.txt" "$OUT/heap-$target-after.txt" "$connections" | tee "$OUT/heap-$target.txt"
+    stop_all
+  done
+}
+
+# What the figures were measured on, and how busy it was: absolute figures from a machine that
+# was doing other work are not final (docs/benchmarks.md, "Method").
+machine() {
+  {
+    echo "== $1 $(date -u +%Y-%m-%dT%H:%M:%SZ) scenario=$scenario label=$LABEL commit=$(git rev-parse --short HEAD 2>/dev/null || echo -)"
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    if [ "$1" = start ]; then
+      echo "nproc: $(nproc)"
+      lscpu | grep -E 'Model name|Hypervisor vendor|^CPU\(s\)'
+      uname -srm
+      dotnet --list-runtimes
+      echo "open files limit: $(ulimit -n) (hard $(ulimit -Hn))"
+    fi
+  } >> "$OUT/machine.txt"
+  local load
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+    echo "warning: load average $load at $1: the machine is doing other work, so these figures are not final" >&2
+  fi
+}
+
+build
+machine start
+case "$scenario" in
+  sweep) run_sweep "$@" ;;
+  fanout) run_fanout "$@" ;;
+  channels) run_channels "$@" ;;
+  transports) run_transports "$@" ;;
+  idle) run_idle "$@" ;;
+  crossnode) run_crossnode "$@" ;;
+  heapstat) run_heapstat "$@" ;;
+  all)
+    run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_idle "$@"; run_heapstat
+    run_crossnode "$@" || echo "(crossnode skipped)" >&2
+    ;;
+  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,33p' "$0"; exit 2 ;;
+esac
+machine end
+compare

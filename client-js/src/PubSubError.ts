@@ -1,0 +1,64 @@
+/**
+ * The error codes a PubSubError can carry. The first group comes from the server
+ * (docs/protocol.md, section 2.7); application hooks on the server may use codes of their own, so
+ * `code` is any string. The second group is raised by this client.
+ */
+export const ErrorCodes = {
+  // From the server.
+  BadRequest: "bad_request",
+  UnknownType: "unknown_type",
+  MessageTooLarge: "message_too_large",
+  InvalidChannel: "invalid_channel",
+  UnknownChannel: "unknown_channel",
+  AlreadySubscribed: "already_subscribed",
+  NotSubscribed: "not_subscribed",
+  Forbidden: "forbidden",
+  TooManySubscriptions: "too_many_subscriptions",
+  EpochMismatch: "epoch_mismatch",
+  SessionNotFound: "session_not_found",
+  Unauthorized: "unauthorized",
+  Unavailable: "unavailable",
+  Internal: "internal",
+
+  // From this client.
+  /** The client was closed (by `close()` or a disconnect the server says not to retry) before the request completed. */
+  Closed: "closed",
+  /** The connection dropped after the request was sent: it may or may not have taken effect. */
+  ConnectionLost: "connection_lost",
+  /** No answer in time: a request's reply, a negotiate response, or a transport's `connected` frame. */
+  Timeout: "timeout",
+  /** The outbound queue is full (`maxQueueBytes`): the connection is down or the network is slower than the publisher. */
+  QueueFull: "queue_full",
+  /** None of the client's transports is offered by the server. */
+  NoTransport: "no_transport",
+  /** A transport failed to connect, or a connection failed. */
+  TransportFailed: "transport_failed",
+  /** The server sent something that is not a valid frame. */
+  BadFrame: "bad_frame",
+  /** The server ended the session and said not to reconnect (disconnect codes 4500–4999). */
+  Disconnected: "disconnected",
+} as const;
+
+/** Details that some errors carry. */
+export interface PubSubErrorDetails {
+  /** The HTTP status of a failed HTTP request. */
+  status?: number;
+  /** The code of the server's `disconnect` frame or WebSocket close frame. */
+  disconnectCode?: number;
+  cause?: unknown;
+}
+
+/** An error with a machine-readable code: one of {@link ErrorCodes}, or an application hook's own. */
+export class PubSubError extends Error {
+  override readonly name = "PubSubError";
+  readonly code: string;
+  readonly status: number | undefined;
+  readonly disconnectCode: number | undefined;
+
+  constructor(code: string, message: string, details: PubSubErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.status = details.status;
+    this.disconnectCode = details.disconnectCode;
+  }
+}

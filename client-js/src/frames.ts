@@ -1,0 +1,191 @@
+// The frames of protocol v1 (docs/protocol.md, section 2) and the batch format that carries them.
+
+import { PubSubError } from "./PubSubError.js";
+import type { StreamPosition } from "./types.js";
+
+export interface ConnectedFrame {
+  type: "connected";
+  session: string;
+  node: string;
+  version: number;
+  transport: string;
+  /** Seconds between server heartbeats; 0 when the transport has none. */
+  ping: number;
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+}
+
+export interface ReplyFrame {
+  type: "reply";
+  id: number;
+  result?: Record<string, unknown>;
+  error?: ErrorBody;
+}
+
+export interface ErrorFrame extends ErrorBody {
+  type: "error";
+}
+
+export interface MessageFrame {
+  type: "message";
+  channel: string;
+  offset: number;
+  epoch: string;
+  data?: unknown;
+  binary?: string;
+}
+
+export interface SubscribedFrame {
+  type: "subscribed";
+  channel: string;
+  epoch: string;
+  offset: number;
+  recovered?: boolean;
+}
+
+export interface UnsubscribedFrame {
+  type: "unsubscribed";
+  channel: string;
+  code: string;
+  reason: string;
+}
+
+export interface DisconnectFrame {
+  type: "disconnect";
+  code: number;
+  reason: string;
+  reconnect: boolean;
+}
+
+export interface SimpleFrame {
+  type: "ping" | "pong";
+}
+
+/** A frame of a type this client does not know; ignored, so servers can add frames (section 2). */
+export interface UnknownFrame {
+  type: string;
+}
+
+export type ServerFrame =
+  | ConnectedFrame
+  | ReplyFrame
+  | ErrorFrame
+  | MessageFrame
+  | SubscribedFrame
+  | UnsubscribedFrame
+  | DisconnectFrame
+  | SimpleFrame;
+
+/** A subscribe result (section 2.2). */
+export interface SubscribeResult extends StreamPosition {
+  recovered?: boolean;
+}
+
+export const BATCH_SEPARATOR = "\n";
+
+/** The non-blank lines of a batch; each is one frame. Blank lines and a trailing `\n` are not frames. */
+export function splitBatch(batch: string): string[] {
+  const lines: string[] = [];
+  for (const line of batch.split(BATCH_SEPARATOR)) {
+    if (line.trim() !== "") {
+      lines.push(line);
+    }
+  }
+  return lines;
+}
+
+/**
+ * Parses one server frame. Throws a `bad_frame` PubSubError for text that is not a JSON object
+ * with a string `type`, or a known frame that lacks a field this client relies on, so a broken
+ * frame is reported instead of corrupting the client's state.
+ */
+export function parseFrame(line: string): ServerFrame | UnknownFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw badFrame("is not valid JSON", line);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw badFrame("is not a JSON object", line);
+  }
+  const frame = value as Record<string, unknown>;
+  if (typeof frame.type !== "string") {
+    throw badFrame("has no string 'type'", line);
+  }
+  const required = REQUIRED_FIELDS[frame.type];
+  if (required) {
+    for (const [field, kind] of required) {
+      if (typeof frame[field] !== kind) {
+        throw badFrame(`lacks ${kind} '${field}'`, line);
+      }
+    }
+  }
+  if (frame.type === "reply" && !isObject(frame.result) && !isObject(frame.error)) {
+    throw badFrame("has neither 'result' nor 'error'", line);
+  }
+  return frame as unknown as ServerFrame | UnknownFrame;
+}
+
+const REQUIRED_FIELDS: Record<string, [string, "string" | "number" | "boolean"][]> = {
+  connected: [["session", "string"], ["node", "string"], ["transport", "string"], ["ping", "number"]],
+  reply: [["id", "number"]],
+  error: [["code", "string"], ["message", "string"]],
+  message: [["channel", "string"], ["offset", "number"], ["epoch", "string"]],
+  subscribed: [["channel", "string"], ["offset", "number"], ["epoch", "string"]],
+  unsubscribed: [["channel", "string"], ["code", "string"]],
+  disconnect: [["code", "number"], ["reconnect", "boolean"]],
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function badFrame(problem: string, line: string): PubSubError {
+  const sample = line.length > 120 ? line.slice(0, 120) + "…" : line;
+  return new PubSubError("bad_frame", `The server sent a frame that ${problem}: ${sample}`);
+}
+
+/** Where parsed frames go: a transport's handler. */
+export interface FrameSink {
+  onFrame(frame: ServerFrame | UnknownFrame): void;
+  onBadFrame(error: PubSubError): void;
+}
+
+/**
+ * Parses the lines of a batch and hands each frame to `sink`, in order, while `stillOpen()`
+ * (a frame such as `disconnect` may close the transport halfway through a batch).
+ */
+export function deliverLines(lines: readonly string[], sink: FrameSink, stillOpen: () => boolean): void {
+  for (const line of lines) {
+    if (!stillOpen()) {
+      return;
+    }
+    let frame: ServerFrame | UnknownFrame;
+    try {
+      frame = parseFrame(line);
+    } catch (error) {
+      sink.onBadFrame(error as PubSubError);
+      continue;
+    }
+    sink.onFrame(frame);
+  }
+}
+
+/** Passes frames on to `sink`, telling `onSession` the session id of the first `connected` frame (HTTP transports address their session by it). */
+export function sessionCapturingSink(sink: FrameSink, onSession: (session: string) => void): FrameSink {
+  let captured = false;
+  return {
+    onFrame: (frame) => {
+      if (!captured && frame.type === "connected") {
+        captured = true;
+        onSession((frame as ConnectedFrame).session);
+      }
+      sink.onFrame(frame);
+    },
+    onBadFrame: (error) => sink.onBadFrame(error),
+  };
+}

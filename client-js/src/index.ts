@@ -1,0 +1,36 @@
+// The whole public surface of @pubsub/client.
+
+export { PubSubClient } from "./PubSubClient.js";
+export { Subscription } from "./Subscription.js";
+export { PubSubError, ErrorCodes } from "./PubSubError.js";
+export type { PubSubErrorDetails } from "./PubSubError.js";
+export { Emitter } from "./Emitter.js";
+export type { Listener } from "./Emitter.js";
+export { ALL_TRANSPORTS } from "./types.js";
+export type {
+  ClientEvents,
+  ConnectedEvent,
+  ConnectionState,
+  EventSourceConstructor,
+  EventSourceLike,
+  FetchFunction,
+  HistoryOptions,
+  HistoryPublication,
+  HistoryResult,
+  Message,
+  MissedEvent,
+  PublicationData,
+  PubSubClientOptions,
+  ReconnectOptions,
+  StateChange,
+  StreamPosition,
+  SubscribedEvent,
+  SubscribeOptions,
+  SubscriptionEvents,
+  SubscriptionState,
+  TransportName,
+  TransportStorage,
+  UnsubscribedEvent,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./types.js";

@@ -1,0 +1,227 @@
+// The public types of the client: options, events and the values they carry.
+
+import type { PubSubError } from "./PubSubError.js";
+
+/** The transports, by their names on the wire (docs/protocol.md, section 3). */
+export type TransportName = "websocket" | "sse" | "long-polling";
+
+/** All transports, in the client's default order of preference. */
+export const ALL_TRANSPORTS: readonly TransportName[] = ["websocket", "sse", "long-polling"];
+
+/** A position in a channel's stream: the last publication seen (docs/protocol.md, section 1). */
+export interface StreamPosition {
+  epoch: string;
+  offset: number;
+}
+
+/** Publication data as the application sees it: any JSON value, or bytes for a binary publication. */
+export type PublicationData = unknown;
+
+/** A publication delivered to a subscription. */
+export interface Message {
+  channel: string;
+  epoch: string;
+  offset: number;
+  /** The JSON value, or a `Uint8Array` when the publication is binary. */
+  data: PublicationData;
+}
+
+/** One publication of a history page. */
+export interface HistoryPublication {
+  offset: number;
+  /** The JSON value, or a `Uint8Array` when the publication is binary. */
+  data: PublicationData;
+}
+
+/** A page of a channel's history, and the channel's latest position. */
+export interface HistoryResult extends StreamPosition {
+  publications: HistoryPublication[];
+}
+
+export interface HistoryOptions {
+  /** Only publications after this position; its epoch must be the channel's current one (else `epoch_mismatch`). */
+  since?: StreamPosition;
+  /** At most this many publications, 1–1000. Server default: 100. */
+  limit?: number;
+}
+
+/** The client's connection state. */
+export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
+
+export interface StateChange {
+  state: ConnectionState;
+  previous: ConnectionState;
+  /** The transport in use; null unless connected. */
+  transport: TransportName | null;
+  /** Why the client is reconnecting or closed, when it is because of a failure. */
+  error?: PubSubError;
+}
+
+export interface ConnectedEvent {
+  transport: TransportName;
+  session: string;
+  node: string;
+  /** True when this connection replaced a working one because it is a better transport (a WebSocket probe succeeded). */
+  upgrade: boolean;
+}
+
+export interface ClientEvents {
+  /** The state or the transport in use changed. */
+  state: StateChange;
+  /** A session was established (the first connect, each reconnect, and each transport upgrade). */
+  connected: ConnectedEvent;
+  /**
+   * Something went wrong that the client handles itself (a transport that failed to connect, a
+   * dropped connection, an `error` frame from the server, a malformed frame). For information:
+   * failures of requests reject their promises, and a terminal failure closes the client.
+   */
+  error: PubSubError;
+}
+
+/** Sent to a subscription when it is (re)established. */
+export interface SubscribedEvent {
+  channel: string;
+  /** The position the subscription continues from. */
+  position: StreamPosition;
+  /** True after a reconnect (or transport upgrade) that re-subscribed. */
+  resubscribed: boolean;
+  /** Present when the subscribe asked to recover: true if nothing was missed. */
+  recovered?: boolean;
+}
+
+/**
+ * Sent when the subscription missed publications that the server could not recover: after a
+ * reconnect, when history no longer covers the gap or the channel's history was lost (a new
+ * epoch); or while connected, when the server's node lost publications (for example its broker
+ * connection was down for longer than history reaches). The subscription goes on from
+ * `position`; the application may reload its state.
+ */
+export interface MissedEvent {
+  channel: string;
+  /** The last position the client saw. */
+  from: StreamPosition;
+  /** Where the subscription continues. */
+  position: StreamPosition;
+}
+
+export interface UnsubscribedEvent {
+  channel: string;
+  /** Who ended it: the application (`unsubscribe()`), or the server (a refused subscribe, or an `unsubscribed` frame). */
+  by: "client" | "server";
+  /** The server's code and message when it was the server. */
+  error?: PubSubError;
+}
+
+export interface SubscriptionEvents {
+  message: Message;
+  subscribed: SubscribedEvent;
+  missed: MissedEvent;
+  unsubscribed: UnsubscribedEvent;
+  /**
+   * The server refused the subscribe. For a refusal (such as `unknown_channel` or `forbidden`) the
+   * subscription has ended (an `unsubscribed` event follows); for a transient failure
+   * (`unavailable`, `internal`) it stays `subscribing` and the client asks again after a backoff delay.
+   */
+  error: PubSubError;
+}
+
+export type SubscriptionState = "subscribing" | "subscribed" | "unsubscribed";
+
+export interface SubscribeOptions {
+  /**
+   * Resume from this position (for example one saved before a page reload): the first subscribe
+   * recovers what came after it, or reports `missed`.
+   */
+  since?: StreamPosition;
+}
+
+export interface ReconnectOptions {
+  /** The cap of the first retry's random delay, in ms. Default 1000. */
+  initialDelay?: number;
+  /** The cap of the random delay as it doubles, in ms. Default 30000. */
+  maxDelay?: number;
+  /** Give up (and close with the last error) after this many failed attempts in a row. Default: never. */
+  maxAttempts?: number;
+}
+
+/** The subset of the WebSocket API the client uses; the browser's and the `ws` package's both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  readonly protocol: string;
+  binaryType: string;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** The subset of the EventSource API the client uses; the browser's and the `eventsource` package's both fit. */
+export interface EventSourceLike {
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: string; lastEventId: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  close(): void;
+}
+
+export type EventSourceConstructor = new (url: string, init?: { withCredentials?: boolean }) => EventSourceLike;
+
+export type FetchFunction = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** Where the client remembers the transport that worked (sessionStorage in browsers). */
+export interface TransportStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface PubSubClientOptions {
+  /** The transports to try, in order. Default `["websocket", "sse", "long-polling"]`. */
+  transports?: TransportName[];
+  /**
+   * A credential for the server's authentication, or a function called before each connect that
+   * returns one (so an expired token is refreshed). Sent as `Authorization: Bearer <token>` on
+   * HTTP requests and as the `access_token` query parameter on WebSocket and SSE requests, which
+   * browsers cannot give headers.
+   */
+  token?: string | (() => string | Promise<string>);
+  /** Send cookies on cross-origin requests (fetch `credentials: "include"`, EventSource `withCredentials`). Default false. */
+  withCredentials?: boolean;
+  /** Reconnect after a connection is lost (exponential backoff with full jitter). `false` turns reconnecting off. */
+  reconnect?: boolean | ReconnectOptions;
+  /**
+   * Ask the server which transports it offers (and time the answer to size the connect timeouts)
+   * before connecting. Default true. With false, the client tries its transports without asking,
+   * with `transportTimeout` (or 5 s) per attempt.
+   */
+  negotiate?: boolean;
+  /** How long each transport gets to deliver the `connected` frame, in ms. Default: derived from the negotiate round trip. */
+  transportTimeout?: number;
+  /** How long the negotiate request may take, in ms. Default 10000. */
+  negotiateTimeout?: number;
+  /** How long a request (publish, history, subscribe) waits for its reply, in ms, queueing included. Default 30000. */
+  requestTimeout?: number;
+  /** How much longer than the server's heartbeat interval a silent connection is trusted, in ms. Default 10000. */
+  heartbeatMargin?: number;
+  /** While on SSE or long-polling, how often to try to move up to WebSocket, in ms; 0 never. Default 30000. */
+  probeInterval?: number;
+  /** The most bytes of publishes and history requests that may wait to be sent. Default 1 MiB. */
+  maxQueueBytes?: number;
+  /** WebSocket sends pause while the socket's `bufferedAmount` is at least this many bytes. Default 65536. */
+  sendBufferLimit?: number;
+  /** Remember the transport that worked and start from it next time. Default true. */
+  rememberTransport?: boolean;
+  /** Where to remember it. Default `sessionStorage` when there is one. */
+  storage?: TransportStorage | null;
+  /** The WebSocket implementation. Default the global one; in Node before 22, pass `WebSocket` from the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  /** The EventSource implementation. Default the global one; in Node, pass `EventSource` from the `eventsource` package. */
+  EventSource?: EventSourceConstructor;
+  /** The fetch implementation. Default the global one. */
+  fetch?: FetchFunction;
+}

@@ -1,0 +1,174 @@
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
+namespace PubSub.Redis;
+
+/// <summary>
+/// The Lua scripts that make each broker operation one atomic step in Redis
+/// (docs/architecture.md, "Redis broker"). A channel's meta hash holds its epoch <c>e</c> and
+/// latest offset <c>o</c>; its history stream holds entries with id <c>{offset}-0</c> and fields
+/// <c>x</c> (expiry, Unix ms), <c>k</c> (kind) and <c>d</c> (data), in that order.
+/// </summary>
+internal static class RedisScripts
+{
+    /// <summary>
+    /// KEYS: meta, history. ARGV: epoch candidate, kind, data, history size (0: none), history TTL
+    /// (ms), idle TTL (ms), pub/sub channel. Returns {offset, epoch}.
+    /// </summary>
+    /// <remarks>
+    /// A missing meta hash means the channel is new or lost its stream: the candidate becomes the
+    /// epoch, and any history left from an older epoch goes, since its offsets would repeat.
+    /// Everything that can fail (XADD) runs before the offset is stored, because a script that
+    /// fails halfway is not rolled back and a stored offset without a publication is a gap.
+    /// </remarks>
+    public static readonly LuaScript Publish = new("""
+        local meta = redis.call('HMGET', KEYS[1], 'e', 'o')
+        local epoch = meta[1]
+        local offset = 1
+        if epoch then
+          offset = (tonumber(meta[2]) or 0) + 1
+        else
+          epoch = ARGV[1]
+          redis.call('DEL', KEYS[2])
+        end
+        local id = string.format('%d', offset)
+        local idle = tonumber(ARGV[6])
+        local size = tonumber(ARGV[4])
+        if size > 0 then
+          local ttl = tonumber(ARGV[5])
+          local now = redis.call('TIME')
+          local expires = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + ttl
+          redis.call('XADD', KEYS[2], 'MAXLEN', size, id .. '-0', 'x', string.format('%d', expires), 'k', ARGV[2], 'd', ARGV[3])
+          redis.call('PEXPIRE', KEYS[2], ttl)
+          if ttl > idle then idle = ttl end
+        end
+        redis.call('HSET', KEYS[1], 'e', epoch, 'o', id)
+        redis.call('PEXPIRE', KEYS[1], idle)
+        redis.call('PUBLISH', ARGV[7], ARGV[2] .. id .. ':' .. epoch .. ':' .. ARGV[3])
+        return {offset, epoch}
+        """);
+
+    /// <summary>
+    /// KEYS: meta, history. ARGV: epoch candidate, idle TTL (ms), since offset (-1: the latest
+    /// ones), limit (0: position only). Returns {epoch, offset, then per publication: id, kind, data}.
+    /// </summary>
+    /// <remarks>
+    /// Creates the epoch when missing, like a publish, so the caller always gets a position that a
+    /// later publish continues. Expired entries at the head are deleted first (expiry grows with
+    /// the offset while a channel's TTL stays the same), and any others are skipped.
+    /// </remarks>
+    public static readonly LuaScript Read = new("""
+        local meta = redis.call('HMGET', KEYS[1], 'e', 'o')
+        local epoch = meta[1]
+        local offset = tonumber(meta[2]) or 0
+        local idle = tonumber(ARGV[2])
+        if not epoch then
+          epoch = ARGV[1]
+          offset = 0
+          redis.call('DEL', KEYS[2])
+          redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
+          redis.call('PEXPIRE', KEYS[1], idle)
+        elseif redis.call('PTTL', KEYS[1]) < idle then
+          redis.call('PEXPIRE', KEYS[1], idle)
+        end
+        local result = {epoch, offset}
+        local limit = tonumber(ARGV[4])
+        if limit <= 0 or offset == 0 then return result end
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        while true do
+          local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
+          local expired = 0
+          for _, entry in ipairs(head) do
+            if tonumber(entry[2][2]) > now then break end
+            redis.call('XDEL', KEYS[2], entry[1])
+            expired = expired + 1
+          end
+          if expired < 64 then break end
+        end
+        local since = tonumber(ARGV[3])
+        local entries
+        if since >= 0 then
+          entries = redis.call('XRANGE', KEYS[2], string.format('%d', since + 1) .. '-0', '+', 'COUNT', limit)
+        else
+          entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', limit)
+        end
+        for _, entry in ipairs(entries) do
+          local fields = entry[2]
+          if tonumber(fields[2]) > now then
+            result[#result + 1] = entry[1]
+            result[#result + 1] = fields[4]
+            result[#result + 1] = fields[6]
+          end
+        end
+        return result
+        """);
+
+    /// <summary>
+    /// KEYS: the target's liveness key. ARGV: its pub/sub channel, the message. Returns the number
+    /// of receivers, or -1 when the node's heartbeat has expired.
+    /// </summary>
+    /// <remarks>
+    /// Both checks are needed: the receiver count is 0 at once for a node whose connection closed,
+    /// and the heartbeat catches a node that hangs while its connection stays open.
+    /// </remarks>
+    public static readonly LuaScript SendToNode = new("""
+        if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+        return redis.call('PUBLISH', ARGV[1], ARGV[2])
+        """);
+
+    /// <summary>
+    /// KEYS: meta, history. ARGV: the rewound epoch, the offset a node had delivered, a new epoch.
+    /// Starts the new epoch (offset 0, no history) only if the channel is still in the rewound
+    /// epoch below that offset, so that of several nodes noticing at once, one restarts it.
+    /// Returns 1 when it did.
+    /// </summary>
+    public static readonly LuaScript RestartEpoch = new("""
+        local meta = redis.call('HMGET', KEYS[1], 'e', 'o')
+        if meta[1] == ARGV[1] and (tonumber(meta[2]) or 0) < tonumber(ARGV[2]) then
+          redis.call('DEL', KEYS[2])
+          redis.call('HSET', KEYS[1], 'e', ARGV[3], 'o', 0)
+          return 1
+        end
+        return 0
+        """);
+
+    /// <summary>A script run by its SHA-1 (EVALSHA), falling back to its text when Redis does not know it (after a restart).</summary>
+    internal sealed class LuaScript
+    {
+        private readonly string _text;
+        private readonly byte[] _sha1;
+
+        public LuaScript(string text)
+        {
+            _text = text;
+#pragma warning disable CA5350 // SHA-1 is how Redis names scripts; it protects nothing here.
+            _sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+#pragma warning restore CA5350
+        }
+
+        /// <summary>
+        /// Runs the script. The first command is issued before this returns, so calls made one
+        /// after another reach Redis in that order, pipelined on the connection.
+        /// </summary>
+        public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
+        {
+            var bySha = database.ScriptEvaluateAsync(_sha1, keys, values);
+            return bySha.IsCompletedSuccessfully ? bySha : WithFallbackAsync(bySha, database, keys, values);
+        }
+
+        private async Task<RedisResult> WithFallbackAsync(Task<RedisResult> bySha, IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
+        {
+            try
+            {
+                return await bySha;
+            }
+            catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                // EVAL also caches the script in Redis, so the next EVALSHA succeeds.
+                return await database.ScriptEvaluateAsync(_text, keys, values);
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PubSub.Bench.Clients;
+using PubSub.Bench.Measurement;
+using PubSub.Bench.Results;
+using PubSub.Bench.Scenarios;
+using SignalRReference;
+
+namespace PubSub.Bench.Tests;
+
+/// <summary>
+/// The generator against real servers on loopback, at a trivial load: these check that it speaks
+/// both protocols correctly and counts exactly (every publication reaches every subscriber, loss
+/// is seen when it happens). They time nothing: benchmarks are bench/run.sh's business.
+/// </summary>
+public sealed class ScenarioTests : IDisposable
+{
+    private readonly HttpClient _http = BenchHttp.Create();
+
+    public void Dispose() => _http.Dispose();
+
+    private static Task<TestNode> StartPubSubAsync(RedisServer? redis = null) =>
+        TestNode.StartAsync(
+            o => o.Channel("bench/{id}", c => c.History(100, TimeSpan.FromMinutes(5)).AllowClientPublish()),
+            services: redis is null ? null : b => b.AddRedisBroker(redis.Configuration));
+
+    private async Task<RunResult> RunAsync(string target, BenchTransport transport, IEnumerable<Uri> urls, params string[] options)
+    {
+        var args = new List<string> { "--target", target, "--rate", "40", "--warmup", "0.2", "--duration", "1", "--drain", "15" };
+        args.AddRange(urls.SelectMany(u => new[] { "--url", u.ToString() }));
+        args.AddRange(options);
+        var settings = BenchSettings.Parse(args);
+        settings.ValidateForRun();
+        var scenario = new DeliveryScenario(settings, BenchTarget.Create(target, null), new ServerProbe([], [], _http), _http);
+        return await scenario.RunAsync(settings.Rates[0], transport, CancellationToken.None).WithTimeout("the run", TimeSpan.FromSeconds(60));
+    }
+
+    private static void AssertEveryPublicationDelivered(RunResult result, int subscribersPerChannel)
+    {
+        Assert.True(result.Published > 0, "the publisher published nothing in the window");
+        Assert.Equal(result.Published * subscribersPerChannel, result.Expected);
+        Assert.Equal(result.Expected, result.Delivered);
+        Assert.Equal(0, result.Lost);
+        Assert.Equal(0, result.OutOfOrder);
+        Assert.Equal(0, result.Disconnects);
+        Assert.Equal(0, result.Errors);
+        Assert.True(result.P50Ms > 0 && result.MaxMs >= result.P99Ms && result.P99Ms >= result.P50Ms, result.Summary());
+        // The window is the schedule of the publications in it: on schedule, exactly published / rate.
+        Assert.True(result.WindowSeconds >= result.Published / result.OfferedRate - 1e-6, result.Summary());
+    }
+
+    [Theory]
+    [InlineData(BenchTransport.WebSocket)]
+    [InlineData(BenchTransport.Sse)]
+    [InlineData(BenchTransport.LongPolling)]
+    public async Task PubSub_fan_out_reaches_every_subscriber_once_and_in_order_on_every_transport(BenchTransport transport)
+    {
+        await using var node = await StartPubSubAsync();
+
+        var result = await RunAsync("pubsub", transport, [node.BaseUri], "--scenario", "fanout", "--subscribers", "5");
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 5);
+        Assert.Equal(1, result.Channels);
+    }
+
+    [Fact]
+    public async Task PubSub_many_channels_spreads_publications_and_each_reaches_its_channel_only()
+    {
+        await using var node = await StartPubSubAsync();
+
+        var result = await RunAsync("pubsub", BenchTransport.WebSocket, [node.BaseUri], "--scenario", "channels", "--subscribers", "6", "--channels", "3");
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 2);
+        Assert.Equal(3, result.Channels);
+    }
+
+    [Fact]
+    public async Task Loss_is_reported_when_half_the_subscribers_are_on_a_node_that_never_gets_the_publications()
+    {
+        // Two nodes with separate in-memory brokers: what is published on the first never reaches the second.
+        await using var first = await StartPubSubAsync();
+        await using var second = await StartPubSubAsync();
+
+        var result = await RunAsync("pubsub", BenchTransport.WebSocket, [first.BaseUri, second.BaseUri], "--scenario", "crossnode", "--subscribers", "4",
+            "--drain", "1");
+
+        Assert.True(result.Published > 0);
+        Assert.Equal(result.Published * 4, result.Expected);
+        Assert.Equal(result.Published * 2, result.Delivered);
+        Assert.Equal(result.Published * 2, result.Lost);
+        Assert.False(result.Sustained);
+    }
+
+    [Fact]
+    public async Task Cross_node_over_a_real_Redis_reaches_the_subscribers_of_both_nodes()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var first = await StartPubSubAsync(redis);
+        await using var second = await StartPubSubAsync(redis);
+
+        var result = await RunAsync("pubsub", BenchTransport.WebSocket, [first.BaseUri, second.BaseUri], "--scenario", "crossnode", "--subscribers", "4");
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 4);
+        Assert.Equal(2, result.Nodes);
+    }
+
+    [Fact]
+    public async Task A_subscription_the_server_refuses_fails_the_run_with_its_error_code()
+    {
+        await using var node = await TestNode.StartAsync();
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => RunAsync("pubsub", BenchTransport.WebSocket, [node.BaseUri], "--scenario", "fanout", "--subscribers", "2"));
+
+        Assert.Contains("unknown_channel", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(BenchTransport.WebSocket)]
+    [InlineData(BenchTransport.Sse)]
+    [InlineData(BenchTransport.LongPolling)]
+    public async Task The_SignalR_reference_is_driven_over_its_JSON_hub_protocol_on_every_transport(BenchTransport transport)
+    {
+        await using var reference = await StartSignalRAsync();
+
+        var result = await RunAsync("signalr", transport, [reference.Uri], "--scenario", "fanout", "--subscribers", "4");
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 4);
+    }
+
+    [Fact]
+    public async Task Idle_connections_open_from_several_source_addresses_and_stay_open()
+    {
+        await using var node = await StartPubSubAsync();
+        var settings = BenchSettings.Parse(["--scenario", "idle", "--target", "pubsub", "--url", node.BaseUri.ToString(),
+            "--connections", "30", "--sources", "3", "--hold", "0.5"]);
+
+        var result = await new IdleScenario(settings, BenchTarget.Create("pubsub", null), new ServerProbe([], [], _http), _http)
+            .RunAsync(CancellationToken.None).WithTimeout("the idle run", TimeSpan.FromSeconds(60));
+
+        Assert.Equal(30, result.Opened);
+        Assert.Equal(0, result.Failed);
+        Assert.Equal(0, result.ClosedDuringHold);
+        Assert.Contains("3 source addresses", result.Note, StringComparison.Ordinal);
+    }
+
+    private static async Task<SignalRServer> StartSignalRAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddSignalR();
+        var app = builder.Build();
+        app.MapHub<TopicHub>("/hub");
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new SignalRServer(app, new Uri(address.TrimEnd('/') + "/"));
+    }
+
+    private sealed record SignalRServer(WebApplication App, Uri Uri) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+            {
+                await App.StopAsync(stopping.Token);
+            }
+            await App.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,240 @@
+using System.Text;
+using PubSub.Redis;
+
+namespace PubSub.Server.Redis.Tests;
+
+/// <summary>What only the Redis broker does: keys and TTLs in Redis, the stored encoding, pipelining, node liveness.</summary>
+public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
+{
+    private readonly List<RedisBroker> _brokers = [];
+
+    private RedisServer Server => redis.Server;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var broker in _brokers)
+        {
+            await broker.DisposeAsync();
+        }
+    }
+
+    private async Task<(RedisBroker Broker, RecordingBrokerHandler Handler, string NodeId)> StartAsync(Action<RedisBrokerOptions>? configure = null, string? prefix = null)
+    {
+        var broker = TestBrokers.Create(Server.Configuration, options =>
+        {
+            options.KeyPrefix = prefix ?? options.KeyPrefix;
+            configure?.Invoke(options);
+        });
+        _brokers.Add(broker);
+        return await TestBrokers.StartAsync(broker);
+    }
+
+    private static string NewChannel() => $"redis/{Guid.NewGuid():N}";
+
+    private static Payload Json(string json) => Payload.FromJson(Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public async Task A_publication_lives_in_the_documented_keys_with_its_ttls()
+    {
+        var (broker, _, _) = await StartAsync(o => o.StreamIdleTimeout = TimeSpan.FromHours(1));
+        var channel = NewChannel();
+
+        var position = await broker.PublishAsync(channel, Json("""{"n":1}"""), new HistoryOptions(10, TimeSpan.FromSeconds(30)), CancellationToken.None);
+
+        var meta = (object?[])(await Server.ExecuteAsync("HGETALL", "pubsub:meta:" + channel))!;
+        Assert.Equal(["e", position.Epoch, "o", "1"], meta);
+        var historyTtl = (long)(await Server.ExecuteAsync("PTTL", "pubsub:history:" + channel))!;
+        var metaTtl = (long)(await Server.ExecuteAsync("PTTL", "pubsub:meta:" + channel))!;
+        Assert.InRange(historyTtl, 1, 30_000);
+        Assert.InRange(metaTtl, 30_001, 3_600_000);
+        Assert.Equal("stream", await Server.ExecuteAsync("TYPE", "pubsub:history:" + channel));
+    }
+
+    [Fact]
+    public async Task A_history_entry_holds_expiry_kind_and_data_under_the_offset_as_its_id()
+    {
+        var (broker, _, _) = await StartAsync();
+        var channel = NewChannel();
+        await broker.PublishAsync(channel, Json("""{"a":1}"""), new HistoryOptions(10, TimeSpan.FromMinutes(1)), CancellationToken.None);
+        await broker.PublishAsync(channel, Payload.FromBinary("AB"u8.ToArray()), new HistoryOptions(10, TimeSpan.FromMinutes(1)), CancellationToken.None);
+
+        var entries = (object?[])(await Server.ExecuteAsync("XRANGE", "pubsub:history:" + channel, "-", "+"))!;
+
+        var first = (object?[])entries[0]!;
+        var second = (object?[])entries[1]!;
+        Assert.Equal("1-0", first[0]);
+        Assert.Equal("2-0", second[0]);
+        var fields = (object?[])first[1]!;
+        Assert.Equal(["x", "k", "j", "d", """{"a":1}"""], [fields[0], fields[2], fields[3], fields[4], fields[5]]);
+        var expires = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse((string)fields[1]!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(expires - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(50), TimeSpan.FromSeconds(70));
+        var secondFields = (object?[])second[1]!;
+        Assert.Equal(["b", "AB"], [secondFields[3], secondFields[5]]);
+    }
+
+    [Fact]
+    public async Task A_publication_travels_on_its_redis_channel_as_kind_offset_epoch_and_data()
+    {
+        var (broker, _, _) = await StartAsync();
+        var channel = NewChannel();
+        await using var subscription = await Server.SubscribeAsync("pubsub:channel:" + channel);
+
+        var position = await broker.PublishAsync(channel, Json("""{"text":"hi"}"""), HistoryOptions.None, CancellationToken.None);
+        var binary = await broker.PublishAsync(channel, Payload.FromBinary("x:y"u8.ToArray()), HistoryOptions.None, CancellationToken.None);
+
+        Assert.Equal(("pubsub:channel:" + channel, $$"""j1:{{position.Epoch}}:{"text":"hi"}"""), await subscription.NextAsync());
+        Assert.Equal(("pubsub:channel:" + channel, $"b2:{binary.Epoch}:x:y"), await subscription.NextAsync());
+    }
+
+    [Fact]
+    public async Task The_key_prefix_separates_deployments_that_share_a_redis()
+    {
+        var (first, firstHandler, _) = await StartAsync(prefix: "one:");
+        var (second, _, _) = await StartAsync(prefix: "two:");
+        var channel = NewChannel();
+        await first.SubscribeAsync(channel, CancellationToken.None);
+
+        await second.PublishAsync(channel, Json("2"), HistoryOptions.None, CancellationToken.None);
+        var own = await first.PublishAsync(channel, Json("1"), HistoryOptions.None, CancellationToken.None);
+
+        Assert.Equal(1, own.Offset);
+        Assert.Equal(own, (await firstHandler.NextPublicationAsync()).Position);
+        Assert.Equal(1L, await Server.ExecuteAsync("EXISTS", "two:meta:" + channel));
+    }
+
+    [Fact]
+    public async Task History_is_gone_once_its_ttl_passed()
+    {
+        var (broker, _, _) = await StartAsync();
+        var channel = NewChannel();
+        var history = new HistoryOptions(10, TimeSpan.FromMilliseconds(300));
+        await broker.PublishAsync(channel, Json("1"), history, CancellationToken.None);
+        var expired = await Server.WatchExpiryAsync("pubsub:history:" + channel);
+        var second = await broker.PublishAsync(channel, Json("2"), history, CancellationToken.None);
+
+        var before = await broker.ReadHistoryAsync(channel, new HistoryQuery(0, 10), CancellationToken.None);
+        await expired.WithTimeout("Redis to expire the history key");
+        var after = await broker.ReadHistoryAsync(channel, new HistoryQuery(0, 10), CancellationToken.None);
+
+        Assert.Equal([1L, 2], before.Publications.Select(p => p.Offset));
+        Assert.Empty(after.Publications);
+        Assert.Equal(second, after.Latest);
+    }
+
+    [Fact]
+    public async Task Each_publication_leaves_history_when_its_own_ttl_passed()
+    {
+        var (broker, _, _) = await StartAsync();
+        var channel = NewChannel();
+        // The first publication may live 300 ms, the second a minute: the key lives on, the first entry must not.
+        await broker.PublishAsync(channel, Json("1"), new HistoryOptions(10, TimeSpan.FromMilliseconds(300)), CancellationToken.None);
+        await Server.ExecuteAsync("SET", "marker:" + channel, "1", "PX", "400");
+        var markerExpired = await Server.WatchExpiryAsync("marker:" + channel);
+        await broker.PublishAsync(channel, Json("2"), new HistoryOptions(10, TimeSpan.FromMinutes(1)), CancellationToken.None);
+
+        // Redis's own clock has passed the first entry's expiry once the marker, set after it with a longer TTL, expired.
+        await markerExpired.WithTimeout("Redis to expire the marker key");
+        var page = await broker.ReadHistoryAsync(channel, new HistoryQuery(0, 10), CancellationToken.None);
+
+        Assert.Equal([2L], page.Publications.Select(p => p.Offset));
+        Assert.Equal(1L, await Server.ExecuteAsync("XLEN", "pubsub:history:" + channel));
+    }
+
+    [Fact]
+    public async Task Concurrent_publishes_from_one_node_are_pipelined_and_take_offsets_in_the_order_issued()
+    {
+        var (broker, _, _) = await StartAsync();
+        var channel = NewChannel();
+        var shard = broker.ShardFor(channel);
+        const int Count = 200;
+
+        // While Redis holds every command back, all of them must be on the wire at once: one
+        // round trip at a time would leave a single command in flight.
+        await Server.ExecuteAsync("CLIENT", "PAUSE", "10000", "WRITE");
+        List<Task<StreamPosition>> publishes;
+        try
+        {
+            publishes = [.. Enumerable.Range(0, Count).Select(i => broker.PublishAsync(channel, Json($"{i}"), HistoryOptions.None, CancellationToken.None).AsTask())];
+            await Timeouts.Until(() => shard.CommandsInFlight >= Count, $"{Count} publishes in flight at once (now {shard.CommandsInFlight})");
+            Assert.All(publishes, p => Assert.False(p.IsCompleted));
+        }
+        finally
+        {
+            await Server.ExecuteAsync("CLIENT", "UNPAUSE");
+        }
+
+        var positions = await Task.WhenAll(publishes).WithTimeout("the pipelined publishes");
+        Assert.Equal(Enumerable.Range(1, Count).Select(i => (long)i), positions.Select(p => p.Offset));
+    }
+
+    [Fact]
+    public async Task Sending_to_a_node_whose_heartbeat_expired_returns_false_until_it_renews_it()
+    {
+        var (a, _, _) = await StartAsync();
+        var (b, bHandler, bId) = await StartAsync(o =>
+        {
+            o.NodeHeartbeatInterval = TimeSpan.FromMilliseconds(100);
+            o.NodeTimeout = TimeSpan.FromSeconds(5);
+        });
+        Assert.True(await a.SendToNodeAsync(bId, "1"u8.ToArray(), CancellationToken.None));
+        Assert.Equal("1", Encoding.UTF8.GetString(await bHandler.NextNodeMessageAsync()));
+
+        // A node that hangs keeps its connection (Redis still counts it as a receiver) but stops renewing.
+        await Server.ExecuteAsync("DEL", "pubsub:alive:" + bId);
+        var whileExpired = await a.SendToNodeAsync(bId, "2"u8.ToArray(), CancellationToken.None);
+        await Timeouts.Until(async () => await Server.ExecuteAsync("EXISTS", "pubsub:alive:" + bId) is 1L, "node b to renew its liveness key");
+
+        Assert.False(whileExpired);
+        Assert.True(await a.SendToNodeAsync(bId, "3"u8.ToArray(), CancellationToken.None));
+        Assert.Equal("3", Encoding.UTF8.GetString(await bHandler.NextNodeMessageAsync()));
+    }
+
+    [Fact]
+    public async Task Sending_to_a_node_whose_process_died_returns_false_before_its_heartbeat_expires()
+    {
+        var (a, _, _) = await StartAsync();
+        var (b, _, bId) = await StartAsync();
+
+        // Disposed without StopAsync: its connections close, its liveness key stays for NodeTimeout.
+        b.Dispose();
+        _brokers.Remove(b);
+        await Timeouts.Until(async () => await Server.ExecuteAsync("PUBSUB", "NUMSUB", "pubsub:node:" + bId) is object?[] { Length: 2 } r && r[1] is 0L, "Redis to drop node b's subscription");
+
+        Assert.Equal(1L, await Server.ExecuteAsync("EXISTS", "pubsub:alive:" + bId));
+        Assert.False(await a.SendToNodeAsync(bId, "x"u8.ToArray(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_channel_name_with_pattern_characters_is_subscribed_literally()
+    {
+        var (broker, handler, _) = await StartAsync();
+        var literal = "pattern/*?[a]" + Guid.NewGuid().ToString("N");
+        var other = "pattern/x?[a]" + Guid.NewGuid().ToString("N");
+        await broker.SubscribeAsync(literal, CancellationToken.None);
+
+        await broker.PublishAsync(other, Json("1"), HistoryOptions.None, CancellationToken.None);
+        await broker.PublishAsync(literal, Json("2"), HistoryOptions.None, CancellationToken.None);
+
+        var received = await handler.NextPublicationAsync();
+        Assert.Equal((literal, "2"), (received.Channel, received.Data.ToString()));
+    }
+
+    [Fact]
+    public async Task A_malformed_message_on_a_channel_is_dropped_and_later_publications_still_arrive()
+    {
+        var logger = new RecordingLogger<RedisBroker>();
+        var broker = TestBrokers.Create(Server.Configuration, logger: logger);
+        _brokers.Add(broker);
+        var (_, handler, _) = await TestBrokers.StartAsync(broker);
+        var channel = NewChannel();
+        await broker.SubscribeAsync(channel, CancellationToken.None);
+
+        await Server.ExecuteAsync("PUBLISH", "pubsub:channel:" + channel, "not a publication");
+        var position = await broker.PublishAsync(channel, Json("1"), HistoryOptions.None, CancellationToken.None);
+
+        Assert.Equal(position, (await handler.NextPublicationAsync()).Position);
+        Assert.Contains(logger.At(Microsoft.Extensions.Logging.LogLevel.Warning), m => m.Contains("could not be decoded", StringComparison.Ordinal));
+    }
+}

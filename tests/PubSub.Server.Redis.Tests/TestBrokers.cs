@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using PubSub.Redis;
+
+namespace PubSub.Server.Redis.Tests;
+
+/// <summary>Redis brokers for tests: quick to reconnect and retry, so fault tests run in seconds.</summary>
+internal static class TestBrokers
+{
+    public static RedisBroker Create(IEnumerable<string> configurations, Action<RedisBrokerOptions>? configure = null, RecordingLogger<RedisBroker>? logger = null, TimeProvider? time = null)
+    {
+        var options = new RedisBrokerOptions
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+            ReconnectInterval = TimeSpan.FromMilliseconds(100),
+            RecoveryRetryInterval = TimeSpan.FromMilliseconds(100),
+        };
+        foreach (var configuration in configurations)
+        {
+            options.Shards.Add(configuration);
+        }
+        configure?.Invoke(options);
+        return new RedisBroker(options, time ?? TimeProvider.System, logger ?? new RecordingLogger<RedisBroker>());
+    }
+
+    public static RedisBroker Create(string configuration, Action<RedisBrokerOptions>? configure = null, RecordingLogger<RedisBroker>? logger = null) =>
+        Create([configuration], configure, logger);
+
+    public static async Task<(RedisBroker Broker, RecordingBrokerHandler Handler, string NodeId)> StartAsync(RedisBroker broker)
+    {
+        var handler = new RecordingBrokerHandler();
+        var nodeId = "n" + Guid.NewGuid().ToString("N")[..10];
+        await broker.StartAsync(nodeId, handler, CancellationToken.None);
+        return (broker, handler, nodeId);
+    }
+}
+
+/// <summary>A logger that keeps what was logged, for tests that check a warning was (or was not) written.</summary>
+internal sealed class RecordingLogger<T> : ILogger<T>
+{
+    public ConcurrentQueue<(LogLevel Level, EventId Id, string Message)> Entries { get; } = new();
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Entries.Enqueue((logLevel, eventId, formatter(state, exception)));
+
+    public IEnumerable<string> At(LogLevel level) => Entries.Where(e => e.Level >= level).Select(e => e.Message);
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+
+namespace PubSub.Testing;
+
+/// <summary>
+/// The runnable node (server/PubSub.Host, as built beside the tests) started as its own process
+/// on 127.0.0.1 and a free port, configured only through environment variables, as an operator
+/// or a container would configure it. Killed on dispose.
+/// </summary>
+public sealed class HostProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+
+    private HostProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+        process.OutputDataReceived += (_, e) => Record(e.Data);
+        process.ErrorDataReceived += (_, e) => Record(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Port { get; }
+
+    public Uri BaseUri => new($"http://127.0.0.1:{Port}/");
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output);
+            }
+        }
+    }
+
+    /// <summary>The Host's assembly, from the same build configuration as the running tests.</summary>
+    public static string HostAssembly
+    {
+        get
+        {
+            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+            return Path.Combine(Repository.Root, "server", "PubSub.Host", "bin", configuration, "net10.0", "PubSub.Host.dll");
+        }
+    }
+
+    public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
+    {
+        if (!File.Exists(HostAssembly))
+        {
+            throw new InvalidOperationException($"{HostAssembly} is missing: build the solution first.");
+        }
+        var port = FreePort.Next();
+        var start = new ProcessStartInfo("dotnet", [HostAssembly])
+        {
+            WorkingDirectory = Path.GetDirectoryName(HostAssembly)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var host = new HostProcess(process, port);
+        if (!await FreePort.WaitUntilListeningAsync(port, "PubSub.Host", () => process.HasExited))
+        {
+            var output = host.Output;
+            await host.DisposeAsync();
+            throw new InvalidOperationException($"PubSub.Host exited: {output}");
+        }
+        return host;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    private void Record(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.Add(line);
+            }
+        }
+    }
+}
