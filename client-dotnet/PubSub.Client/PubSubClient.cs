@@ -1100,9 +1100,12 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             case ServerFrameType.Unsubscribed:
                 OnUnsubscribed(connection, frame);
                 break;
+            case ServerFrameType.Subscribed:
+                OnSubscribed(connection, frame);
+                break;
             default:
-                // pong (its arrival counted as life already), subscribed (this client puts no
-                // channels on the URL), or a frame type added after this client: ignored (section 2).
+                // pong (its arrival counted as life already), or a frame type added after this
+                // client: ignored (section 2).
                 break;
         }
     }
@@ -1117,6 +1120,30 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             {
                 request.Fail(error);
             }
+        }
+    }
+
+    /// <summary>
+    /// A <c>subscribed</c> frame for a subscription that is live on this connection, with
+    /// <c>recovered: false</c>: the server lost publications of it and says where the stream goes
+    /// on. (This client puts no channels on the URL, so a <c>subscribed</c> frame is never the
+    /// start of a subscription.)
+    /// </summary>
+    private void OnSubscribed(Connection connection, ServerFrame frame)
+    {
+        if (frame.Recovered != false)
+        {
+            return;
+        }
+        PubSubSubscription? subscription;
+        lock (_gate)
+        {
+            subscription = _subscriptions.GetValueOrDefault(frame.Channel!);
+        }
+        if (subscription is not null && subscription.ActiveOn == connection)
+        {
+            Log.LiveGap(_logger, frame.Channel!, frame.Position.ToString());
+            subscription.OnLiveGap(frame.Position);
         }
     }
 
@@ -1227,6 +1254,9 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
 
         [LoggerMessage(11, LogLevel.Error, "A {EventArgs} handler threw")]
         public static partial void HandlerFailed(ILogger logger, string eventArgs, Exception exception);
+
+        [LoggerMessage(13, LogLevel.Warning, "The server lost publications of '{Channel}'; it continues after {Position}")]
+        public static partial void LiveGap(ILogger logger, string channel, string position);
 
         [LoggerMessage(12, LogLevel.Debug, "Unsubscribing from '{Channel}' failed: {Reason}")]
         public static partial void UnsubscribeFailed(ILogger logger, string channel, string reason);

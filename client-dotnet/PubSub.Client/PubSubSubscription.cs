@@ -11,7 +11,7 @@ namespace PubSub.Client;
 /// publication once, in offset order (<see cref="Resubscribed"/> says when the server could not
 /// recover a gap). The stream ends when the subscription does: normally after
 /// <see cref="UnsubscribeAsync"/> or disposal, with a <see cref="PubSubException"/> when the
-/// server ended it or the client closed for good.
+/// server ended it or the client closed for good. <see cref="Missed"/> reports publications lost to it.
 /// </summary>
 public sealed class PubSubSubscription : IAsyncDisposable
 {
@@ -78,6 +78,15 @@ public sealed class PubSubSubscription : IAsyncDisposable
     /// Raised on the client's receive loop: keep handlers short and never block in them.
     /// </summary>
     public event EventHandler<PubSubResubscribedEventArgs>? Resubscribed;
+
+    /// <summary>
+    /// Raised when publications are known to be lost to this subscription: a resubscribe the
+    /// server's history could not cover, or a gap the server reports on a live subscription (its
+    /// broker lost publications it could not recover). The stream goes on after
+    /// <see cref="PubSubMissedEventArgs.Position"/>; reload whatever state the channel feeds.
+    /// Raised on the client's receive loop, in order with the messages: keep handlers short.
+    /// </summary>
+    public event EventHandler<PubSubMissedEventArgs>? Missed;
 
     /// <summary>The messages, in order, until the subscription ends (see <see cref="PubSubSubscription"/>).</summary>
     public async IAsyncEnumerable<PubSubMessage> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -147,6 +156,26 @@ public sealed class PubSubSubscription : IAsyncDisposable
         {
             _client.Raise(Resubscribed, this, new PubSubResubscribedEventArgs(Channel, since, latest, since is null || recovered));
         }
+        if (since is not null && !recovered)
+        {
+            _client.Raise(Missed, this, new PubSubMissedEventArgs(Channel, since, latest));
+        }
+    }
+
+    /// <summary>
+    /// The server reports a gap on the live subscription (<c>subscribed</c> with
+    /// <c>recovered: false</c>, protocol section 2.4): the next message comes after <paramref name="position"/>.
+    /// </summary>
+    internal void OnLiveGap(StreamPosition position)
+    {
+        StreamPosition? from;
+        lock (_gate)
+        {
+            from = _position;
+            _position = position;
+            _recovered = false;
+        }
+        _client.Raise(Missed, this, new PubSubMissedEventArgs(Channel, from, position));
     }
 
     /// <summary>

@@ -16,6 +16,9 @@ internal static class ClientFrames
 
     public static readonly byte[] Pong = """{"type":"pong"}"""u8.ToArray();
 
+    /// <summary>Ends the session at once (section 2.2): how an SSE or long-polling client leaves without waiting for the grace period.</summary>
+    public static readonly byte[] Close = """{"type":"close"}"""u8.ToArray();
+
     public static byte[] Subscribe(long id, string channel, StreamPosition? since) => Write(writer =>
     {
         writer.WriteString("type"u8, "subscribe"u8);

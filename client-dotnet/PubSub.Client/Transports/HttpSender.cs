@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using PubSub.Client.Protocol;
 
 namespace PubSub.Client.Transports;
 
@@ -16,6 +17,24 @@ internal sealed class HttpSender(TransportContext context)
     private string? _session;
 
     public void OnConnected(string sessionId) => _session = sessionId;
+
+    /// <summary>Sends <c>close</c> so the server ends the session now; best effort, within <paramref name="timeout"/>.</summary>
+    public async Task CloseAsync(TimeSpan timeout)
+    {
+        if (_session is null)
+        {
+            return;
+        }
+        using var deadline = new CancellationTokenSource(timeout, context.Time);
+        try
+        {
+            await SendAsync(ClientFrames.Close, deadline.Token);
+        }
+        catch (Exception e) when (e is PubSubException or HttpRequestException or OperationCanceledException or IOException)
+        {
+            // The session ends anyway: with its stream (SSE) or after the grace period (long-polling).
+        }
+    }
 
     public async ValueTask<PubSubException?> SendAsync(ReadOnlyMemory<byte> batch, CancellationToken cancellationToken)
     {

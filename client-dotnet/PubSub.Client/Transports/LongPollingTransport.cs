@@ -55,8 +55,8 @@ internal sealed partial class LongPollingTransport(TransportContext context) : I
     public ValueTask<PubSubException?> SendAsync(ReadOnlyMemory<byte> batch, CancellationToken cancellationToken) =>
         _sender.SendAsync(batch, cancellationToken);
 
-    /// <summary>The protocol has no close frame for long-polling: the server closes a session that stops polling.</summary>
-    public Task CloseAsync(TimeSpan timeout) => Task.CompletedTask;
+    /// <summary>Leaves with a <c>close</c> frame, so the server releases the session and its subscriptions at once.</summary>
+    public Task CloseAsync(TimeSpan timeout) => _sender.CloseAsync(timeout);
 
     public async ValueTask DisposeAsync()
     {

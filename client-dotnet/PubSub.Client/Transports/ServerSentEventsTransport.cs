@@ -52,8 +52,8 @@ internal sealed class ServerSentEventsTransport(TransportContext context) : ITra
     public ValueTask<PubSubException?> SendAsync(ReadOnlyMemory<byte> batch, CancellationToken cancellationToken) =>
         _sender.SendAsync(batch, cancellationToken);
 
-    /// <summary>The protocol has no close frame for SSE: ending the stream ends the session.</summary>
-    public Task CloseAsync(TimeSpan timeout) => Task.CompletedTask;
+    /// <summary>Leaves with a <c>close</c> frame, so the server releases the session and its subscriptions at once.</summary>
+    public Task CloseAsync(TimeSpan timeout) => _sender.CloseAsync(timeout);
 
     public async ValueTask DisposeAsync()
     {

@@ -14,7 +14,7 @@ namespace PubSub.Client.Tests.Connections;
 /// </summary>
 public sealed class BadInputTests
 {
-    private const string Connected = """{"type":"connected","session":"fake.AAAAAAAAAAAAAAAAAAAAAA","node":"fake","version":1,"transport":"websocket","ping":25}""";
+    private const string Connected = ScriptedWebSocket.Connected;
 
     [Theory]
     [InlineData("{\"type\":\"message\",\"channel\":", "not valid JSON")]
@@ -26,7 +26,7 @@ public sealed class BadInputTests
     [InlineData("{\"type\":\"disconnect\",\"code\":\"4000\"}", "'code' must be an integer")]
     public async Task A_malformed_frame_is_reported_by_name_and_the_client_reconnects(string frame, string problem)
     {
-        await using var node = await StartNodeBehindScriptAsync([Connected + "\n" + frame]);
+        await using var node = await ScriptedWebSocket.StartNodeAsync([Connected + "\n" + frame]);
         await using var client = ClientHarness.Create(node.PubSubUri(), PubSubTransport.WebSocket);
         var events = new ClientEvents(client);
 
@@ -47,7 +47,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_binary_websocket_message_is_reported_and_the_client_reconnects()
     {
-        await using var node = await StartNodeBehindScriptAsync([Connected, "\u0001binary"], binaryLast: true);
+        await using var node = await ScriptedWebSocket.StartNodeAsync([Connected, "\u0001binary"], binaryLast: true);
         await using var client = ClientHarness.Create(node.PubSubUri(), PubSubTransport.WebSocket);
         var events = new ClientEvents(client);
 
@@ -63,7 +63,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_first_frame_that_is_not_connected_fails_the_transport_and_the_next_one_is_used()
     {
-        await using var node = await StartNodeBehindScriptAsync(["""{"type":"pong"}"""]);
+        await using var node = await ScriptedWebSocket.StartNodeAsync(["""{"type":"pong"}"""]);
         await using var client = ClientHarness.Create(node.PubSubUri());
 
         await client.ConnectAsync().WithTimeout("connect");
@@ -74,7 +74,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_first_frame_that_is_not_connected_is_named_when_no_other_transport_is_left()
     {
-        await using var node = await StartNodeBehindScriptAsync(["""{"type":"pong"}"""]);
+        await using var node = await ScriptedWebSocket.StartNodeAsync(["""{"type":"pong"}"""]);
         await using var client = ClientHarness.Create(node.PubSubUri(), PubSubTransport.WebSocket);
 
         var error = await Assert.ThrowsAsync<PubSubException>(() => client.ConnectAsync());
@@ -88,11 +88,11 @@ public sealed class BadInputTests
     {
         var bad = """{"type":"message","channel":"chat/poison","offset":2,"epoch":"E","binary":"***"}""";
         var good = """{"type":"message","channel":"chat/poison","offset":3,"epoch":"E","data":{"n":3}}""";
-        await using var node = await StartNodeBehindScriptAsync([Connected], script: async (socket, read) =>
+        await using var node = await ScriptedWebSocket.StartNodeAsync([Connected], script: async (socket, read) =>
         {
             var subscribe = await read();
             var id = System.Text.Json.JsonDocument.Parse(subscribe).RootElement.GetProperty("id").GetInt64();
-            await SendAsync(socket, $$$"""{"type":"reply","id":{{{id}}},"result":{"epoch":"E","offset":1}}""" + "\n" + bad + "\n" + good);
+            await ScriptedWebSocket.SendAsync(socket, $$$"""{"type":"reply","id":{{{id}}},"result":{"epoch":"E","offset":1}}""" + "\n" + bad + "\n" + good);
         });
         await using var client = ClientHarness.Create(node.PubSubUri(), PubSubTransport.WebSocket);
         var events = new ClientEvents(client);
@@ -114,7 +114,7 @@ public sealed class BadInputTests
     [InlineData(1011, true)]
     public async Task A_websocket_close_code_without_a_disconnect_frame_is_honoured(int code, bool reconnects)
     {
-        await using var node = await StartNodeBehindScriptAsync([Connected], script: async (socket, _) =>
+        await using var node = await ScriptedWebSocket.StartNodeAsync([Connected], script: async (socket, _) =>
             await socket.CloseOutputAsync((WebSocketCloseStatus)code, "Scripted close.", CancellationToken.None));
         await using var client = ClientHarness.Create(node.PubSubUri(), PubSubTransport.WebSocket);
         var events = new ClientEvents(client);
@@ -136,9 +136,35 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task A_connection_dropped_without_a_close_is_replaced_and_recovered()
+    {
+        await using var node = await ScriptedWebSocket.StartNodeAsync([Connected], script: async (socket, read) =>
+        {
+            await read();
+            // As a crashed server or a cut network: no disconnect frame, no close handshake.
+            socket.Abort();
+        });
+        await using var client = ClientHarness.Create(node.PubSubUri(), PubSubTransport.WebSocket);
+        var events = new ClientEvents(client);
+
+        await client.ConnectAsync().WithTimeout("connect");
+        // The subscribe reaches the script, which drops the connection instead of answering; the
+        // client reconnects to the real endpoint and subscribes there.
+        var subscribing = client.SubscribeAsync("chat/dropped");
+        var lost = await events.NextAsync(PubSubClientState.Reconnecting);
+        await events.NextAsync(PubSubClientState.Connected);
+        await using var subscription = await subscribing.WithTimeout("the subscribe to complete on the new session");
+        await client.PublishAsync("chat/dropped", new { n = 1 });
+
+        Assert.Equal(PubSubErrorCodes.ConnectionLost, Assert.IsType<PubSubException>(lost.Error).Code);
+        Assert.StartsWith(node.NodeId + ".", client.SessionId, StringComparison.Ordinal);
+        Assert.Equal(1, (await subscription.ReadAsync(1))[0].N());
+    }
+
+    [Fact]
     public async Task An_error_frame_is_reported_and_the_session_goes_on()
     {
-        await using var node = await StartNodeBehindScriptAsync([Connected + "\n" + """{"type":"error","code":"bad_request","message":"The frame is not valid JSON."}"""], holdOpen: true);
+        await using var node = await ScriptedWebSocket.StartNodeAsync([Connected + "\n" + """{"type":"error","code":"bad_request","message":"The frame is not valid JSON."}"""], holdOpen: true);
         await using var client = ClientHarness.Create(node.PubSubUri(), PubSubTransport.WebSocket);
         var events = new ClientEvents(client);
 
@@ -149,64 +175,5 @@ public sealed class BadInputTests
         Assert.Contains("The frame is not valid JSON.", error.Message, StringComparison.Ordinal);
         Assert.Equal(PubSubClientState.Connected, client.State);
         Assert.DoesNotContain(events.All, e => e.State == PubSubClientState.Reconnecting);
-    }
-
-    /// <summary>
-    /// A node whose first WebSocket connection is answered by <paramref name="messages"/> (then,
-    /// optionally, <paramref name="script"/>) instead of the real endpoint; later ones reach the node.
-    /// </summary>
-    private static Task<TestNode> StartNodeBehindScriptAsync(
-        string[] messages, bool binaryLast = false, bool holdOpen = false, Func<WebSocket, Func<Task<string>>, Task>? script = null)
-    {
-        var served = 0;
-        return TestNode.StartAsync(map: app =>
-        {
-            app.UseWebSockets();
-            app.Use(async (context, next) =>
-            {
-                if (context.Request.Path != "/pubsub/ws" || !context.WebSockets.IsWebSocketRequest || Interlocked.Increment(ref served) > 1)
-                {
-                    await next(context);
-                    return;
-                }
-                using var socket = await context.WebSockets.AcceptWebSocketAsync("pubsub.json");
-                for (var i = 0; i < messages.Length; i++)
-                {
-                    var binary = binaryLast && i == messages.Length - 1;
-                    await socket.SendAsync(Encoding.UTF8.GetBytes(messages[i]), binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, context.RequestAborted);
-                }
-                if (script is not null)
-                {
-                    await script(socket, () => ReceiveTextAsync(socket, context.RequestAborted));
-                }
-                if (script is not null || holdOpen)
-                {
-                    // Until the client goes away.
-                    await ReceiveTextAsync(socket, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-                    while (socket.State == WebSocketState.Open)
-                    {
-                        await ReceiveTextAsync(socket, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-                    }
-                }
-            });
-            app.MapPubSub("/pubsub");
-        });
-    }
-
-    private static Task SendAsync(WebSocket socket, string text) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
-
-    private static async Task<string> ReceiveTextAsync(WebSocket socket, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[64 * 1024];
-        var length = 0;
-        WebSocketReceiveResult result;
-        do
-        {
-            result = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, length, buffer.Length - length), cancellationToken);
-            length += result.Count;
-        }
-        while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
-        return Encoding.UTF8.GetString(buffer, 0, length);
     }
 }
