@@ -29,6 +29,12 @@ public sealed class ServerRestartTests
         // The node says goodbye (4000) as it stops; the gate keeps the client from reconnecting
         // to it while it is still stopping.
         gate.Close();
+        if (transport == PubSubTransport.LongPolling)
+        {
+            // A stopping node hands its goodbye to a held poll; a client between two polls would
+            // find the port closed instead (and reconnect all the same, after its poll retries).
+            await Timeouts.Until(() => first.IsPollHeld(firstSession!), "the client's poll to be held");
+        }
         await first.DisposeAsync();
         var lost = await events.NextAsync(PubSubClientState.Reconnecting);
         // Published while no node serves the client: only recovery can deliver these.
