@@ -824,7 +824,16 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
         {
             subscription.End(null);
         }
-        await Task.WhenAll(BackgroundTasks);
+        try
+        {
+            await Task.WhenAll(BackgroundTasks);
+        }
+        catch (Exception e)
+        {
+            // Every loop catches its own failures; one that did not is a bug to log, not a reason
+            // for DisposeAsync to throw.
+            Log.BackgroundTaskFailed(_logger, e);
+        }
         _http.Dispose();
     }
 
@@ -1254,6 +1263,9 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
 
         [LoggerMessage(11, LogLevel.Error, "A {EventArgs} handler threw")]
         public static partial void HandlerFailed(ILogger logger, string eventArgs, Exception exception);
+
+        [LoggerMessage(14, LogLevel.Error, "A background task of the client failed")]
+        public static partial void BackgroundTaskFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(13, LogLevel.Warning, "The server lost publications of '{Channel}'; it continues after {Position}")]
         public static partial void LiveGap(ILogger logger, string channel, string position);

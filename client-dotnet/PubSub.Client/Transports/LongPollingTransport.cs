@@ -120,8 +120,10 @@ internal sealed partial class LongPollingTransport(TransportContext context) : I
                 error = e;
                 break;
             }
-            catch (Exception e) when (e is HttpRequestException or IOException or PubSubException)
+            catch (Exception e)
             {
+                // A network failure (or any other): the server keeps the frames until they are
+                // acknowledged, so the same poll is asked for again.
                 if (++failures > MaxPollRetries)
                 {
                     error = new PubSubException(PubSubErrorCodes.ConnectionLost, $"Polling failed {failures} times in a row: {e.Message}", e);

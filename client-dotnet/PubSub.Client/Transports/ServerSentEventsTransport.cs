@@ -95,6 +95,11 @@ internal sealed class ServerSentEventsTransport(TransportContext context) : ITra
         {
             error = e;
         }
+        catch (Exception e)
+        {
+            // Whatever else the stream throws ends this connection, not the client.
+            error = new PubSubException(PubSubErrorCodes.TransportFailed, $"The event stream failed unexpectedly: {e.Message}", e);
+        }
         await reader.CompleteAsync();
         sink.OnClosed(new TransportClosed(error));
     }

@@ -177,6 +177,11 @@ internal sealed partial class WebSocketTransport(TransportContext context) : ITr
         {
             closed = new TransportClosed(e);
         }
+        catch (Exception e)
+        {
+            // Whatever else the socket throws ends this connection, not the client.
+            closed = new TransportClosed(new PubSubException(PubSubErrorCodes.TransportFailed, $"The WebSocket failed unexpectedly: {e.Message}", e));
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
