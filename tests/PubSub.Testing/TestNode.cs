@@ -52,21 +52,35 @@ public sealed class TestNode : IAsyncDisposable
     /// <summary>Ends a session from the server side (code 4003, reconnect allowed), as an application kick or an expiry would.</summary>
     public void CloseSession(string sessionId) => Node.FindSession(sessionId)?.Close(PubSub.Protocol.DisconnectReason.SessionClosed);
 
+    /// <summary>Ends a session from the server side with any disconnect code (4500: the application disconnects the client for good).</summary>
+    public void CloseSession(string sessionId, int code, string reason) =>
+        Node.FindSession(sessionId)?.Close(new PubSub.Protocol.DisconnectReason(code, reason));
+
+    /// <summary>Drops a session without a word to its client, as a node that died would: its next poll or send gets 404.</summary>
+    public void AbandonSession(string sessionId) => Node.FindSession(sessionId)?.Abandon();
+
+    /// <summary>Whether the WebSocket session has a ping outstanding that something from the client has answered since.</summary>
+    public bool PingAnswered(string sessionId) =>
+        Node.FindSession(sessionId) is { } session && session.PingSentTimestamp != 0 && session.LastInboundTimestamp >= session.PingSentTimestamp;
+
     public IPubSubPublisher Publisher => Services.GetRequiredService<IPubSubPublisher>();
 
     /// <summary>
     /// Starts a node. By default it has channel templates <c>chat/{room}</c> (history 100, client
     /// publish), <c>news/{topic}</c> (history 100, server publish only) and <c>nohistory/{x}</c>,
     /// and the API key <see cref="ApiKey"/>. <paramref name="configure"/> runs after the defaults.
+    /// <paramref name="port"/> 0 (the default) takes a free port.
     /// </summary>
     public static async Task<TestNode> StartAsync(
         Action<PubSubOptions>? configure = null,
         Action<IPubSubBuilder>? services = null,
         Action<WebApplication>? map = null,
-        Action<WebApplicationBuilder>? host = null)
+        Action<WebApplicationBuilder>? host = null,
+        int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        // A given port lets a test restart a node where its clients expect it.
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter(level => level >= LogLevel.Warning);
         host?.Invoke(builder);

@@ -1,0 +1,156 @@
+using System.Net.WebSockets;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace PubSub.Client;
+
+/// <summary>
+/// Settings of a <see cref="PubSubClient"/>. Every property has a documented default; the client
+/// checks them when it is created and throws <see cref="ArgumentException"/> for a bad one.
+/// </summary>
+public sealed class PubSubClientOptions
+{
+    /// <summary>Default <see cref="ConnectTimeout"/>: 10 s.</summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Default <see cref="RequestTimeout"/>: 30 s.</summary>
+    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Default <see cref="HeartbeatMargin"/>: 10 s, the server's default pong timeout (protocol section 2.6).</summary>
+    public static readonly TimeSpan DefaultHeartbeatMargin = TimeSpan.FromSeconds(10);
+
+    /// <summary>Default <see cref="CloseTimeout"/>: 2 s.</summary>
+    public static readonly TimeSpan DefaultCloseTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Default <see cref="SendQueueCapacity"/>: 1,024 requests.</summary>
+    public const int DefaultSendQueueCapacity = 1024;
+
+    /// <summary>
+    /// Called before each connect (the first and every reconnect) for a bearer token, sent as
+    /// <c>Authorization: Bearer {token}</c> on every HTTP and WebSocket request of that
+    /// connection. Return null to send none. Default: none.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<string?>>? AccessTokenProvider { get; set; }
+
+    /// <summary>Headers added to every HTTP and WebSocket request. Default: none.</summary>
+    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The transports the client may use, in the order it tries them; those the server does not
+    /// offer (its negotiate answer) are skipped. Default: WebSocket, Server-Sent Events, long-polling.
+    /// </summary>
+    public IList<PubSubTransport> Transports { get; } =
+        [PubSubTransport.WebSocket, PubSubTransport.ServerSentEvents, PubSubTransport.LongPolling];
+
+    /// <summary>
+    /// How long the negotiate request may take, and the most any one transport may take to deliver
+    /// <c>connected</c>. Default 10 s.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; set; } = DefaultConnectTimeout;
+
+    /// <summary>
+    /// How long each transport may take to deliver <c>connected</c> before the next one is tried.
+    /// Default null: derived from negotiate's round trip (as SockJS does, at least 2 s and at most
+    /// <see cref="ConnectTimeout"/>), so a proxy that swallows WebSockets costs little.
+    /// </summary>
+    public TimeSpan? TransportTimeout { get; set; }
+
+    /// <summary>How long a request (subscribe, publish, history, unsubscribe) waits for its reply. Default 30 s.</summary>
+    public TimeSpan RequestTimeout { get; set; } = DefaultRequestTimeout;
+
+    /// <summary>
+    /// How much longer than the server's heartbeat interval the client tolerates silence on a
+    /// WebSocket or SSE connection before it counts it as dead and reconnects. Default 10 s.
+    /// </summary>
+    public TimeSpan HeartbeatMargin { get; set; } = DefaultHeartbeatMargin;
+
+    /// <summary>How long <see cref="PubSubClient.DisposeAsync"/> waits for a clean close (the WebSocket close handshake). Default 2 s.</summary>
+    public TimeSpan CloseTimeout { get; set; } = DefaultCloseTimeout;
+
+    /// <summary>
+    /// When and whether to reconnect after a connection is lost. Null never reconnects. Default:
+    /// <see cref="ExponentialBackoffReconnectPolicy"/> with its defaults (1 s to 30 s, never gives up).
+    /// </summary>
+    public IReconnectPolicy? ReconnectPolicy { get; set; } = new ExponentialBackoffReconnectPolicy();
+
+    /// <summary>
+    /// How many publish and history requests may wait to be sent (while reconnecting, or faster
+    /// than the network takes them); further calls wait for room. Default 1,024.
+    /// </summary>
+    public int SendQueueCapacity { get; set; } = DefaultSendQueueCapacity;
+
+    /// <summary>
+    /// The handler under every HTTP request (negotiate, SSE, long-polling, /send) and, through
+    /// <see cref="ClientWebSocket.ConnectAsync(Uri, HttpMessageInvoker?, CancellationToken)"/>,
+    /// the WebSocket handshake: for proxies, certificates, or tests. The client does not dispose
+    /// it. Default: a <see cref="SocketsHttpHandler"/> of the client's own.
+    /// </summary>
+    public HttpMessageHandler? HttpMessageHandler { get; set; }
+
+    /// <summary>Configures each <see cref="ClientWebSocket"/> before it connects (for example a proxy or client certificates). Default: none.</summary>
+    public Action<ClientWebSocketOptions>? WebSocketOptions { get; set; }
+
+    /// <summary>
+    /// Serializer options for <c>PublishAsync&lt;T&gt;</c> and <see cref="PubSubMessage.Deserialize{T}(JsonSerializerOptions?)"/>.
+    /// Default: <see cref="JsonSerializerDefaults.Web"/> (camelCase names).
+    /// </summary>
+    public JsonSerializerOptions SerializerOptions { get; set; } = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Where the client logs. Default: nowhere.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>The clock for every timeout, delay and heartbeat. Default: <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        if (Transports.Count == 0)
+        {
+            throw new ArgumentException("Transports must list at least one transport.", nameof(Transports));
+        }
+        foreach (var transport in Transports)
+        {
+            if (!Enum.IsDefined(transport))
+            {
+                throw new ArgumentException($"Transports lists an unknown transport ({(int)transport}).", nameof(Transports));
+            }
+        }
+        if (Transports.Distinct().Count() != Transports.Count)
+        {
+            throw new ArgumentException($"Transports lists a transport twice: {string.Join(", ", Transports)}.", nameof(Transports));
+        }
+        RequirePositive(ConnectTimeout, nameof(ConnectTimeout));
+        RequirePositive(RequestTimeout, nameof(RequestTimeout));
+        RequirePositive(CloseTimeout, nameof(CloseTimeout));
+        if (TransportTimeout is { } transportTimeout)
+        {
+            RequirePositive(transportTimeout, nameof(TransportTimeout));
+        }
+        if (HeartbeatMargin < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HeartbeatMargin), HeartbeatMargin, "HeartbeatMargin must not be negative.");
+        }
+        if (SendQueueCapacity <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SendQueueCapacity), SendQueueCapacity, "SendQueueCapacity must be at least 1.");
+        }
+        ArgumentNullException.ThrowIfNull(SerializerOptions, nameof(SerializerOptions));
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        foreach (var (name, _) in Headers)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new ArgumentException("Headers has an empty header name.", nameof(Headers));
+            }
+        }
+    }
+
+    private static void RequirePositive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive (or Timeout.InfiniteTimeSpan).");
+        }
+    }
+}
