@@ -112,6 +112,22 @@ public sealed class ForwardingOverRedisTests : IAsyncLifetime
         Assert.Equal([1L, 2, 3], new[] { one, two, three });
     }
 
+    [Fact]
+    public async Task A_clients_pipelined_publishes_keep_their_order_through_redis()
+    {
+        await using var subscriber = await _other.ConnectAsync();
+        await subscriber.SubscribeAsync("chat/redis-order");
+        await using var publisher = await _owner.ConnectAsync();
+
+        // 300 publishes in one message: the node issues them without waiting for Redis between them.
+        await publisher.SendRawAsync(string.Join('\n', Enumerable.Range(1, 300).Select(i =>
+            System.Text.Json.JsonSerializer.Serialize(new { type = "publish", channel = "chat/redis-order", data = i }))));
+        var messages = await subscriber.MessagesAsync(300);
+
+        Assert.Equal(Enumerable.Range(1, 300), messages.Select(m => m.GetProperty("data").GetInt32()));
+        Assert.Equal(Enumerable.Range(1, 300).Select(i => (long)i), messages.Select(m => m.GetProperty("offset").GetInt64()));
+    }
+
     private static bool IsFrame(System.Text.Json.JsonElement line, string type) =>
         line.TryGetProperty("data", out var data) && data.GetProperty("type").GetString() == type;
 

@@ -18,6 +18,15 @@ internal sealed class Session
     private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _closed = new();
     private readonly SemaphoreSlim _inbound = new(1, 1);
+
+    /// <summary>
+    /// How many of a session's publishes may wait for the broker at once. Publishes are issued in
+    /// frame order without waiting for each answer, so a broker with a round trip (Redis) pipelines
+    /// them; the window keeps one client from queueing without bound.
+    /// </summary>
+    public const int PublishWindow = 64;
+
+    private readonly SemaphoreSlim _publishes = new(PublishWindow, PublishWindow);
     private readonly Action<Session> _onClosed;
     private DisconnectReason? _closeReason;
     private long _lastInboundTimestamp;
@@ -67,6 +76,9 @@ internal sealed class Session
 
     /// <summary>Frames from one session are handled one batch at a time, whichever request carried them.</summary>
     public SemaphoreSlim InboundLock => _inbound;
+
+    /// <summary>Slots for publishes in flight; see <see cref="PublishWindow"/>.</summary>
+    public SemaphoreSlim PublishSlots => _publishes;
 
     public void Send(byte[] frame) => Send(new OutboundFrame(frame));
 

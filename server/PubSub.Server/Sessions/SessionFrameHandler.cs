@@ -192,8 +192,43 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
             await hook(context);
             ThrowIfRejected(context);
         }
-        var position = await node.PublishAsync(match, data, cancellationToken);
-        Reply(session, frame.Id, id => ServerFrames.ReplyPosition(id, position));
+        // Issued now, in frame order (which is offset order: brokers keep the order of calls), but
+        // not awaited before the next frame: with a broker that has a round trip, a client's
+        // publishes travel pipelined instead of one round trip at a time.
+        await session.PublishSlots.WaitAsync(cancellationToken);
+        ValueTask<StreamPosition> publishing;
+        try
+        {
+            publishing = node.PublishAsync(match, data, cancellationToken);
+        }
+        catch
+        {
+            session.PublishSlots.Release();
+            throw;
+        }
+        _ = CompletePublishAsync(session, frame, publishing);
+    }
+
+    private async Task CompletePublishAsync(Session session, ClientFrame frame, ValueTask<StreamPosition> publishing)
+    {
+        try
+        {
+            var position = await publishing;
+            Reply(session, frame.Id, id => ServerFrames.ReplyPosition(id, position));
+        }
+        catch (PubSubException e)
+        {
+            Fail(session, frame.Id, e.Code, e.Message);
+        }
+        catch (Exception e)
+        {
+            Log.FrameFailed(logger, frame.Type, session.Id, e);
+            Fail(session, frame.Id, PubSubErrorCodes.Internal, "The server failed to publish.");
+        }
+        finally
+        {
+            session.PublishSlots.Release();
+        }
     }
 
     private async Task HistoryAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PubSub.Brokers;
+using PubSub.Server.Tests.Brokers;
 
 namespace PubSub.Server.Tests.Channels;
 
@@ -67,9 +68,8 @@ public sealed class BufferingRaceTests
     }
 
     /// <summary>A memory broker whose next history read can be held before or after it reads.</summary>
-    private sealed class PausingBroker(bool pauseAfterRead) : IBroker
+    private sealed class PausingBroker(bool pauseAfterRead) : MemoryBrokerDecorator
     {
-        private readonly MemoryBroker _inner = new(new MemoryBackplane(), ownsBackplane: true);
         private TaskCompletionSource _paused = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private TaskCompletionSource _resume = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _armed;
@@ -85,7 +85,7 @@ public sealed class BufferingRaceTests
 
         public void ResumeRead() => _resume.TrySetResult();
 
-        public async ValueTask<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken)
+        public override async ValueTask<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken)
         {
             var pause = Interlocked.Exchange(ref _armed, 0) == 1;
             if (pause && !pauseAfterRead)
@@ -93,7 +93,7 @@ public sealed class BufferingRaceTests
                 _paused.TrySetResult();
                 await _resume.Task;
             }
-            var page = await _inner.ReadHistoryAsync(channel, query, cancellationToken);
+            var page = await Inner.ReadHistoryAsync(channel, query, cancellationToken);
             if (pause && pauseAfterRead)
             {
                 _paused.TrySetResult();
@@ -101,19 +101,5 @@ public sealed class BufferingRaceTests
             }
             return page;
         }
-
-        public Task StartAsync(string nodeId, IBrokerHandler handler, CancellationToken cancellationToken) => _inner.StartAsync(nodeId, handler, cancellationToken);
-
-        public Task StopAsync(CancellationToken cancellationToken) => _inner.StopAsync(cancellationToken);
-
-        public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken) =>
-            _inner.PublishAsync(channel, data, history, cancellationToken);
-
-        public ValueTask SubscribeAsync(string channel, CancellationToken cancellationToken) => _inner.SubscribeAsync(channel, cancellationToken);
-
-        public ValueTask UnsubscribeAsync(string channel, CancellationToken cancellationToken) => _inner.UnsubscribeAsync(channel, cancellationToken);
-
-        public ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
-            _inner.SendToNodeAsync(nodeId, message, cancellationToken);
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PubSub.Brokers;
+using PubSub.Server.Tests.Brokers;
 
 namespace PubSub.Server.Tests.Channels;
 
@@ -37,27 +38,10 @@ public sealed class LiveGapTests
     }
 
     /// <summary>A memory broker whose delivery of one offset never arrives, as if lost in transit and expired from history.</summary>
-    private sealed class LossyBroker(long dropOffset) : IBroker
+    private sealed class LossyBroker(long dropOffset) : MemoryBrokerDecorator
     {
-        private readonly MemoryBroker _inner = new(new MemoryBackplane(), ownsBackplane: true);
-
-        public Task StartAsync(string nodeId, IBrokerHandler handler, CancellationToken cancellationToken) =>
-            _inner.StartAsync(nodeId, new Dropping(handler, dropOffset), cancellationToken);
-
-        public Task StopAsync(CancellationToken cancellationToken) => _inner.StopAsync(cancellationToken);
-
-        public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken) =>
-            _inner.PublishAsync(channel, data, history, cancellationToken);
-
-        public ValueTask<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken) =>
-            _inner.ReadHistoryAsync(channel, query, cancellationToken);
-
-        public ValueTask SubscribeAsync(string channel, CancellationToken cancellationToken) => _inner.SubscribeAsync(channel, cancellationToken);
-
-        public ValueTask UnsubscribeAsync(string channel, CancellationToken cancellationToken) => _inner.UnsubscribeAsync(channel, cancellationToken);
-
-        public ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
-            _inner.SendToNodeAsync(nodeId, message, cancellationToken);
+        public override Task StartAsync(string nodeId, IBrokerHandler handler, CancellationToken cancellationToken) =>
+            Inner.StartAsync(nodeId, new Dropping(handler, dropOffset), cancellationToken);
 
         private sealed class Dropping(IBrokerHandler inner, long dropOffset) : IBrokerHandler
         {

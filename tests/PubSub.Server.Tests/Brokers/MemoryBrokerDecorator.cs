@@ -1,0 +1,30 @@
+using PubSub.Brokers;
+
+namespace PubSub.Server.Tests.Brokers;
+
+/// <summary>
+/// A memory broker to wrap: a test overrides the one call whose behaviour it changes (a delay, a
+/// loss, a failure) and every other call goes to the real thing.
+/// </summary>
+internal abstract class MemoryBrokerDecorator : IBroker
+{
+    protected MemoryBroker Inner { get; } = new(new MemoryBackplane(), ownsBackplane: true);
+
+    public virtual Task StartAsync(string nodeId, IBrokerHandler handler, CancellationToken cancellationToken) =>
+        Inner.StartAsync(nodeId, handler, cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Inner.StopAsync(cancellationToken);
+
+    public virtual ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken) =>
+        Inner.PublishAsync(channel, data, history, cancellationToken);
+
+    public virtual ValueTask<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken) =>
+        Inner.ReadHistoryAsync(channel, query, cancellationToken);
+
+    public ValueTask SubscribeAsync(string channel, CancellationToken cancellationToken) => Inner.SubscribeAsync(channel, cancellationToken);
+
+    public ValueTask UnsubscribeAsync(string channel, CancellationToken cancellationToken) => Inner.UnsubscribeAsync(channel, cancellationToken);
+
+    public ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
+        Inner.SendToNodeAsync(nodeId, message, cancellationToken);
+}

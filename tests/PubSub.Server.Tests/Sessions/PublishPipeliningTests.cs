@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using PubSub.Brokers;
+using PubSub.Server.Tests.Brokers;
+using PubSub.Sessions;
+
+namespace PubSub.Server.Tests.Sessions;
+
+/// <summary>
+/// A session's publishes are issued in frame order without waiting for each answer, so a broker
+/// with a round trip pipelines them; replies come when the answers do.
+/// </summary>
+public sealed class PublishPipeliningTests
+{
+    [Fact]
+    public async Task Publishes_of_one_session_are_in_flight_together_and_keep_their_order()
+    {
+        var broker = new HoldingBroker();
+        await using var node = await TestNode.StartAsync(services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
+        await using var subscriber = await node.ConnectAsync();
+        await subscriber.SubscribeAsync("chat/pipe");
+        await using var publisher = await node.ConnectAsync();
+
+        var batch = Batch(10, "chat/pipe", i => new { i });
+        await publisher.SendRawAsync(batch);
+        await Timeouts.Until(() => broker.Held == 10, "all ten publishes to reach the broker before any is answered");
+        broker.ReleaseAll();
+
+        var replies = new List<JsonElement>();
+        for (var i = 0; i < 10; i++)
+        {
+            replies.Add(await publisher.NextOfTypeAsync("reply"));
+        }
+        var messages = await subscriber.MessagesAsync(10);
+        Assert.Equal(Enumerable.Range(1, 10), replies.Select(r => (int)r.GetProperty("id").GetInt64()).Order());
+        Assert.All(replies, r => Assert.True(r.TryGetProperty("result", out _)));
+        Assert.Equal(Enumerable.Range(1, 10), messages.Select(m => m.GetProperty("data").GetProperty("i").GetInt32()));
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), messages.Select(m => m.GetProperty("offset").GetInt64()));
+    }
+
+    [Fact]
+    public async Task No_more_than_the_window_waits_for_the_broker_at_once()
+    {
+        var broker = new HoldingBroker();
+        await using var node = await TestNode.StartAsync(services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
+        await using var publisher = await node.ConnectAsync();
+        var count = Session.PublishWindow + 20;
+
+        var batch = Batch(count, "chat/window", i => i);
+        await publisher.SendRawAsync(batch);
+        await Timeouts.Until(() => broker.Held == Session.PublishWindow, "the window to fill");
+        Assert.Equal(Session.PublishWindow, broker.Held);
+        broker.Release(1);
+        await Timeouts.Until(() => broker.Held == Session.PublishWindow && broker.Issued == Session.PublishWindow + 1, "one more to enter as one leaves");
+        broker.ReleaseAll(keepReleasing: true);
+
+        var replies = new List<JsonElement>();
+        for (var i = 0; i < count; i++)
+        {
+            replies.Add(await publisher.NextOfTypeAsync("reply"));
+        }
+        Assert.Equal(count, replies.Select(r => r.GetProperty("id").GetInt64()).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_publish_that_fails_at_the_broker_gets_its_error_reply_and_the_others_go_through()
+    {
+        var broker = new HoldingBroker { FailOffset = 2 };
+        await using var node = await TestNode.StartAsync(services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
+        await using var publisher = await node.ConnectAsync();
+        broker.ReleaseAll(keepReleasing: true);
+
+        var batch = Batch(3, "chat/fail", i => i);
+        await publisher.SendRawAsync(batch);
+        var replies = new Dictionary<long, JsonElement>();
+        for (var i = 0; i < 3; i++)
+        {
+            var reply = await publisher.NextOfTypeAsync("reply");
+            replies[reply.GetProperty("id").GetInt64()] = reply;
+        }
+
+        Assert.True(replies[1].TryGetProperty("result", out _));
+        Assert.Equal("unavailable", replies[2].GetProperty("error").GetProperty("code").GetString());
+        Assert.True(replies[3].TryGetProperty("result", out _));
+    }
+
+    /// <summary>Publish frames 1..count, ids 1..count, as one batch: sent without waiting for any reply.</summary>
+    private static string Batch(int count, string channel, Func<int, object> data) =>
+        string.Join('\n', Enumerable.Range(1, count).Select(i => JsonSerializer.Serialize(new { type = "publish", id = i, channel, data = data(i) })));
+
+    /// <summary>
+    /// A memory broker whose publishes take effect at once (in call order, as Redis keeps the order
+    /// of commands) but whose answers the test releases, as a broker with a round trip would.
+    /// </summary>
+    private sealed class HoldingBroker : MemoryBrokerDecorator
+    {
+        private readonly ConcurrentQueue<(TaskCompletionSource<StreamPosition> Answer, StreamPosition Position)> _held = new();
+        private volatile bool _releaseAll;
+        private int _issued;
+
+        /// <summary>The offset whose publish fails with <c>unavailable</c>.</summary>
+        public long FailOffset { get; init; } = -1;
+
+        public int Held => _held.Count;
+
+        public int Issued => Volatile.Read(ref _issued);
+
+        public void Release(int count)
+        {
+            for (var i = 0; i < count && _held.TryDequeue(out var held); i++)
+            {
+                Answer(held.Answer, held.Position);
+            }
+        }
+
+        public void ReleaseAll(bool keepReleasing = false)
+        {
+            _releaseAll = keepReleasing;
+            Release(int.MaxValue);
+        }
+
+        public override async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _issued);
+            var position = await Inner.PublishAsync(channel, data, history, cancellationToken);
+            var answer = new TaskCompletionSource<StreamPosition>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_releaseAll)
+            {
+                Answer(answer, position);
+            }
+            else
+            {
+                _held.Enqueue((answer, position));
+            }
+            return await answer.Task;
+        }
+
+        private void Answer(TaskCompletionSource<StreamPosition> answer, StreamPosition position)
+        {
+            if (position.Offset == FailOffset)
+            {
+                answer.SetException(new PubSubException(PubSubErrorCodes.Unavailable, "The broker is unreachable."));
+            }
+            else
+            {
+                answer.SetResult(position);
+            }
+        }
+    }
+}
