@@ -20,13 +20,13 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         }
     }
 
-    private async Task<(RedisBroker Broker, RecordingBrokerHandler Handler, string NodeId)> StartAsync(Action<RedisBrokerOptions>? configure = null, string? prefix = null)
+    private async Task<(RedisBroker Broker, RecordingBrokerHandler Handler, string NodeId)> StartAsync(Action<RedisBrokerOptions>? configure = null, string? prefix = null, TimeProvider? time = null)
     {
-        var broker = TestBrokers.Create(Server.Configuration, options =>
+        var broker = TestBrokers.Create([Server.Configuration], options =>
         {
             options.KeyPrefix = prefix ?? options.KeyPrefix;
             configure?.Invoke(options);
-        });
+        }, time: time);
         _brokers.Add(broker);
         return await TestBrokers.StartAsync(broker);
     }
@@ -110,8 +110,9 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         var (broker, _, _) = await StartAsync();
         var channel = NewChannel();
         var history = new HistoryOptions(10, TimeSpan.FromMilliseconds(300));
-        await broker.PublishAsync(channel, Json("1"), history, CancellationToken.None);
+        // Watching first: setting the watch up takes round trips that must not eat into the first entry's 300 ms.
         var expired = await Server.WatchExpiryAsync("pubsub:history:" + channel);
+        await broker.PublishAsync(channel, Json("1"), history, CancellationToken.None);
         var second = await broker.PublishAsync(channel, Json("2"), history, CancellationToken.None);
 
         var before = await broker.ReadHistoryAsync(channel, new HistoryQuery(0, 10), CancellationToken.None);
@@ -128,10 +129,11 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
     {
         var (broker, _, _) = await StartAsync();
         var channel = NewChannel();
+        // Watching before the marker exists: a watch set up after it could miss an expiry only 400 ms away.
+        var markerExpired = await Server.WatchExpiryAsync("marker:" + channel);
         // The first publication may live 300 ms, the second a minute: the key lives on, the first entry must not.
         await broker.PublishAsync(channel, Json("1"), new HistoryOptions(10, TimeSpan.FromMilliseconds(300)), CancellationToken.None);
         await Server.ExecuteAsync("SET", "marker:" + channel, "1", "PX", "400");
-        var markerExpired = await Server.WatchExpiryAsync("marker:" + channel);
         await broker.PublishAsync(channel, Json("2"), new HistoryOptions(10, TimeSpan.FromMinutes(1)), CancellationToken.None);
 
         // Redis's own clock has passed the first entry's expiry once the marker, set after it with a longer TTL, expired.
@@ -173,17 +175,21 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
     public async Task Sending_to_a_node_whose_heartbeat_expired_returns_false_until_it_renews_it()
     {
         var (a, _, _) = await StartAsync();
+        // Node b's heartbeat runs on a clock the test moves, so nothing renews its key between the deletion and
+        // the send; the key it set at start lasts (NodeTimeout is Redis's own expiry) until the test deletes it.
+        var time = new ManualTimeProvider();
         var (b, bHandler, bId) = await StartAsync(o =>
         {
             o.NodeHeartbeatInterval = TimeSpan.FromMilliseconds(100);
-            o.NodeTimeout = TimeSpan.FromSeconds(5);
-        });
+            o.NodeTimeout = TimeSpan.FromMinutes(1);
+        }, time: time);
         Assert.True(await a.SendToNodeAsync(bId, "1"u8.ToArray(), CancellationToken.None));
         Assert.Equal("1", Encoding.UTF8.GetString(await bHandler.NextNodeMessageAsync()));
 
         // A node that hangs keeps its connection (Redis still counts it as a receiver) but stops renewing.
         await Server.ExecuteAsync("DEL", "pubsub:alive:" + bId);
         var whileExpired = await a.SendToNodeAsync(bId, "2"u8.ToArray(), CancellationToken.None);
+        time.Advance(TimeSpan.FromMilliseconds(100));
         await Timeouts.Until(async () => await Server.ExecuteAsync("EXISTS", "pubsub:alive:" + bId) is 1L, "node b to renew its liveness key");
 
         Assert.False(whileExpired);

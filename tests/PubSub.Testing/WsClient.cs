@@ -130,7 +130,10 @@ public sealed class WsClient : IAsyncDisposable
         return result;
     }
 
-    /// <summary>A round trip that proves the session is alive and has handled everything sent before it.</summary>
+    /// <summary>
+    /// A round trip that proves the session is alive and has handled everything sent before it,
+    /// except publishes, whose replies may still be on their way (they are pipelined).
+    /// </summary>
     public async Task PingAsync()
     {
         var reply = await RequestAsync(new() { ["type"] = "ping" });

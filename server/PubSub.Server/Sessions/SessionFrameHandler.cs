@@ -206,10 +206,10 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
             session.PublishSlots.Release();
             throw;
         }
-        _ = CompletePublishAsync(session, frame, publishing);
+        _ = CompletePublishAsync(session, frame, publishing, cancellationToken);
     }
 
-    private async Task CompletePublishAsync(Session session, ClientFrame frame, ValueTask<StreamPosition> publishing)
+    private async Task CompletePublishAsync(Session session, ClientFrame frame, ValueTask<StreamPosition> publishing, CancellationToken cancellationToken)
     {
         try
         {
@@ -219,6 +219,10 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         catch (PubSubException e)
         {
             Fail(session, frame.Id, e.Code, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The session closed while the broker worked: there is no one left to answer.
         }
         catch (Exception e)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using PubSub.Brokers;
 using PubSub.Server.Tests.Brokers;
 using PubSub.Sessions;
@@ -86,6 +87,31 @@ public sealed class PublishPipeliningTests
         Assert.True(replies[3].TryGetProperty("result", out _));
     }
 
+    [Fact]
+    public async Task A_session_that_closes_with_publishes_in_flight_ends_them_quietly()
+    {
+        var broker = new HoldingBroker();
+        var logs = new ErrorLog();
+        await using var node = await TestNode.StartAsync(services: b =>
+        {
+            b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker));
+            b.Services.AddSingleton<ILoggerProvider>(logs);
+        });
+        var publisher = await node.ConnectAsync();
+        await publisher.SendRawAsync(Batch(3, "chat/quiet", i => i));
+        await Timeouts.Until(() => broker.Held == 3, "the publishes to wait for the broker");
+
+        await publisher.CloseAsync();
+        await Timeouts.Until(() => node.SessionCount == 0, "the session to close");
+        await Timeouts.Until(() => broker.Cancelled == 3, "the publishes in flight to be cancelled");
+        await using var other = await node.ConnectAsync();
+        broker.ReleaseAll(keepReleasing: true);
+        var reply = await other.RequestAsync(new() { ["type"] = "publish", ["channel"] = "chat/quiet", ["data"] = 4 });
+
+        Assert.True(reply.TryGetProperty("result", out _));
+        Assert.Empty(logs.Errors);
+    }
+
     /// <summary>Publish frames 1..count, ids 1..count, as one batch: sent without waiting for any reply.</summary>
     private static string Batch(int count, string channel, Func<int, object> data) =>
         string.Join('\n', Enumerable.Range(1, count).Select(i => JsonSerializer.Serialize(new { type = "publish", id = i, channel, data = data(i) })));
@@ -99,6 +125,7 @@ public sealed class PublishPipeliningTests
         private readonly ConcurrentQueue<(TaskCompletionSource<StreamPosition> Answer, StreamPosition Position)> _held = new();
         private volatile bool _releaseAll;
         private int _issued;
+        private int _cancelled;
 
         /// <summary>The offset whose publish fails with <c>unavailable</c>.</summary>
         public long FailOffset { get; init; } = -1;
@@ -106,6 +133,8 @@ public sealed class PublishPipeliningTests
         public int Held => _held.Count;
 
         public int Issued => Volatile.Read(ref _issued);
+
+        public int Cancelled => Volatile.Read(ref _cancelled);
 
         public void Release(int count)
         {
@@ -134,7 +163,15 @@ public sealed class PublishPipeliningTests
             {
                 _held.Enqueue((answer, position));
             }
-            return await answer.Task;
+            try
+            {
+                return await answer.Task.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref _cancelled);
+                throw;
+            }
         }
 
         private void Answer(TaskCompletionSource<StreamPosition> answer, StreamPosition position)
@@ -147,6 +184,30 @@ public sealed class PublishPipeliningTests
             {
                 answer.SetResult(position);
             }
+        }
+    }
+
+    /// <summary>Records what the server logs at Error or above.</summary>
+    private sealed class ErrorLog : ILoggerProvider, ILogger
+    {
+        public ConcurrentQueue<string> Errors { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Errors.Enqueue(formatter(state, exception));
+            }
+        }
+
+        public void Dispose()
+        {
         }
     }
 }

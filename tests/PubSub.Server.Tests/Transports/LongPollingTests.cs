@@ -197,9 +197,12 @@ public sealed class LongPollingTests : IAsyncLifetime
     public async Task A_session_whose_polls_stop_is_closed_after_the_grace_period_and_its_subscriptions_released()
     {
         var time = new ManualTimeProvider();
-        await using var node = await TestNode.StartAsync(host: h => h.Services.AddSingleton<TimeProvider>(time));
+        var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await TestNode.StartAsync(
+            o => o.Channel("grace/{x}", c => c.OnUnsubscribe(_ => { released.TrySetResult(); })),
+            host: h => h.Services.AddSingleton<TimeProvider>(time));
         using var poll = await PollClient.OpenAsync(node.BaseUri);
-        await poll.SendAsync(new { type = "subscribe", id = 1, channel = "news/grace" });
+        await poll.SendAsync(new { type = "subscribe", id = 1, channel = "grace/a" });
 
         time.Advance(TimeSpan.FromSeconds(15));
         Assert.True(node.HasSession(poll.SessionId));
@@ -209,9 +212,11 @@ public sealed class LongPollingTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NotFound, status);
         Assert.Contains("session_not_found", body, StringComparison.Ordinal);
-        // Its channel lingers, then the node lets go of it.
+        // Its channel lingers, then the node lets go of it. The subscriptions of a closed session are released
+        // on the thread pool, and the hook runs once the linger has started: only then may the clock move past it.
+        await released.Task.WithTimeout("the session's subscription to be released");
         time.Advance(TimeSpan.FromSeconds(3));
-        Assert.False(node.Services.GetRequiredService<PubSub.Channels.ChannelHub>().HasLocalChannel("news/grace"));
+        Assert.False(node.Services.GetRequiredService<PubSub.Channels.ChannelHub>().HasLocalChannel("grace/a"));
     }
 
     [Fact]
