@@ -172,6 +172,32 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
     }
 
     [Fact]
+    public async Task Pipelined_publishes_keep_their_order_when_redis_has_forgotten_the_scripts()
+    {
+        var (broker, _, _) = await StartAsync();
+        var channel = NewChannel();
+        const int Count = 1000;
+
+        // As after a Redis restart: the script cache is empty while publishes keep coming. A
+        // command that fails for want of its script and is sent again would be overtaken by the
+        // ones issued after it.
+        await Server.ExecuteAsync("SCRIPT", "FLUSH");
+        var publishes = new List<Task<StreamPosition>>(Count);
+        for (var i = 0; i < Count; i++)
+        {
+            publishes.Add(broker.PublishAsync(channel, Json($"{i}"), HistoryOptions.None, CancellationToken.None).AsTask());
+            if (i % 10 == 9)
+            {
+                // Let answers come back while publishes are still being issued.
+                await Task.Yield();
+            }
+        }
+
+        var positions = await Task.WhenAll(publishes).WithTimeout("the pipelined publishes");
+        Assert.Equal(Enumerable.Range(1, Count).Select(i => (long)i), positions.Select(p => p.Offset));
+    }
+
+    [Fact]
     public async Task Sending_to_a_node_whose_heartbeat_expired_returns_false_until_it_renews_it()
     {
         var (a, _, _) = await StartAsync();

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using StackExchange.Redis;
 
 namespace PubSub.Redis;
@@ -134,41 +132,20 @@ internal static class RedisScripts
         return 0
         """);
 
-    /// <summary>A script run by its SHA-1 (EVALSHA), falling back to its text when Redis does not know it (after a restart).</summary>
-    internal sealed class LuaScript
+    /// <summary>
+    /// A script, sent with its text every time (EVAL). Redis hashes the text and reuses the
+    /// compiled script, so this costs the text on the wire per call (0.1 to 1.4 KB). EVALSHA with a
+    /// retry on NOSCRIPT would save them, but the retry of a command that Redis refused (after a
+    /// restart emptied its script cache) goes out after the commands pipelined behind it, and
+    /// they would take their offsets first.
+    /// </summary>
+    internal sealed class LuaScript(string text)
     {
-        private readonly string _text;
-        private readonly byte[] _sha1;
-
-        public LuaScript(string text)
-        {
-            _text = text;
-#pragma warning disable CA5350 // SHA-1 is how Redis names scripts; it protects nothing here.
-            _sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
-#pragma warning restore CA5350
-        }
-
         /// <summary>
-        /// Runs the script. The first command is issued before this returns, so calls made one
-        /// after another reach Redis in that order, pipelined on the connection.
+        /// Runs the script. The command is issued before this returns, so calls made one after
+        /// another reach Redis in that order, pipelined on the connection.
         /// </summary>
-        public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
-        {
-            var bySha = database.ScriptEvaluateAsync(_sha1, keys, values);
-            return bySha.IsCompletedSuccessfully ? bySha : WithFallbackAsync(bySha, database, keys, values);
-        }
-
-        private async Task<RedisResult> WithFallbackAsync(Task<RedisResult> bySha, IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
-        {
-            try
-            {
-                return await bySha;
-            }
-            catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
-            {
-                // EVAL also caches the script in Redis, so the next EVALSHA succeeds.
-                return await database.ScriptEvaluateAsync(_text, keys, values);
-            }
-        }
+        public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values) =>
+            database.ScriptEvaluateAsync(text, keys, values);
     }
 }
