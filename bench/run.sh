@@ -16,7 +16,7 @@
 #   crossnode   two PubSub nodes on a Redis broker, subscribers split, publisher on node 1,
 #               against the same run on one node (target 5; PubSub only, needs the Redis broker)
 #   heapstat    where an idle connection's managed heap goes, by type ($HEAP_CONNECTIONS [2000])
-#   all         every one of the above (about 20 minutes)
+#   all         every one of the above (about 10 minutes, build not counted)
 #
 # Environment (defaults in brackets):
 #   TARGETS [pubsub signalr]   SUBS [1000]   SIZE [100]   RATE [200]
