@@ -10,6 +10,9 @@ namespace PubSub;
 /// Contract, checked by the broker specification tests that every implementation runs:
 /// <list type="bullet">
 /// <item>Offsets of a channel grow by exactly one per publication within an epoch.</item>
+/// <item>Publishes to one channel started one after another take offsets in that order, even when
+/// the caller does not await one before starting the next (a session pipelines a client's
+/// publishes this way): a broker must fix a publish's place before its first await.</item>
 /// <item><see cref="IBrokerHandler.OnPublication"/> is never called concurrently for one channel,
 /// and calls for one channel come in offset order. A broker may repeat a publication (after a
 /// reconnect); the node drops what it has already delivered.</item>

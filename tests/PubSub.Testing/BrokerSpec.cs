@@ -67,6 +67,22 @@ public abstract class BrokerSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Publishes_started_without_awaiting_take_offsets_in_the_order_started()
+    {
+        var (broker, handler, _) = await StartNodeAsync();
+        var channel = NewChannel();
+        await broker.SubscribeAsync(channel, CancellationToken.None);
+        const int Count = 200;
+
+        var publishes = Enumerable.Range(0, Count).Select(i => broker.PublishAsync(channel, Json($"{i}"), History10, CancellationToken.None).AsTask()).ToList();
+        var positions = await Task.WhenAll(publishes).WithTimeout("the publishes");
+        var delivered = await handler.PublicationsAsync(Count);
+
+        Assert.Equal(Enumerable.Range(1, Count).Select(i => (long)i), positions.Select(p => p.Offset));
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => $"{i}"), delivered.Select(p => Encoding.UTF8.GetString(p.Data.Bytes.Span)));
+    }
+
+    [Fact]
     public async Task Reading_a_channel_that_never_had_a_publication_gives_a_stable_epoch_at_offset_zero()
     {
         var (broker, _, _) = await StartNodeAsync();

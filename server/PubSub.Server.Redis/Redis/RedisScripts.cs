@@ -133,11 +133,12 @@ internal static class RedisScripts
         """);
 
     /// <summary>
-    /// A script, sent with its text every time (EVAL). Redis hashes the text and reuses the
-    /// compiled script, so this costs the text on the wire per call (0.1 to 1.4 KB). EVALSHA with a
-    /// retry on NOSCRIPT would save them, but the retry of a command that Redis refused (after a
-    /// restart emptied its script cache) goes out after the commands pipelined behind it, and
-    /// they would take their offsets first.
+    /// A script, sent with its text every time (EVAL; <see cref="CommandFlags.NoScriptCache"/>
+    /// keeps the client from switching to SCRIPT LOAD + EVALSHA). Redis hashes the text and
+    /// reuses the compiled script, so this costs the text on the wire per call (0.1 to 1.4 KB).
+    /// EVALSHA would save it, but once Redis forgets its scripts (a restart, SCRIPT FLUSH) every
+    /// EVALSHA in flight is refused with NOSCRIPT, and one sent again goes out after the commands
+    /// pipelined behind it, which would take their offsets first.
     /// </summary>
     internal sealed class LuaScript(string text)
     {
@@ -146,6 +147,6 @@ internal static class RedisScripts
         /// another reach Redis in that order, pipelined on the connection.
         /// </summary>
         public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values) =>
-            database.ScriptEvaluateAsync(text, keys, values);
+            database.ScriptEvaluateAsync(text, keys, values, CommandFlags.NoScriptCache);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using StackExchange.Redis;
 
 namespace PubSub.Redis;
@@ -50,6 +51,22 @@ internal sealed class RedisShard(int index, string configuration) : IAsyncDispos
         multiplexer.ConnectionFailed += (_, e) => ConnectionFailed?.Invoke(this, e.ConnectionType, e.Exception);
         multiplexer.ConnectionRestored += (_, e) => ConnectionRestored?.Invoke(this, e.ConnectionType);
         _multiplexer = multiplexer;
+        await WaitForSubscriptionConnectionAsync(multiplexer, options.ConnectTimeout);
+    }
+
+    /// <summary>
+    /// The pub/sub connection can come up a moment after the interactive one that ConnectAsync
+    /// waited for (seen on a loaded machine), and a SUBSCRIBE issued before it is accepted but
+    /// never sent. Waits for it, within the connect timeout, so the node's first subscriptions
+    /// are real ones.
+    /// </summary>
+    private static async Task WaitForSubscriptionConnectionAsync(ConnectionMultiplexer multiplexer, TimeSpan timeout)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (multiplexer.IsConnected && !multiplexer.GetSubscriber().IsConnected() && Stopwatch.GetElapsedTime(started) < timeout)
+        {
+            await Task.Delay(10);
+        }
     }
 
     /// <summary>Records that a connection dropped; true the first time, so a long outage is logged once, not at every reconnect attempt.</summary>

@@ -192,24 +192,27 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
             await hook(context);
             ThrowIfRejected(context);
         }
-        // Issued now, in frame order (which is offset order: brokers keep the order of calls), but
-        // not awaited before the next frame: with a broker that has a round trip, a client's
-        // publishes travel pipelined instead of one round trip at a time.
+        // Issued now, in frame order (which is offset order: IBroker requires publishes started
+        // one after another to take offsets in that order), but not awaited before the next
+        // frame: with a broker that has a round trip, a client's publishes travel pipelined
+        // instead of one round trip at a time. Not cancelled when the session closes: what the
+        // client sent before it left is published; only the reply has no one to go to.
         await session.PublishSlots.WaitAsync(cancellationToken);
         ValueTask<StreamPosition> publishing;
         try
         {
-            publishing = node.PublishAsync(match, data, cancellationToken);
+            publishing = node.PublishAsync(match, data, CancellationToken.None);
         }
         catch
         {
+            // PubSubNode.PublishAsync reports failures through its task; this guards the slot anyway.
             session.PublishSlots.Release();
             throw;
         }
-        _ = CompletePublishAsync(session, frame, publishing, cancellationToken);
+        _ = CompletePublishAsync(session, frame, publishing);
     }
 
-    private async Task CompletePublishAsync(Session session, ClientFrame frame, ValueTask<StreamPosition> publishing, CancellationToken cancellationToken)
+    private async Task CompletePublishAsync(Session session, ClientFrame frame, ValueTask<StreamPosition> publishing)
     {
         try
         {
@@ -219,10 +222,6 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         catch (PubSubException e)
         {
             Fail(session, frame.Id, e.Code, e.Message);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The session closed while the broker worked: there is no one left to answer.
         }
         catch (Exception e)
         {

@@ -88,7 +88,7 @@ public sealed class PublishPipeliningTests
     }
 
     [Fact]
-    public async Task A_session_that_closes_with_publishes_in_flight_ends_them_quietly()
+    public async Task Publishes_in_flight_when_the_session_closes_are_carried_through_quietly()
     {
         var broker = new HoldingBroker();
         var logs = new ErrorLog();
@@ -103,12 +103,10 @@ public sealed class PublishPipeliningTests
 
         await publisher.CloseAsync();
         await Timeouts.Until(() => node.SessionCount == 0, "the session to close");
-        await Timeouts.Until(() => broker.Cancelled == 3, "the publishes in flight to be cancelled");
-        await using var other = await node.ConnectAsync();
         broker.ReleaseAll(keepReleasing: true);
-        var reply = await other.RequestAsync(new() { ["type"] = "publish", ["channel"] = "chat/quiet", ["data"] = 4 });
 
-        Assert.True(reply.TryGetProperty("result", out _));
+        // The broker honours cancellation: had the session's close cancelled them, none would complete.
+        await Timeouts.Until(() => broker.Completed == 3, "the three publishes to complete");
         Assert.Empty(logs.Errors);
     }
 
@@ -125,7 +123,7 @@ public sealed class PublishPipeliningTests
         private readonly ConcurrentQueue<(TaskCompletionSource<StreamPosition> Answer, StreamPosition Position)> _held = new();
         private volatile bool _releaseAll;
         private int _issued;
-        private int _cancelled;
+        private int _completed;
 
         /// <summary>The offset whose publish fails with <c>unavailable</c>.</summary>
         public long FailOffset { get; init; } = -1;
@@ -134,7 +132,7 @@ public sealed class PublishPipeliningTests
 
         public int Issued => Volatile.Read(ref _issued);
 
-        public int Cancelled => Volatile.Read(ref _cancelled);
+        public int Completed => Volatile.Read(ref _completed);
 
         public void Release(int count)
         {
@@ -163,15 +161,9 @@ public sealed class PublishPipeliningTests
             {
                 _held.Enqueue((answer, position));
             }
-            try
-            {
-                return await answer.Task.WaitAsync(cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                Interlocked.Increment(ref _cancelled);
-                throw;
-            }
+            var answered = await answer.Task.WaitAsync(cancellationToken);
+            Interlocked.Increment(ref _completed);
+            return answered;
         }
 
         private void Answer(TaskCompletionSource<StreamPosition> answer, StreamPosition position)
