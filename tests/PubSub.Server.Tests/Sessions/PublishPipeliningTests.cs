@@ -62,29 +62,32 @@ public sealed class PublishPipeliningTests
         {
             replies.Add(await publisher.NextOfTypeAsync("reply"));
         }
+        await Timeouts.Until(() => FreeSlots(node, publisher) == Session.PublishWindow, "every slot to be given back");
         Assert.Equal(count, replies.Select(r => r.GetProperty("id").GetInt64()).Distinct().Count());
     }
 
     [Fact]
-    public async Task A_publish_that_fails_at_the_broker_gets_its_error_reply_and_the_others_go_through()
+    public async Task Publishes_that_fail_at_the_broker_get_their_error_replies_give_back_their_slots_and_the_others_go_through()
     {
-        var broker = new HoldingBroker { FailOffset = 2 };
+        // Every other publish fails, more than a window's worth: a slot kept by a failure would stall the rest.
+        var broker = new HoldingBroker { Fails = offset => offset % 2 == 0 };
         await using var node = await TestNode.StartAsync(services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
         await using var publisher = await node.ConnectAsync();
         broker.ReleaseAll(keepReleasing: true);
+        var count = Session.PublishWindow * 3;
 
-        var batch = Batch(3, "chat/fail", i => i);
-        await publisher.SendRawAsync(batch);
+        await publisher.SendRawAsync(Batch(count, "chat/fail", i => i));
         var replies = new Dictionary<long, JsonElement>();
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < count; i++)
         {
             var reply = await publisher.NextOfTypeAsync("reply");
             replies[reply.GetProperty("id").GetInt64()] = reply;
         }
+        await Timeouts.Until(() => FreeSlots(node, publisher) == Session.PublishWindow, "every slot to be given back");
 
-        Assert.True(replies[1].TryGetProperty("result", out _));
-        Assert.Equal("unavailable", replies[2].GetProperty("error").GetProperty("code").GetString());
-        Assert.True(replies[3].TryGetProperty("result", out _));
+        Assert.Equal(count, replies.Count);
+        Assert.All(replies.Where(r => r.Key % 2 == 1), r => Assert.True(r.Value.TryGetProperty("result", out _)));
+        Assert.All(replies.Where(r => r.Key % 2 == 0), r => Assert.Equal("unavailable", r.Value.GetProperty("error").GetProperty("code").GetString()));
     }
 
     [Fact]
@@ -110,6 +113,9 @@ public sealed class PublishPipeliningTests
         Assert.Empty(logs.Errors);
     }
 
+    private static int FreeSlots(TestNode node, WsClient client) =>
+        node.Services.GetRequiredService<PubSubNode>().FindSession(client.SessionId)!.PublishSlots.CurrentCount;
+
     /// <summary>Publish frames 1..count, ids 1..count, as one batch: sent without waiting for any reply.</summary>
     private static string Batch(int count, string channel, Func<int, object> data) =>
         string.Join('\n', Enumerable.Range(1, count).Select(i => JsonSerializer.Serialize(new { type = "publish", id = i, channel, data = data(i) })));
@@ -125,8 +131,8 @@ public sealed class PublishPipeliningTests
         private int _issued;
         private int _completed;
 
-        /// <summary>The offset whose publish fails with <c>unavailable</c>.</summary>
-        public long FailOffset { get; init; } = -1;
+        /// <summary>Which offsets' publishes fail with <c>unavailable</c> (they are stored all the same).</summary>
+        public Func<long, bool> Fails { get; init; } = _ => false;
 
         public int Held => _held.Count;
 
@@ -168,7 +174,7 @@ public sealed class PublishPipeliningTests
 
         private void Answer(TaskCompletionSource<StreamPosition> answer, StreamPosition position)
         {
-            if (position.Offset == FailOffset)
+            if (Fails(position.Offset))
             {
                 answer.SetException(new PubSubException(PubSubErrorCodes.Unavailable, "The broker is unreachable."));
             }
