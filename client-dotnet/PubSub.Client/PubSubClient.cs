@@ -457,7 +457,16 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
         }
     }
 
-    /// <summary>Negotiates, then tries each transport in order; returns the first connection that delivered <c>connected</c>.</summary>
+    /// <summary>
+    /// The transport this client last fell back to, and when it first did; reconnects start with
+    /// it for <see cref="PubSubClientOptions.RememberFallbackFor"/>. Only the run loop touches it.
+    /// </summary>
+    private (PubSubTransport Kind, long Since)? _fellBackTo;
+
+    /// <summary>
+    /// Negotiates, then tries each transport in order (a remembered fall back first); returns the
+    /// first connection that delivered <c>connected</c>.
+    /// </summary>
     private async Task<Connection> EstablishAsync(CancellationToken cancellationToken)
     {
         string? accessToken = null;
@@ -500,6 +509,15 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             throw error;
         }
 
+        var preferred = order[0];
+        var remembered = _fellBackTo is { } fellBack && order.Contains(fellBack.Kind)
+            && _time.GetElapsedTime(fellBack.Since) < _options.RememberFallbackFor;
+        if (remembered)
+        {
+            order.Remove(_fellBackTo!.Value.Kind);
+            order.Insert(0, _fellBackTo.Value.Kind);
+        }
+
         var failures = new List<string>();
         foreach (var kind in order)
         {
@@ -511,6 +529,16 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             {
                 await connection.OpenAsync(timeout, cancellationToken);
                 Log.Connected(_logger, TransportNames.Of(kind), connection.SessionId!, connection.Info!.Node ?? "?");
+                if (kind == preferred)
+                {
+                    _fellBackTo = null;
+                }
+                else if (!(remembered && failures.Count == 0))
+                {
+                    // A fresh fall back; a remembered one that worked again keeps its first time,
+                    // so the full order is tried once RememberFallbackFor has passed.
+                    _fellBackTo = (kind, _time.GetTimestamp());
+                }
                 return connection;
             }
             catch (Exception e)

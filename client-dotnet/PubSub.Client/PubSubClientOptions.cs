@@ -23,6 +23,9 @@ public sealed class PubSubClientOptions
     /// <summary>Default <see cref="CloseTimeout"/>: 2 s.</summary>
     public static readonly TimeSpan DefaultCloseTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>Default <see cref="RememberFallbackFor"/>: 5 min.</summary>
+    public static readonly TimeSpan DefaultRememberFallbackFor = TimeSpan.FromMinutes(5);
+
     /// <summary>Default <see cref="SendQueueCapacity"/>: 1,024 requests.</summary>
     public const int DefaultSendQueueCapacity = 1024;
 
@@ -55,6 +58,15 @@ public sealed class PubSubClientOptions
     /// <see cref="ConnectTimeout"/>), so a proxy that swallows WebSockets costs little.
     /// </summary>
     public TimeSpan? TransportTimeout { get; set; }
+
+    /// <summary>
+    /// After the client fell back (say from WebSocket to Server-Sent Events, because a proxy
+    /// swallows upgrades), how long its reconnects start with the transport that worked instead
+    /// of paying the failed ones' timeouts again. Once it has passed, a reconnect tries the full
+    /// order again, which is how the client moves back up. <see cref="TimeSpan.Zero"/> turns this
+    /// off. Default 5 min.
+    /// </summary>
+    public TimeSpan RememberFallbackFor { get; set; } = DefaultRememberFallbackFor;
 
     /// <summary>How long a request (subscribe, publish, history, unsubscribe) waits for its reply. Default 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = DefaultRequestTimeout;
@@ -126,6 +138,10 @@ public sealed class PubSubClientOptions
         if (TransportTimeout is { } transportTimeout)
         {
             RequirePositive(transportTimeout, nameof(TransportTimeout));
+        }
+        if (RememberFallbackFor < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RememberFallbackFor), RememberFallbackFor, "RememberFallbackFor must not be negative.");
         }
         if (HeartbeatMargin < TimeSpan.Zero)
         {

@@ -11,6 +11,7 @@ public sealed class OptionsTests
         Assert.Throws<ArgumentException>(() => new PubSubClient(uri, With(o => o.Transports.Add(PubSubTransport.WebSocket))));
         Assert.Throws<ArgumentOutOfRangeException>(() => new PubSubClient(uri, With(o => o.RequestTimeout = TimeSpan.Zero)));
         Assert.Throws<ArgumentOutOfRangeException>(() => new PubSubClient(uri, With(o => o.SendQueueCapacity = 0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PubSubClient(uri, With(o => o.RememberFallbackFor = TimeSpan.FromSeconds(-1))));
         Assert.Throws<ArgumentException>(() => new PubSubClient(new Uri("/pubsub", UriKind.Relative)));
         Assert.Throws<ArgumentException>(() => new PubSubClient(new Uri("ftp://example.com/pubsub")));
     }

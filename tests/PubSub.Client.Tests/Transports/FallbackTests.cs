@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using PubSub.Client.Tests.Support;
@@ -92,31 +93,61 @@ public sealed class FallbackTests
     [Fact]
     public async Task A_websocket_that_opens_but_never_says_connected_counts_as_failed()
     {
-        await using var node = await TestNode.StartAsync(map: app =>
-        {
-            app.UseWebSockets();
-            // A middleman that accepts the upgrade and then says nothing.
-            app.Use(async (context, next) =>
-            {
-                if (context.Request.Path == "/pubsub/ws" && context.WebSockets.IsWebSocketRequest)
-                {
-                    using var socket = await context.WebSockets.AcceptWebSocketAsync("pubsub.json");
-                    // Until the client gives up and goes away.
-                    await socket.ReceiveAsync(new byte[16], context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-                    return;
-                }
-                await next(context);
-            });
-            app.MapPubSub("/pubsub");
-        });
-        // The timeout is every transport's, SSE's too: the client's own floor (2 s), not less, so that a loaded
-        // machine does not fail SSE as well.
-        await using var client = ClientHarness.Create(node.PubSubUri(), configure: o => o.TransportTimeout = TimeSpan.FromSeconds(2));
+        await using var node = await StartWithSilentWebSocketAsync(new StrongBox<int>());
+        await using var client = ClientHarness.Create(node.PubSubUri(), configure: o => o.TransportTimeout = SilentTimeout);
 
         await client.ConnectAsync().WithTimeout("connect after the silent WebSocket");
 
         Assert.Equal(PubSubTransport.ServerSentEvents, client.Transport);
     }
+
+    [Theory]
+    [InlineData(true, 1)]
+    [InlineData(false, 2)]
+    public async Task A_reconnect_starts_with_the_transport_it_fell_back_to_unless_told_to_forget(bool remember, int expectedUpgrades)
+    {
+        var upgrades = new StrongBox<int>();
+        await using var node = await StartWithSilentWebSocketAsync(upgrades);
+        await using var client = ClientHarness.Create(node.PubSubUri(), configure: o =>
+        {
+            o.TransportTimeout = SilentTimeout;
+            o.RememberFallbackFor = remember ? PubSubClientOptions.DefaultRememberFallbackFor : TimeSpan.Zero;
+        });
+        var events = new ClientEvents(client);
+        await client.ConnectAsync().WithTimeout("connect after the silent WebSocket");
+
+        node.CloseSession(client.SessionId!);
+        await events.NextAsync(PubSubClientState.Reconnecting);
+        await events.NextAsync(PubSubClientState.Connected);
+
+        Assert.Equal(PubSubTransport.ServerSentEvents, client.Transport);
+        Assert.Equal(expectedUpgrades, Volatile.Read(ref upgrades.Value));
+    }
+
+    /// <summary>
+    /// Every transport's timeout, SSE's too: the client's own floor (2 s), not less, so that a
+    /// loaded machine does not fail SSE as well.
+    /// </summary>
+    private static readonly TimeSpan SilentTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>A node behind a middleman that accepts WebSocket upgrades and then says nothing; counts the upgrades.</summary>
+    private static Task<TestNode> StartWithSilentWebSocketAsync(StrongBox<int> upgrades) => TestNode.StartAsync(map: app =>
+    {
+        app.UseWebSockets();
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path == "/pubsub/ws" && context.WebSockets.IsWebSocketRequest)
+            {
+                Interlocked.Increment(ref upgrades.Value);
+                using var socket = await context.WebSockets.AcceptWebSocketAsync("pubsub.json");
+                // Until the client gives up and goes away.
+                await socket.ReceiveAsync(new byte[16], context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return;
+            }
+            await next(context);
+        });
+        app.MapPubSub("/pubsub");
+    });
 
     [Fact]
     public async Task When_every_transport_fails_the_error_says_why_for_each()
