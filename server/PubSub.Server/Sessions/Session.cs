@@ -26,7 +26,7 @@ internal sealed class Session
     /// </summary>
     public const int PublishWindow = 64;
 
-    private readonly SemaphoreSlim _publishes = new(PublishWindow, PublishWindow);
+    private SemaphoreSlim? _publishes;
     private readonly Action<Session> _onClosed;
     private DisconnectReason? _closeReason;
     private long _lastInboundTimestamp;
@@ -77,8 +77,11 @@ internal sealed class Session
     /// <summary>Frames from one session are handled one batch at a time, whichever request carried them.</summary>
     public SemaphoreSlim InboundLock => _inbound;
 
-    /// <summary>Slots for publishes in flight; see <see cref="PublishWindow"/>.</summary>
-    public SemaphoreSlim PublishSlots => _publishes;
+    /// <summary>
+    /// Slots for publishes in flight; see <see cref="PublishWindow"/>. Made on the first publish:
+    /// most sessions only subscribe, and an idle connection should cost as little as it can.
+    /// </summary>
+    public SemaphoreSlim PublishSlots => LazyInitializer.EnsureInitialized(ref _publishes, static () => new(PublishWindow, PublishWindow));
 
     public void Send(byte[] frame) => Send(new OutboundFrame(frame));
 
