@@ -32,6 +32,12 @@ internal static class HttpErrors
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         await using var writer = new Utf8JsonWriter(context.Response.Body, ServerFrames.WriterOptions);
+        WriteBody(writer, code, message);
+    }
+
+    /// <summary>The body of every HTTP error: <c>{"error":{"code":...,"message":...}}</c>.</summary>
+    public static void WriteBody(Utf8JsonWriter writer, string code, string message)
+    {
         writer.WriteStartObject();
         writer.WriteStartObject("error"u8);
         writer.WriteString("code"u8, code);

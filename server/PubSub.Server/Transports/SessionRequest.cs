@@ -36,12 +36,7 @@ internal sealed record SessionResponse(int Status, string? ContentType, ReadOnly
         var body = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(body, ServerFrames.WriterOptions))
         {
-            writer.WriteStartObject();
-            writer.WriteStartObject("error"u8);
-            writer.WriteString("code"u8, code);
-            writer.WriteString("message"u8, message);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
+            HttpErrors.WriteBody(writer, code, message);
         }
         return new(HttpErrors.StatusOf(code), "application/json", body.WrittenMemory);
     }
