@@ -95,29 +95,10 @@ public sealed class PollClient : IDisposable
         return _pending.Dequeue();
     }
 
-    public async Task<JsonElement> NextOfTypeAsync(string type, params string[] skipping)
-    {
-        while (true)
-        {
-            var frame = await NextAsync();
-            var actual = frame.GetProperty("type").GetString();
-            if (actual == type)
-            {
-                return frame;
-            }
-            Assert.Contains(actual, skipping);
-        }
-    }
+    public Task<JsonElement> NextOfTypeAsync(string type, params string[] skipping) =>
+        FrameReader.NextOfTypeAsync(NextAsync, f => f.GetProperty("type").GetString(), type, skipping);
 
-    public async Task<List<JsonElement>> MessagesAsync(int count)
-    {
-        var list = new List<JsonElement>(count);
-        while (list.Count < count)
-        {
-            list.Add(await NextOfTypeAsync("message"));
-        }
-        return list;
-    }
+    public Task<List<JsonElement>> MessagesAsync(int count) => FrameReader.MessagesAsync(type => NextOfTypeAsync(type), count);
 
     /// <summary>Sends frames through <c>/send</c> (optionally through another node).</summary>
     public Task<HttpStatusCode> SendAsync(object[] frames, HttpClient? via = null) =>

@@ -95,28 +95,10 @@ public sealed class SseClient : IAsyncDisposable
         }
     }
 
-    public async Task<SseEvent> NextOfTypeAsync(string type, params string[] skipping)
-    {
-        while (true)
-        {
-            var next = await NextAsync();
-            if (next.Type == type)
-            {
-                return next;
-            }
-            Assert.Contains(next.Type, skipping);
-        }
-    }
+    public Task<SseEvent> NextOfTypeAsync(string type, params string[] skipping) =>
+        FrameReader.NextOfTypeAsync(NextAsync, e => e.Type, type, skipping);
 
-    public async Task<List<SseEvent>> MessagesAsync(int count)
-    {
-        var list = new List<SseEvent>(count);
-        while (list.Count < count)
-        {
-            list.Add(await NextOfTypeAsync("message"));
-        }
-        return list;
-    }
+    public Task<List<SseEvent>> MessagesAsync(int count) => FrameReader.MessagesAsync(type => NextOfTypeAsync(type), count);
 
     /// <summary>Completes when the server ends the stream.</summary>
     public Task Ended => _reading;

@@ -157,30 +157,11 @@ public sealed class WsClient : IAsyncDisposable
     }
 
     /// <summary>The next frame of the given type; frames of other types in between must be listed in <paramref name="skipping"/>.</summary>
-    public async Task<JsonElement> NextOfTypeAsync(string type, params string[] skipping)
-    {
-        while (true)
-        {
-            var frame = await NextAsync();
-            var actual = frame.GetProperty("type").GetString();
-            if (actual == type)
-            {
-                return frame;
-            }
-            Assert.Contains(actual, skipping);
-        }
-    }
+    public Task<JsonElement> NextOfTypeAsync(string type, params string[] skipping) =>
+        FrameReader.NextOfTypeAsync(() => NextAsync(), f => f.GetProperty("type").GetString(), type, skipping);
 
     /// <summary>The next <paramref name="count"/> <c>message</c> frames.</summary>
-    public async Task<List<JsonElement>> MessagesAsync(int count)
-    {
-        var messages = new List<JsonElement>(count);
-        while (messages.Count < count)
-        {
-            messages.Add(await NextOfTypeAsync("message"));
-        }
-        return messages;
-    }
+    public Task<List<JsonElement>> MessagesAsync(int count) => FrameReader.MessagesAsync(type => NextOfTypeAsync(type), count);
 
     /// <summary>Stops reading from the socket: the server's writes back up into the kernel's buffers.</summary>
     public void PauseReading() => Interlocked.Exchange(ref _resume, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));

@@ -1,26 +1,15 @@
 // The bundle the Host serves, in headless Chromium against a real Host, on each transport.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HostProcess } from "../support/HostProcess.js";
+import { describe, expect, it } from "vitest";
 import { ALL } from "../node/support.js";
 import { pageState, startPageClient, waitForMessages } from "./page.js";
-import { launchBrowser, openBundlePage } from "./support.js";
-import type { Browser } from "./support.js";
+import { hostAndBrowser, openBundlePage } from "./support.js";
 
-let host: HostProcess;
-let browser: Browser;
-
-beforeAll(async () => {
-  [host, browser] = await Promise.all([HostProcess.start(), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+const env = hostAndBrowser();
 
 describe.each(ALL)("forced %s", (transport) => {
   it("connects, subscribes, publishes and receives", async () => {
-    const page = await openBundlePage(browser, host.url);
+    const page = await openBundlePage(env.browser, env.host.url);
     try {
       const channel = `chat/browser-${transport}`;
       const started = await startPageClient(page, {
@@ -36,7 +25,7 @@ describe.each(ALL)("forced %s", (transport) => {
         await t.client.publish(ch, new Uint8Array([1, 2, 3]));
         return { first, session: t.client.session };
       }, channel);
-      await host.publish(channel, { text: "from the server API" });
+      await env.host.publish(channel, { text: "from the server API" });
       await waitForMessages(page, 3);
 
       const state = await pageState(page);

@@ -1,26 +1,15 @@
 // The Host's demo chat (wwwroot/index.html, built on the bundle) between two browser pages on
 // different transports. Screenshots go to test-results/.
 
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { HostProcess } from "../support/HostProcess.js";
-import { launchBrowser, screenshot } from "./support.js";
-import type { Browser } from "./support.js";
+import { hostAndBrowser, screenshot } from "./support.js";
 
-let host: HostProcess;
-let browser: Browser;
-
-beforeAll(async () => {
-  [host, browser] = await Promise.all([HostProcess.start(), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+const env = hostAndBrowser();
 
 async function openChat(name: string, transport: string): Promise<Page> {
-  const page = await browser.context.newPage();
-  await page.goto(`${host.url}/?room=demo&name=${name}&transport=${transport}`);
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.host.url}/?room=demo&name=${name}&transport=${transport}`);
   await page.waitForSelector(`#status[data-state=connected][data-transport="${transport}"]`, { timeout: 30_000 });
   return page;
 }

@@ -1,27 +1,17 @@
 // Auto mode in the browser: WebSocket when the server offers it, SSE when WebSocket is disabled on
 // the server, long-polling when SSE is disabled too, and SSE behind a proxy that breaks WebSocket.
 
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { HostProcess } from "../support/HostProcess.js";
 import { TestProxy } from "../support/TestProxy.js";
 import { pageState, startPageClient, waitForMessages } from "./page.js";
-import { launchBrowser, openBundlePage } from "./support.js";
-import type { Browser } from "./support.js";
+import { hostAndBrowser, openBundlePage } from "./support.js";
 
-let host: HostProcess;
-let browser: Browser;
-
-beforeAll(async () => {
-  [host, browser] = await Promise.all([HostProcess.start(), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+const env = hostAndBrowser();
 
 /** Connects an auto-mode page client to `origin` and checks it works end to end; returns the transport it picked. */
 async function autoTransport(origin: string, server: HostProcess): Promise<string> {
-  const page = await openBundlePage(browser, origin);
+  const page = await openBundlePage(env.browser, origin);
   try {
     const channel = "chat/auto";
     const { transport } = await startPageClient(page, { url: "/pubsub", channel, probeInterval: 0 });
@@ -35,7 +25,7 @@ async function autoTransport(origin: string, server: HostProcess): Promise<strin
 }
 
 it("picks WebSocket when the server offers it", async () => {
-  expect(await autoTransport(host.url, host)).toBe("websocket");
+  expect(await autoTransport(env.host.url, env.host)).toBe("websocket");
 });
 
 it.for([
@@ -51,10 +41,10 @@ it.for([
 });
 
 it("falls back to SSE when a proxy accepts the WebSocket upgrade and then passes nothing", async () => {
-  const proxy = await TestProxy.start(host.url);
+  const proxy = await TestProxy.start(env.host.url);
   proxy.webSocket = "blackhole";
   try {
-    expect(await autoTransport(proxy.url, host)).toBe("sse");
+    expect(await autoTransport(proxy.url, env.host)).toBe("sse");
   } finally {
     await proxy.close();
   }

@@ -7,6 +7,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { HostProcess } from "../support/HostProcess.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -16,6 +18,22 @@ export const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "..", "..",
 export interface Browser {
   context: BrowserContext;
   close(): Promise<void>;
+}
+
+/**
+ * A Host and Chromium for the test file that calls this: started before its tests, stopped after.
+ * Read `host` and `browser` inside the tests, not at the top level.
+ */
+export function hostAndBrowser(): { readonly host: HostProcess; readonly browser: Browser } {
+  const env = {} as { host: HostProcess; browser: Browser };
+  beforeAll(async () => {
+    [env.host, env.browser] = await Promise.all([HostProcess.start(), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.host?.stop();
+  });
+  return env;
 }
 
 /** Starts Chromium with a fresh profile; its background services stay off (this machine's network is closed). */

@@ -1,8 +1,8 @@
 import { vi } from "vitest";
+import { FakeServer } from "../fakes/FakeServer.js";
 import { PubSubClient } from "../../src/PubSubClient.js";
 import type { Subscription } from "../../src/Subscription.js";
 import type { Message, PubSubClientOptions, TransportStorage } from "../../src/types.js";
-import type { FakeServer } from "../fakes/FakeServer.js";
 
 export const URL_ = "http://fake.test/pubsub";
 
@@ -59,6 +59,17 @@ export function collect(subscription: Subscription): unknown[] {
   const seen: unknown[] = [];
   subscription.on("message", (message: Message) => seen.push(message.data));
   return seen;
+}
+
+/** A fake server and a client connected to it with one ready subscription to `chat/lobby`, whose data `seen` collects. */
+export async function subscribedToLobby(options: PubSubClientOptions = {}) {
+  const server = new FakeServer();
+  const client = clientFor(server, options);
+  const sub = client.subscribe("chat/lobby");
+  const seen = collect(sub);
+  await client.connect();
+  await sub.ready();
+  return { server, client, sub, seen };
 }
 
 /** The numbers from..to, inclusive. */

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { PubSubError } from "../../src/PubSubError.js";
 import type { MissedEvent, StateChange, SubscribedEvent, TransportName } from "../../src/types.js";
 import { FakeServer } from "../fakes/FakeServer.js";
-import { clientFor, collect, pass, range, until, useFakeClock } from "./helpers.js";
+import { clientFor, collect, pass, range, subscribedToLobby, until, useFakeClock } from "./helpers.js";
 
 beforeEach(useFakeClock);
 afterEach(() => {
@@ -14,12 +14,7 @@ const transports: TransportName[] = ["websocket", "sse", "long-polling"];
 
 describe.each(transports)("reconnect and recovery over %s", (transport) => {
   it("recovers every publication missed while disconnected, once each and in order", async () => {
-    const server = new FakeServer();
-    const client = clientFor(server, { transports: [transport] });
-    const sub = client.subscribe("chat/lobby");
-    const seen = collect(sub);
-    await client.connect();
-    await sub.ready();
+    const { server, client, sub, seen } = await subscribedToLobby({ transports: [transport] });
     for (const n of range(1, 3)) server.publish("chat/lobby", n);
     await until(() => seen.length === 3);
 
@@ -329,12 +324,7 @@ describe("heartbeat", () => {
 
 describe("long-polling", () => {
   it("acknowledges by the count of frames received", async () => {
-    const server = new FakeServer();
-    const client = clientFor(server, { transports: ["long-polling"] });
-    const sub = client.subscribe("chat/lobby");
-    const seen = collect(sub);
-    await client.connect();
-    await sub.ready();
+    const { server, client, sub, seen } = await subscribedToLobby({ transports: ["long-polling"] });
     server.publish("chat/lobby", 1);
     server.publish("chat/lobby", 2);
     await until(() => seen.length === 2);
@@ -350,12 +340,7 @@ describe("long-polling", () => {
   });
 
   it("re-polls with the same ack when a response is lost, and delivers the re-sent frames once", async () => {
-    const server = new FakeServer();
-    const client = clientFor(server, { transports: ["long-polling"] });
-    const sub = client.subscribe("chat/lobby");
-    const seen = collect(sub);
-    await client.connect();
-    await sub.ready();
+    const { server, client, sub, seen } = await subscribedToLobby({ transports: ["long-polling"] });
     await pass(0);
 
     server.losePollResponses = 1;
@@ -375,12 +360,7 @@ describe("long-polling", () => {
   });
 
   it("reconnects and recovers when the session is gone (404 session_not_found)", async () => {
-    const server = new FakeServer();
-    const client = clientFor(server, { transports: ["long-polling"] });
-    const sub = client.subscribe("chat/lobby");
-    const seen = collect(sub);
-    await client.connect();
-    await sub.ready();
+    const { server, client, sub, seen } = await subscribedToLobby({ transports: ["long-polling"] });
     server.publish("chat/lobby", 1);
     await until(() => seen.length === 1);
 
