@@ -8,7 +8,9 @@ public interface IPubSubPublisher
 {
     /// <summary>Publishes <paramref name="data"/> to <paramref name="channel"/> and returns its position.</summary>
     /// <exception cref="PubSubException">The channel is invalid or unknown (codes <c>invalid_channel</c>,
-    /// <c>unknown_channel</c>), the data is too large, or the broker is unreachable (<c>unavailable</c>).</exception>
+    /// <c>unknown_channel</c>), the data is too large, the broker is unreachable and nothing was
+    /// published (<c>unavailable</c>: safe to retry), or the broker did not confirm in time and the
+    /// publication may or may not have been stored (<c>timeout</c>).</exception>
     ValueTask<StreamPosition> PublishAsync(string channel, Payload data, CancellationToken cancellationToken = default);
 
     /// <summary>Reads the channel's retained publications after <paramref name="since"/> (all of them when null).</summary>

@@ -39,9 +39,22 @@ public static class PubSubErrorCodes
     /// <summary>The server API was called without a valid API key.</summary>
     public const string Unauthorized = "unauthorized";
 
-    /// <summary>The broker is unreachable; nothing was published.</summary>
+    /// <summary>The broker is unreachable and the request was not carried out: it is safe to send it again.</summary>
     public const string Unavailable = "unavailable";
+
+    /// <summary>
+    /// The broker did not confirm the request in time (it did not answer, or its connection broke
+    /// while the request was on its way): it may or may not have taken effect. Sending a publish
+    /// again may publish it twice; read the channel's history to find out.
+    /// </summary>
+    public const string Timeout = "timeout";
 
     /// <summary>An unexpected server fault.</summary>
     public const string Internal = "internal";
+
+    /// <summary>
+    /// Whether a failure may pass by itself (the broker is down or slow), so the same request can
+    /// succeed later; every other code is a refusal that asking again will not change.
+    /// </summary>
+    internal static bool IsTransient(string code) => code is Unavailable or Timeout;
 }

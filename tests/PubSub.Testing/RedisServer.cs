@@ -77,6 +77,31 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Freezes the server (SIGSTOP), as a Redis that hangs would: its connections stay open, the
+    /// kernel keeps accepting what clients send, and nothing is answered until <see cref="Resume"/>,
+    /// which then carries out everything that arrived meanwhile.
+    /// </summary>
+    public void Pause() => Signal(Sigstop);
+
+    /// <summary>Lets a paused server go on (SIGCONT).</summary>
+    public void Resume() => Signal(Sigcont);
+
+    private const int Sigstop = 19;
+    private const int Sigcont = 18;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
+    private void Signal(int signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("The server is not running.");
+        if (SendSignal(process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"Signal {signal} to redis-server (pid {process.Id}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
     /// <summary>Starts the killed server again on the same port: with its data when persistent, empty otherwise.</summary>
     public async Task StartAgainAsync()
     {

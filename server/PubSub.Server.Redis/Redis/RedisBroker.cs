@@ -348,6 +348,12 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         return call.Result;
     }
 
+    /// <summary>
+    /// Awaits a command within <see cref="RedisBrokerOptions.OperationTimeout"/>, telling the two
+    /// failures a caller must treat differently apart: <c>unavailable</c> when the command never
+    /// left this node (it is safe to send again), <c>timeout</c> when it may have reached Redis and
+    /// taken effect (a stalled Redis that answers later still stores the publication).
+    /// </summary>
     private async Task Await(Task call, RedisShard shard, string target, string what, CancellationToken cancellationToken)
     {
         try
@@ -357,19 +363,16 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         catch (TimeoutException e) when (e is not RedisTimeoutException)
         {
             Log.CommandTimedOut(_logger, what, target, shard.Name, _options.OperationTimeout.TotalSeconds);
-            throw new PubSubException(
-                PubSubErrorCodes.Unavailable,
-                $"Redis did not answer within {_options.OperationTimeout.TotalSeconds:0.###} s to {what} '{target}'; whether it took effect is unknown.",
-                e);
+            throw OutcomeUnknown(target, what, $"Redis did not answer within {_options.OperationTimeout.TotalSeconds:0.###} s", e);
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
-            throw Unavailable(target, what, e);
+            throw MayHaveBeenSent(e) ? OutcomeUnknown(target, what, "The connection to Redis failed while the request was on its way", e) : Unavailable(target, what, e);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             // The client cancels what was in flight on a connection that broke.
-            throw Unavailable(target, what, e);
+            throw OutcomeUnknown(target, what, "The connection to Redis failed while the request was on its way", e);
         }
     }
 
@@ -390,6 +393,22 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
     }
 
     private static bool IsRedisFailure(Exception e) => e is RedisException or TimeoutException or ObjectDisposedException;
+
+    /// <summary>
+    /// Whether a failed command may have been written to Redis. Only a command the client library
+    /// reports as never sent (no connection to send it on, or still waiting in its queue) surely
+    /// had no effect.
+    /// </summary>
+    private static bool MayHaveBeenSent(Exception e) => e switch
+    {
+        RedisConnectionException connection => connection.FailureType != ConnectionFailureType.UnableToResolvePhysicalConnection
+            && connection.CommandStatus != CommandStatus.WaitingToBeSent,
+        RedisTimeoutException => true,
+        _ => false,
+    };
+
+    private static PubSubException OutcomeUnknown(string target, string what, string problem, Exception cause) =>
+        new(PubSubErrorCodes.Timeout, $"{problem} to {what} '{target}'; whether it took effect is unknown.", cause);
 
     // Clients see this message: it says what failed, not where Redis runs (the log has that).
     private static PubSubException Unavailable(string target, string what, Exception? cause) =>

@@ -15,6 +15,7 @@ internal static class HttpErrors
         PubSubErrorCodes.EpochMismatch => StatusCodes.Status409Conflict,
         PubSubErrorCodes.MessageTooLarge => StatusCodes.Status413PayloadTooLarge,
         PubSubErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        PubSubErrorCodes.Timeout => StatusCodes.Status504GatewayTimeout,
         PubSubErrorCodes.Internal => StatusCodes.Status500InternalServerError,
         // Forbidden, and the codes application hooks choose.
         _ => StatusCodes.Status403Forbidden,
