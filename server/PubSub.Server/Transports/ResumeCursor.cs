@@ -17,6 +17,26 @@ internal sealed class ResumeCursor
     private readonly Dictionary<string, StreamPosition> _positions = new(StringComparer.Ordinal);
     private string _text = Empty;
 
+    public ResumeCursor()
+    {
+    }
+
+    /// <summary>
+    /// A cursor that starts where a resumed stream left off: each channel keeps the position the
+    /// client came back with until a frame settles it (its <c>subscribed</c> frame, or an
+    /// <c>unsubscribed</c> one). Every event of the new stream therefore carries a cursor at least
+    /// as far as the one it resumed from, so a stream that drops again at any moment, even before
+    /// its subscriptions are made, still resumes without loss.
+    /// </summary>
+    public ResumeCursor(IEnumerable<(string Channel, StreamPosition Position)> resumedFrom)
+    {
+        foreach (var (channel, position) in resumedFrom)
+        {
+            _positions[channel] = position;
+        }
+        _text = Format();
+    }
+
     /// <summary>The cursor after every frame applied so far.</summary>
     public string Text => _text;
 
@@ -68,9 +88,10 @@ internal sealed class ResumeCursor
             var first = entry.IndexOf(':', StringComparison.Ordinal);
             var second = first < 0 ? -1 : entry.IndexOf(':', first + 1);
             if (first <= 0 || second < 0 || second == entry.Length - 1
-                || !long.TryParse(entry.AsSpan(first + 1, second - first - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+                || !long.TryParse(entry.AsSpan(first + 1, second - first - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
+                || !StreamPosition.IsValidOffset(offset))
             {
-                error = $"The resume cursor is not a list of 'epoch:offset:channel' entries joined by ',' (or '{Empty}').";
+                error = $"The resume cursor is not a list of 'epoch:offset:channel' entries (offsets from 0 to 2^53-1) joined by ',' (or '{Empty}').";
                 return false;
             }
             var channel = entry[(second + 1)..];

@@ -52,8 +52,9 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         {
             await response.StartAsync(context.RequestAborted);
             await response.BodyWriter.WriteAsync(s_retry, context.RequestAborted);
+            var cursor = new ResumeCursor(channels.Where(c => c.Since is not null).Select(c => (c.Match.Channel, c.Since!.Value)));
             bootstrap.StartSubscriptions(session, channels);
-            await WriteEventsAsync(response.BodyWriter, session);
+            await WriteEventsAsync(response.BodyWriter, session, cursor);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
         {
@@ -66,9 +67,8 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         }
     }
 
-    private async Task WriteEventsAsync(PipeWriter writer, Session session)
+    private async Task WriteEventsAsync(PipeWriter writer, Session session, ResumeCursor cursor)
     {
-        var cursor = new ResumeCursor();
         var batch = new List<OutboundFrame>();
         // One timer source for the stream, re-armed before each wait; a new one only after it fires,
         // which happens only when the stream was idle anyway.

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using PubSub.Channels;
 using PubSub.Http;
 using PubSub.Protocol;
@@ -12,7 +13,7 @@ namespace PubSub.Transports;
 /// subscriptions. Every channel is checked before anything is sent, so a refused channel fails the
 /// request with an HTTP error (a native EventSource then stops instead of retrying forever).
 /// </summary>
-internal sealed class SessionBootstrap(PubSubNode node, SessionFrameHandler frames)
+internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHandler frames, ILogger<SessionBootstrap> logger)
 {
     public const string CursorParameter = "lastEventId";
     public const string CursorHeader = "Last-Event-ID";
@@ -53,9 +54,12 @@ internal sealed class SessionBootstrap(PubSubNode node, SessionFrameHandler fram
     }
 
     /// <summary>
-    /// Subscribes the checked channels in the background, each announced by a <c>subscribed</c>
-    /// frame (or an <c>unsubscribed</c> one if it fails after all). It holds the session's inbound
-    /// lock, so frames the client sends meanwhile are handled after it.
+    /// Subscribes the checked channels in the background, all at once, each announced by a
+    /// <c>subscribed</c> frame. The first attempts hold the session's inbound lock, so frames the
+    /// client sends meanwhile are handled after them. A channel that fails for a reason that may
+    /// pass (the broker is unreachable or slow) is tried again until it works or the session ends,
+    /// keeping its place in the resume cursor meanwhile; one refused for good gets an
+    /// <c>unsubscribed</c> frame, which takes it out of the cursor.
     /// </summary>
     public void StartSubscriptions(Session session, IReadOnlyList<(ChannelMatch Match, StreamPosition? Since)> channels)
     {
@@ -68,6 +72,7 @@ internal sealed class SessionBootstrap(PubSubNode node, SessionFrameHandler fram
 
     private async Task SubscribeAllAsync(Session session, IReadOnlyList<(ChannelMatch Match, StreamPosition? Since)> channels)
     {
+        bool[] settled;
         try
         {
             await session.InboundLock.WaitAsync(session.Closed);
@@ -78,26 +83,85 @@ internal sealed class SessionBootstrap(PubSubNode node, SessionFrameHandler fram
         }
         try
         {
-            foreach (var (match, since) in channels)
-            {
-                try
-                {
-                    await frames.SubscribeAuthorizedAsync(session, match, since,
-                        outcome => ServerFrames.Subscribed(match.Channel, outcome.Latest, outcome.Recovered), session.Closed);
-                }
-                catch (PubSubException e)
-                {
-                    session.Send(ServerFrames.Unsubscribed(match.Channel, e.Code, e.Message));
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
+            // Concurrently: with a slow broker, one after another would keep the last channel
+            // waiting for every other channel's timeout.
+            settled = await Task.WhenAll(channels.Select(channel => TrySubscribeAsync(session, channel.Match, channel.Since)));
         }
         finally
         {
             session.InboundLock.Release();
+        }
+        for (var i = 0; i < channels.Count; i++)
+        {
+            if (!settled[i])
+            {
+                _ = RetryAsync(session, channels[i].Match, channels[i].Since);
+            }
+        }
+    }
+
+    /// <summary>Tries again after <see cref="RetryDelays"/>, one frame-handling turn of the session at a time.</summary>
+    private async Task RetryAsync(Session session, ChannelMatch match, StreamPosition? since)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await Task.Delay(RetryDelays[Math.Min(attempt, RetryDelays.Length - 1)], node.Time, session.Closed);
+                await session.InboundLock.WaitAsync(session.Closed);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            try
+            {
+                if (await TrySubscribeAsync(session, match, since))
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                session.InboundLock.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// How long to wait before each new attempt at a subscription that failed for a transient
+    /// reason: soon at first (a broker blip), then every 15 s at most, so that a long outage
+    /// costs each waiting session one attempt per interval.
+    /// </summary>
+    internal static readonly TimeSpan[] RetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(15)];
+
+    /// <summary>One attempt. False when it failed for a transient reason and should be made again.</summary>
+    private async Task<bool> TrySubscribeAsync(Session session, ChannelMatch match, StreamPosition? since)
+    {
+        try
+        {
+            await frames.SubscribeAuthorizedAsync(session, match, since,
+                outcome => ServerFrames.Subscribed(match.Channel, outcome.Latest, outcome.Recovered), session.Closed);
+            return true;
+        }
+        catch (PubSubException e) when (PubSubErrorCodes.IsTransient(e.Code))
+        {
+            Log.SubscribeDeferred(logger, session.Id, match.Channel, e.Code);
+            return session.IsClosed;
+        }
+        catch (PubSubException e) when (e.Code == PubSubErrorCodes.AlreadySubscribed)
+        {
+            // The client subscribed to it itself meanwhile: its own reply settles the channel.
+            return true;
+        }
+        catch (PubSubException e)
+        {
+            session.Send(OutboundFrame.Removing(ServerFrames.Unsubscribed(match.Channel, e.Code, e.Message), match.Channel));
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
         }
     }
 
@@ -132,5 +196,11 @@ internal sealed class SessionBootstrap(PubSubNode node, SessionFrameHandler fram
         }
         problem = "";
         return true;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "Subscribing session {SessionId} to '{Channel}' failed for now ({Code}); trying again.")]
+        public static partial void SubscribeDeferred(ILogger logger, string sessionId, string channel, string code);
     }
 }
