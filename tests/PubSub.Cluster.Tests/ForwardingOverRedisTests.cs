@@ -80,6 +80,29 @@ public sealed class ForwardingOverRedisTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_poll_held_for_an_owner_that_drops_off_redis_is_answered_within_seconds_and_the_next_gets_session_not_found()
+    {
+        // The owner reaches Redis through a link the test cuts: to the other node and to Redis it
+        // is as gone as a node killed with -9 (its pub/sub connection closes), though its process lives.
+        await using var link = TcpProxy.Start(_redis.Port);
+        await using var owner = await TestNode.StartAsync(services: b => b.AddRedisBroker(link.Configuration));
+        using var poll = await PollClient.OpenAsync(owner.BaseUri);
+        var held = poll.RawPollAsync(poll.Received, via: _other.Http);
+        await Timeouts.Until(() => owner.IsPollHeld(poll.SessionId), "the owner to hold the forwarded poll");
+
+        link.Cut();
+        // Before, the other node waited for the poll timeout and 15 s more (40 s) before answering.
+        var (status, body) = await held.WithTimeout("the other node to answer the poll the owner held", TestNode.ForwardingSilenceTimeout + TimeSpan.FromSeconds(5));
+        var (next, nextBody) = await poll.RawPollAsync(poll.Received, via: _other.Http).WithTimeout("the next poll", TimeSpan.FromSeconds(5));
+
+        // An empty answer is safe (nothing is acknowledged); the next poll learns the owner is gone.
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("", body);
+        Assert.Equal(HttpStatusCode.NotFound, next);
+        Assert.Contains("session_not_found", nextBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_native_event_source_behind_a_balancer_without_affinity_resumes_on_the_other_node()
     {
         await using var balancer = await HaProxy.StartAsync($$"""

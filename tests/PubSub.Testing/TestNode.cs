@@ -65,6 +65,9 @@ public sealed class TestNode : IAsyncDisposable
 
     public IPubSubPublisher Publisher => Services.GetRequiredService<IPubSubPublisher>();
 
+    /// <summary>How long a node forwarding a request waits without a word from the session's owner before it answers by itself.</summary>
+    public static TimeSpan ForwardingSilenceTimeout => PubSub.Cluster.SessionForwarder.SilenceTimeout;
+
     /// <summary>
     /// Starts a node. By default it has channel templates <c>chat/{room}</c> (history 100, client
     /// publish), <c>news/{topic}</c> (history 100, server publish only) and <c>nohistory/{x}</c>,

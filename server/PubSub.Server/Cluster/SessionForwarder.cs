@@ -14,15 +14,25 @@ namespace PubSub.Cluster;
 /// </summary>
 /// <remarks>
 /// A message is a JSON header line followed by the raw body:
-/// <c>{"kind":"request","id":..,"from":..,"type":"send|poll","session":..,"user":..,"ack":..}\n&lt;body&gt;</c>
-/// and <c>{"kind":"response","id":..,"status":..,"contentType":..}\n&lt;body&gt;</c>.
+/// <c>{"kind":"request","id":..,"from":..,"type":"send|poll","session":..,"user":..,"ack":..}\n&lt;body&gt;</c>,
+/// <c>{"kind":"holding","id":..}</c> and <c>{"kind":"response","id":..,"status":..,"contentType":..}\n&lt;body&gt;</c>.
+/// The owner says <c>holding</c> as soon as a request arrives and every <see cref="HoldingInterval"/>
+/// while it works on it (a poll may be held for the whole poll timeout), so the forwarding node
+/// knows within <see cref="SilenceTimeout"/> when the owner died or a message was lost, instead of
+/// holding the client for the poll timeout and more.
 /// </remarks>
 internal sealed partial class SessionForwarder
 {
-    /// <summary>How long to wait for the owner to answer a send; a poll waits the poll timeout on top.</summary>
-    public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(15);
+    /// <summary>How often the owner says it is still working on a forwarded request.</summary>
+    public static readonly TimeSpan HoldingInterval = TimeSpan.FromSeconds(2);
 
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<SessionResponse>> _pending = new(StringComparer.Ordinal);
+    /// <summary>
+    /// How long the forwarding node waits without a word from the owner: three holding intervals,
+    /// so one lost message is not taken for a dead owner.
+    /// </summary>
+    public static readonly TimeSpan SilenceTimeout = 3 * HoldingInterval;
+
+    private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly PubSubNode _node;
     private readonly SessionRequestHandler _local;
     private readonly ILogger _logger;
@@ -38,8 +48,8 @@ internal sealed partial class SessionForwarder
     public async Task<SessionResponse> ForwardAsync(string owner, SessionRequest request, CancellationToken cancellationToken)
     {
         var id = Guid.NewGuid().ToString("N");
-        var answer = new TaskCompletionSource<SessionResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = answer;
+        var pending = new Pending(_node.Time);
+        _pending[id] = pending;
         try
         {
             bool delivered;
@@ -56,19 +66,40 @@ internal sealed partial class SessionForwarder
                 // The owner is gone, and with it the session: the client starts over and recovers.
                 return SessionResponse.SessionNotFound(request.SessionId);
             }
-            var timeout = request.Kind == SessionRequestKind.Poll ? _node.Options.PollTimeout + AnswerTimeout : AnswerTimeout;
-            return await answer.Task.WaitAsync(timeout, _node.Time, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            Log.OwnerSilent(_logger, owner, request.SessionId);
-            return SessionResponse.SessionNotFound(request.SessionId);
+            while (true)
+            {
+                var silent = _node.Time.GetElapsedTime(pending.LastHeard);
+                if (silent >= SilenceTimeout)
+                {
+                    Log.OwnerSilent(_logger, owner, request.SessionId, SilenceTimeout.TotalSeconds);
+                    return Unanswered(request);
+                }
+                try
+                {
+                    return await pending.Answer.Task.WaitAsync(SilenceTimeout - silent, _node.Time, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    // Look again: a holding message may have come meanwhile.
+                }
+            }
         }
         finally
         {
             _pending.TryRemove(id, out _);
         }
     }
+
+    /// <summary>
+    /// What the client gets when the owner fell silent: the owner died, hangs, or a message was
+    /// lost (a broker restart). An empty poll answer is always safe, because what the owner may
+    /// have answered stays unacknowledged and comes again; the next poll then finds out whether
+    /// the owner is gone (session_not_found at once). A send may have been carried out.
+    /// </summary>
+    private static SessionResponse Unanswered(SessionRequest request) => request.Kind == SessionRequestKind.Poll
+        ? SessionResponse.EmptyPoll
+        : SessionResponse.Error(PubSubErrorCodes.Timeout,
+            $"The node that owns session '{request.SessionId}' did not confirm the frames in time; whether they were handled is unknown.");
 
     private void OnNodeMessage(ReadOnlyMemory<byte> message)
     {
@@ -79,14 +110,18 @@ internal sealed partial class SessionForwarder
             var root = header.RootElement;
             var body = newline < 0 ? ReadOnlyMemory<byte>.Empty : message[(newline + 1)..];
             var id = root.GetProperty("id").GetString()!;
-            if (root.GetProperty("kind").GetString() == "response")
+            switch (root.GetProperty("kind").GetString())
             {
-                if (_pending.TryGetValue(id, out var answer))
-                {
-                    var contentType = root.TryGetProperty("contentType", out var type) ? type.GetString() : null;
-                    answer.TrySetResult(new SessionResponse(root.GetProperty("status").GetInt32(), contentType, body));
-                }
-                return;
+                case "holding":
+                    _pending.GetValueOrDefault(id)?.Heard();
+                    return;
+                case "response":
+                    if (_pending.TryGetValue(id, out var pending))
+                    {
+                        var contentType = root.TryGetProperty("contentType", out var type) ? type.GetString() : null;
+                        pending.Answer.TrySetResult(new SessionResponse(root.GetProperty("status").GetInt32(), contentType, body));
+                    }
+                    return;
             }
             var request = new SessionRequest(
                 root.GetProperty("type").GetString() == "poll" ? SessionRequestKind.Poll : SessionRequestKind.Send,
@@ -104,14 +139,35 @@ internal sealed partial class SessionForwarder
 
     private async Task AnswerAsync(string id, string from, SessionRequest request)
     {
+        var holding = Encode(writer =>
+        {
+            writer.WriteString("kind"u8, "holding"u8);
+            writer.WriteString("id"u8, id);
+        }, ReadOnlyMemory<byte>.Empty);
+        // Said at once (the request arrived) and then every interval until the response goes.
+        using var heartbeat = _node.Time.CreateTimer(_ => _ = SendQuietlyAsync(from, holding), null, TimeSpan.Zero, HoldingInterval);
         try
         {
             var response = await _local.HandleAsync(request, CancellationToken.None);
+            heartbeat.Dispose();
             await _node.Broker.SendToNodeAsync(from, EncodeResponse(id, response), CancellationToken.None);
         }
         catch (Exception e)
         {
             Log.AnswerFailed(_logger, request.SessionId, from, e);
+        }
+    }
+
+    /// <summary>Sends a holding message; one that is lost is covered by the next.</summary>
+    private async Task SendQuietlyAsync(string to, byte[] message)
+    {
+        try
+        {
+            await _node.Broker.SendToNodeAsync(to, message, CancellationToken.None);
+        }
+        catch (Exception e) when (e is PubSubException or ObjectDisposedException)
+        {
+            Log.HoldingNotSent(_logger, to, e.Message);
         }
     }
 
@@ -151,15 +207,30 @@ internal sealed partial class SessionForwarder
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>A forwarded request waiting for the owner: its answer, and when the owner last said anything about it.</summary>
+    private sealed class Pending(TimeProvider time)
+    {
+        private long _lastHeard = time.GetTimestamp();
+
+        public TaskCompletionSource<SessionResponse> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long LastHeard => Volatile.Read(ref _lastHeard);
+
+        public void Heard() => Volatile.Write(ref _lastHeard, time.GetTimestamp());
+    }
+
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Node {Owner} did not answer a forwarded request for session {SessionId} in time.")]
-        public static partial void OwnerSilent(ILogger logger, string owner, string sessionId);
+        [LoggerMessage(1, LogLevel.Warning, "Node {Owner} said nothing for {Seconds} s about a forwarded request for session {SessionId}: it is gone, hangs, or a message was lost.")]
+        public static partial void OwnerSilent(ILogger logger, string owner, string sessionId, double seconds);
 
         [LoggerMessage(2, LogLevel.Warning, "A node message could not be read.")]
         public static partial void BadNodeMessage(ILogger logger, Exception exception);
 
         [LoggerMessage(3, LogLevel.Error, "Answering a forwarded request for session {SessionId} from node {From} failed.")]
         public static partial void AnswerFailed(ILogger logger, string sessionId, string from, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Debug, "Telling node {To} that a forwarded request is still being handled failed: {Reason}")]
+        public static partial void HoldingNotSent(ILogger logger, string to, string reason);
     }
 }

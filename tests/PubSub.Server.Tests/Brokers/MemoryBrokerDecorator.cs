@@ -8,7 +8,11 @@ namespace PubSub.Server.Tests.Brokers;
 /// </summary>
 internal abstract class MemoryBrokerDecorator : IBroker
 {
-    protected MemoryBroker Inner { get; } = new(new MemoryBackplane(), ownsBackplane: true);
+    /// <param name="shared">A backplane other nodes use too; by default the broker has one of its own.</param>
+    protected MemoryBrokerDecorator(MemoryBackplane? shared = null) =>
+        Inner = new(shared ?? new MemoryBackplane(), ownsBackplane: shared is null);
+
+    protected MemoryBroker Inner { get; }
 
     public virtual Task StartAsync(string nodeId, IBrokerHandler handler, CancellationToken cancellationToken) =>
         Inner.StartAsync(nodeId, handler, cancellationToken);
@@ -25,6 +29,6 @@ internal abstract class MemoryBrokerDecorator : IBroker
 
     public ValueTask UnsubscribeAsync(string channel, CancellationToken cancellationToken) => Inner.UnsubscribeAsync(channel, cancellationToken);
 
-    public ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
+    public virtual ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
         Inner.SendToNodeAsync(nodeId, message, cancellationToken);
 }

@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using PubSub.Server.Tests.Brokers;
 
 namespace PubSub.Server.Tests.Transports;
 
@@ -122,5 +124,57 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.Contains("session_not_found", body, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, send);
         _owner = await TestNode.StartAsync(services: b => b.AddMemoryBroker(_backplane));
+    }
+
+    [Fact]
+    public async Task A_forwarded_poll_that_is_lost_on_the_way_is_answered_empty_within_seconds_and_the_next_poll_delivers()
+    {
+        var broker = new LossyBroker(_backplane);
+        await using var forwarder = await TestNode.StartAsync(services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
+        using var poll = await PollClient.OpenAsync(_owner.BaseUri, "?channel=news/lost");
+        await poll.NextOfTypeAsync("subscribed");
+
+        // As when the broker restarts: the forwarded request never reaches the owner.
+        broker.Dropping = true;
+        var (status, body) = await poll.RawPollAsync(poll.Received, via: forwarder.Http)
+            .WithTimeout("the forwarding node to answer by itself", TestNode.ForwardingSilenceTimeout + TimeSpan.FromSeconds(5));
+        broker.Dropping = false;
+        await _owner.Publisher.PublishAsync("news/lost", new { n = 1 });
+        poll.Via = forwarder.Http;
+        var message = await poll.NextOfTypeAsync("message");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("", body);
+        Assert.Equal(1, message.GetProperty("offset").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_forwarded_send_that_is_never_confirmed_gets_timeout_within_seconds()
+    {
+        var broker = new LossyBroker(_backplane);
+        await using var forwarder = await TestNode.StartAsync(services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
+        using var poll = await PollClient.OpenAsync(_owner.BaseUri);
+
+        broker.Dropping = true;
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"pubsub/send?session={Uri.EscapeDataString(poll.SessionId)}")
+        {
+            Content = new StringContent("""{"type":"ping","id":1}"""),
+        };
+        using var response = await forwarder.Http.SendAsync(request)
+            .WithTimeout("the forwarding node to answer by itself", TestNode.ForwardingSilenceTimeout + TimeSpan.FromSeconds(5));
+        var body = await response.Content.ReadAsStringAsync();
+
+        // The forwarding node cannot know whether the frames were handled, and says so.
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Contains("\"timeout\"", body, StringComparison.Ordinal);
+    }
+
+    /// <summary>A node whose messages to other nodes are lost while <see cref="Dropping"/>, though the broker says they went.</summary>
+    private sealed class LossyBroker(MemoryBackplane shared) : MemoryBrokerDecorator(shared)
+    {
+        public volatile bool Dropping;
+
+        public override ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
+            Dropping ? ValueTask.FromResult(true) : base.SendToNodeAsync(nodeId, message, cancellationToken);
     }
 }
