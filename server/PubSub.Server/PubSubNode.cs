@@ -134,6 +134,10 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
     public async ValueTask<HistoryPage> GetHistoryAsync(ChannelMatch match, StreamPosition? since, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        if (since is { } from && !StreamPosition.IsValidOffset(from.Offset))
+        {
+            throw new PubSubException(PubSubErrorCodes.BadRequest, $"Offset {from.Offset} is outside the protocol's range (0 to 2^53-1).");
+        }
         var page = await Broker.ReadHistoryAsync(match.Channel, new HistoryQuery(since?.Offset, limit), cancellationToken);
         if (since is { } position && position.Epoch != page.Latest.Epoch)
         {

@@ -7,5 +7,13 @@ namespace PubSub;
 /// </summary>
 public readonly record struct StreamPosition(long Offset, string Epoch)
 {
+    /// <summary>
+    /// The largest offset the protocol carries (2^53 - 1): it survives a JavaScript number, and
+    /// Redis's Lua computes with it exactly (its numbers are doubles).
+    /// </summary>
+    internal const long MaxOffset = (1L << 53) - 1;
+
+    internal static bool IsValidOffset(long offset) => offset is >= 0 and <= MaxOffset;
+
     public override string ToString() => $"{Epoch}:{Offset}";
 }

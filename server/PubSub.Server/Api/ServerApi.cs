@@ -74,9 +74,9 @@ internal sealed class ServerApi
         StreamPosition? since = null;
         if (epoch.Length > 0 || offsetText.Length > 0)
         {
-            if (epoch.Length == 0 || !long.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+            if (epoch.Length == 0 || !long.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset) || !StreamPosition.IsValidOffset(offset))
             {
-                await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'epoch' and 'offset' (an integer >= 0) go together.");
+                await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'epoch' and 'offset' (an integer from 0 to 2^53-1) go together.");
                 return;
             }
             since = new StreamPosition(offset, epoch);

@@ -13,7 +13,7 @@ internal static class ClientFrameParser
     public const int MaxHistoryLimit = 1000;
 
     // Ids must survive a round trip through a JavaScript number.
-    private const long MaxId = (1L << 53) - 1;
+    private const long MaxId = StreamPosition.MaxOffset;
 
     public static bool TryParse(ReadOnlySpan<byte> utf8Json, out ClientFrame? frame, out ProtocolError error)
     {
@@ -193,7 +193,7 @@ internal static class ClientFrameParser
 
     private static StreamPosition? ReadPosition(ref Utf8JsonReader reader, ref string? fieldError)
     {
-        const string Shape = "'since' must be an object {\"epoch\": string, \"offset\": integer >= 0}.";
+        const string Shape = "'since' must be an object {\"epoch\": string, \"offset\": integer from 0 to 2^53-1}.";
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             fieldError ??= Shape;
@@ -212,7 +212,7 @@ internal static class ClientFrameParser
             {
                 epoch = reader.GetString();
             }
-            else if (isOffset && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0)
+            else if (isOffset && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && StreamPosition.IsValidOffset(value))
             {
                 offset = value;
             }
