@@ -195,7 +195,8 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
     }
 
     /// <summary>
-    /// Pings WebSocket sessions every <see cref="PubSubOptions.PingInterval"/> and closes those that
+    /// Closes sessions whose client has taken nothing for <see cref="PubSubOptions.WriteTimeout"/>;
+    /// pings WebSocket sessions every <see cref="PubSubOptions.PingInterval"/> and closes those that
     /// stay silent for <see cref="PubSubOptions.PongTimeout"/> after a ping. One timer for the whole
     /// node, rather than one per session, keeps idle sessions cheap.
     /// </summary>
@@ -207,6 +208,13 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
         // 20,000 sessions) while holding all of the dictionary's locks.
         foreach (var (_, session) in _sessions)
         {
+            var waitingOnClient = session.Outbound.WaitingOnClientSince;
+            if (waitingOnClient != 0 && Time.GetElapsedTime(waitingOnClient, now) >= Options.WriteTimeout)
+            {
+                // However little it holds: a client that takes nothing must not keep it for good.
+                session.Close(DisconnectReason.SlowConsumer);
+                continue;
+            }
             if (session.Transport != TransportNames.WebSocket)
             {
                 continue;

@@ -14,6 +14,7 @@ public sealed class PubSubOptions
     public const int DefaultMaxChannelLength = 255;
     public const int DefaultMaxSubscriptionsPerSession = 128;
     public const int DefaultOutboundBufferLimit = 1024 * 1024;
+    public static readonly TimeSpan DefaultWriteTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// This node's id, which prefixes the ids of the sessions it owns. Letters and digits only.
@@ -37,11 +38,21 @@ public sealed class PubSubOptions
     public int MaxSubscriptionsPerSession { get; set; } = DefaultMaxSubscriptionsPerSession;
 
     /// <summary>
-    /// How many bytes may wait in one session's outbound queue. A session that falls further behind
-    /// is disconnected with code 4001 (reconnect allowed) and recovers from history when it returns,
-    /// so it never slows the others. Default 1 MiB.
+    /// How many bytes one session may hold for its client: frames waiting, and frames on their way
+    /// that the client has not taken yet. A session whose client falls further behind is
+    /// disconnected with code 4001 (reconnect allowed) and recovers from history when it returns,
+    /// so it never slows the others; one that is behind only because the node is busy may hold up
+    /// to twice as much. At least twice <see cref="MaxMessageSize"/>. Default 1 MiB.
     /// </summary>
     public int OutboundBufferLimit { get; set; } = DefaultOutboundBufferLimit;
+
+    /// <summary>
+    /// How long a write to a client (a WebSocket message, an SSE flush) may wait for the client to
+    /// take it. A session whose client takes nothing for that long is disconnected as a slow
+    /// consumer (code 4001), however little it has waiting, so a connection that never reads
+    /// cannot hold the node's memory. At least the pong timeout is wise. Default 10 s.
+    /// </summary>
+    public TimeSpan WriteTimeout { get; set; } = DefaultWriteTimeout;
 
     /// <summary>The transports this node offers. Default: all.</summary>
     public PubSubTransports Transports { get; set; } = PubSubTransports.All;

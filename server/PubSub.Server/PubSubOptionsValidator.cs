@@ -29,10 +29,12 @@ internal sealed class PubSubOptionsValidator : IValidateOptions<PubSubOptions>
         {
             failures.Add("MaxSubscriptionsPerSession must be at least 1.");
         }
-        if (options.OutboundBufferLimit < options.MaxMessageSize)
+        if (options.OutboundBufferLimit < 2L * options.MaxMessageSize)
         {
-            failures.Add($"OutboundBufferLimit ({options.OutboundBufferLimit}) must be at least MaxMessageSize ({options.MaxMessageSize}).");
+            // A message's frame is its data (binary as base64, a third larger) and a small envelope.
+            failures.Add($"OutboundBufferLimit ({options.OutboundBufferLimit}) must be at least twice MaxMessageSize ({options.MaxMessageSize}), so that a message of the largest size, in its frame, always fits.");
         }
+        RequirePositive(options.WriteTimeout, nameof(options.WriteTimeout), failures);
         if (options.Transports == PubSubTransports.None)
         {
             failures.Add("Transports must enable at least one transport.");

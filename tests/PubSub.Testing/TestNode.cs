@@ -59,6 +59,12 @@ public sealed class TestNode : IAsyncDisposable
     /// <summary>Drops a session without a word to its client, as a node that died would: its next poll or send gets 404.</summary>
     public void AbandonSession(string sessionId) => Node.FindSession(sessionId)?.Abandon();
 
+    /// <summary>Whether the session's transport is waiting for its client to take a write (the client is not reading).</summary>
+    public bool IsWaitingOnClient(string sessionId) => Node.FindSession(sessionId) is { } session && session.Outbound.WaitingOnClientSince != 0;
+
+    /// <summary>Bytes the session holds for its client: waiting, and on their way but not taken yet.</summary>
+    public long HeldBytes(string sessionId) => Node.FindSession(sessionId)?.Outbound.HeldBytes ?? 0;
+
     /// <summary>Whether the WebSocket session has a ping outstanding that something from the client has answered since.</summary>
     public bool PingAnswered(string sessionId) =>
         Node.FindSession(sessionId) is { } session && session.PingSentTimestamp != 0 && session.LastInboundTimestamp >= session.PingSentTimestamp;
@@ -111,6 +117,20 @@ public sealed class TestNode : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new TestNode(app, new Uri(address.TrimEnd('/') + "/"));
     }
+
+    /// <summary>
+    /// For <c>host:</c>: the node's sockets get a small, fixed send buffer (16 KB; Linux otherwise
+    /// grows one to 4 MB on loopback), so the writes to a client that stops reading back up after
+    /// kilobytes, as they would on a real network, not megabytes.
+    /// </summary>
+    public static void SmallSendBuffers(WebApplicationBuilder builder) =>
+        builder.WebHost.UseSockets(o => o.CreateBoundListenSocket = endpoint =>
+        {
+            // Accepted sockets inherit the listener's buffer sizes.
+            var socket = Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+            socket.SendBufferSize = 16 * 1024;
+            return socket;
+        });
 
     /// <summary>Opens a protocol client on this node's WebSocket endpoint and waits for <c>connected</c>.</summary>
     public Task<WsClient> ConnectAsync(bool answerPings = true) => WsClient.ConnectAsync(WebSocketUri, answerPings: answerPings);

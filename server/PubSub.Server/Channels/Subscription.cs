@@ -44,9 +44,11 @@ internal sealed class Subscription
                 {
                     pending.Add(frame);
                     _pendingBytes += frame.Json.Length;
-                    if (_pendingBytes > Session.Outbound.Limit)
+                    if (_pendingBytes > Session.Outbound.Limit * OutboundQueue.LagFactor)
                     {
-                        // Publications arrive faster than the client catches up: it cannot recover this way.
+                        // The history read takes so long that what arrives meanwhile would hold more
+                        // than a session may fall behind through no fault of its client: cut it, and
+                        // it recovers when it comes back.
                         Session.Close(DisconnectReason.SlowConsumer);
                     }
                     return;

@@ -117,6 +117,24 @@ internal static class ServerFrames
         WriteHistory(writer, page);
     });
 
+    /// <summary>
+    /// At least the length of <see cref="ReplyHistory"/>'s frame for <paramref name="page"/>,
+    /// computed without building it: a reply too large for the session is refused before it costs
+    /// its memory.
+    /// </summary>
+    public static long ReplyHistoryUpperBound(HistoryPage page)
+    {
+        // {"type":"reply","id":N,"result":{"epoch":"...","offset":N,"publications":[ ... ]}}
+        long length = 96 + page.Latest.Epoch.Length;
+        foreach (var publication in page.Publications)
+        {
+            // {"offset":N,"binary":"..."}, with the separating comma.
+            var data = publication.Data.Bytes.Length;
+            length += 40 + (publication.Data.IsBinary ? (data + 2) / 3 * 4 : data);
+        }
+        return length;
+    }
+
     /// <summary>A history page as the JSON object that both the <c>history</c> reply and the server API return.</summary>
     public static void WriteHistory(Utf8JsonWriter writer, HistoryPage page)
     {

@@ -3,7 +3,7 @@ namespace PubSub.Sessions;
 internal enum EnqueueResult
 {
     Queued,
-    /// <summary>The queue would exceed its byte limit; the frame was not queued.</summary>
+    /// <summary>The session holds too much the client has not taken; the frame was not queued.</summary>
     Overflow,
     /// <summary>The queue is completed; the frame was dropped.</summary>
     Closed,
@@ -14,26 +14,43 @@ internal enum EnqueueResult
 /// fan-out, replies, the heartbeat); one transport reads at a time. Completing the queue with a
 /// last frame lets the transport write it and end.
 /// </summary>
+/// <remarks>
+/// <para>The bytes counted against the limit are everything the session holds for its client:
+/// frames waiting, and frames the transport took but the client has not taken yet (a write in
+/// progress; on long-polling, frames sent but not acknowledged). The transport gives them back
+/// with <see cref="Release"/>.</para>
+/// <para>Overflowing makes the session a slow consumer, and the rule judges the client, not the
+/// node: past the limit, a frame is refused while the transport waits for the client to take a
+/// write (<see cref="MarkWaitingOnClient"/>), because then the client is what holds the bytes up.
+/// While nothing waits on the client, the node itself is behind (a busy node has not run the
+/// session's writer yet), and the queue may grow to <see cref="LagFactor"/> times the limit before
+/// memory wins.</para>
+/// </remarks>
 internal sealed class OutboundQueue
 {
+    /// <summary>How far past its limit a session may fall behind through no fault of its client.</summary>
+    public const int LagFactor = 2;
+
     private readonly Lock _gate = new();
     private readonly Queue<OutboundFrame> _frames = new();
     private readonly long _limit;
-    private long _bytes;
+    private long _queuedBytes;
+    private long _takenBytes;
+    private long _waitingOnClientSince;
     private bool _completed;
     private TaskCompletionSource<bool>? _waiter;
     private TaskCompletionSource? _roomWaiter;
 
     public OutboundQueue(long limit) => _limit = limit;
 
-    /// <summary>Bytes waiting, for diagnostics and tests.</summary>
-    public long QueuedBytes
+    /// <summary>Bytes the session holds for its client: waiting, and taken by the transport but not released.</summary>
+    public long HeldBytes
     {
         get
         {
             lock (_gate)
             {
-                return _bytes;
+                return _queuedBytes + _takenBytes;
             }
         }
     }
@@ -51,6 +68,9 @@ internal sealed class OutboundQueue
         }
     }
 
+    /// <summary>When the transport started waiting for the client to take a write (a timestamp); 0 while it is not.</summary>
+    public long WaitingOnClientSince => Volatile.Read(ref _waitingOnClientSince);
+
     public EnqueueResult TryEnqueue(in OutboundFrame frame)
     {
         TaskCompletionSource<bool>? waiter;
@@ -60,14 +80,13 @@ internal sealed class OutboundQueue
             {
                 return EnqueueResult.Closed;
             }
-            // A single frame larger than the limit still passes an empty queue; otherwise a large
-            // message could never be delivered at all.
-            if (_bytes + frame.Json.Length > _limit && _frames.Count > 0)
+            var held = _queuedBytes + _takenBytes + frame.Json.Length;
+            if (held > _limit && (_waitingOnClientSince != 0 || held > _limit * LagFactor))
             {
                 return EnqueueResult.Overflow;
             }
             _frames.Enqueue(frame);
-            _bytes += frame.Json.Length;
+            _queuedBytes += frame.Json.Length;
             waiter = _waiter;
             _waiter = null;
         }
@@ -93,12 +112,12 @@ internal sealed class OutboundQueue
             if (discardPending)
             {
                 _frames.Clear();
-                _bytes = 0;
+                _queuedBytes = 0;
             }
             if (last is { } frame)
             {
                 _frames.Enqueue(frame);
-                _bytes += frame.Json.Length;
+                _queuedBytes += frame.Json.Length;
             }
             _completed = true;
             waiter = _waiter;
@@ -136,26 +155,10 @@ internal sealed class OutboundQueue
         }
     }
 
-    public bool TryDequeue(out OutboundFrame frame)
-    {
-        TaskCompletionSource? roomWaiter;
-        lock (_gate)
-        {
-            if (!_frames.TryDequeue(out frame))
-            {
-                return false;
-            }
-            _bytes -= frame.Json.Length;
-            roomWaiter = TakeRoomWaiter();
-        }
-        roomWaiter?.TrySetResult();
-        return true;
-    }
-
     /// <summary>
-    /// Waits until <paramref name="bytes"/> more fit under the limit (or the queue is empty or
-    /// completed). Catch-up traffic the client asked for, such as a history replay, goes at the
-    /// pace the client reads instead of overflowing the queue.
+    /// Waits until <paramref name="bytes"/> more fit under the limit (or the session holds nothing,
+    /// or the queue is completed). Catch-up traffic the client asked for, such as a history replay,
+    /// goes at the pace the client takes it instead of overflowing the queue.
     /// </summary>
     public async ValueTask WaitForRoomAsync(int bytes, CancellationToken cancellationToken)
     {
@@ -164,7 +167,8 @@ internal sealed class OutboundQueue
             Task wait;
             lock (_gate)
             {
-                if (_completed || _frames.Count == 0 || _bytes + bytes <= _limit)
+                var held = _queuedBytes + _takenBytes;
+                if (_completed || held == 0 || held + bytes <= _limit)
                 {
                     return;
                 }
@@ -184,26 +188,47 @@ internal sealed class OutboundQueue
 
     /// <summary>
     /// Moves waiting frames into <paramref name="into"/>: at least one if any waits, then more
-    /// while their total stays within <paramref name="maxBytes"/>. Returns how many were moved.
+    /// while their total stays within <paramref name="maxBytes"/>. Returns the bytes moved: the
+    /// session still holds them until the transport <see cref="Release"/>s them.
     /// </summary>
     public int DequeueBatch(List<OutboundFrame> into, int maxBytes)
     {
-        TaskCompletionSource? roomWaiter;
         var count = 0;
+        var moved = 0;
         lock (_gate)
         {
-            var total = 0;
-            while (_frames.TryPeek(out var frame) && (count == 0 || total + frame.Json.Length + 1 <= maxBytes))
+            var joined = 0;
+            while (_frames.TryPeek(out var frame) && (count == 0 || joined + frame.Json.Length + 1 <= maxBytes))
             {
                 _frames.Dequeue();
-                _bytes -= frame.Json.Length;
-                total += frame.Json.Length + 1;
+                joined += frame.Json.Length + 1;
+                moved += frame.Json.Length;
                 into.Add(frame);
                 count++;
             }
-            roomWaiter = count > 0 ? TakeRoomWaiter() : null;
+            _queuedBytes -= moved;
+            _takenBytes += moved;
+        }
+        return moved;
+    }
+
+    /// <summary>The client has taken <paramref name="bytes"/> of what the transport dequeued (a write completed; frames acknowledged).</summary>
+    public void Release(long bytes)
+    {
+        TaskCompletionSource? roomWaiter;
+        lock (_gate)
+        {
+            _takenBytes -= bytes;
+            roomWaiter = TakeRoomWaiter();
         }
         roomWaiter?.TrySetResult();
-        return count;
     }
+
+    /// <summary>
+    /// A write could not be handed to the platform at once: the client is not taking data as fast
+    /// as it comes. Until <see cref="MarkClientCaughtUp"/>, an overflow is the client's doing.
+    /// </summary>
+    public void MarkWaitingOnClient(long timestamp) => Volatile.Write(ref _waitingOnClientSince, Math.Max(1, timestamp));
+
+    public void MarkClientCaughtUp() => Volatile.Write(ref _waitingOnClientSince, 0);
 }

@@ -240,6 +240,12 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         // Reading history reveals what subscribing would: the same checks apply.
         await AuthorizeReadAsync(session, match);
         var page = await node.GetHistoryAsync(match, frame.Since, frame.Limit ?? ClientFrameParser.DefaultHistoryLimit, cancellationToken);
+        if (ServerFrames.ReplyHistoryUpperBound(page) is var size && size > session.Outbound.Limit)
+        {
+            // Like every frame, a reply must fit in what the session may hold for its client.
+            throw new PubSubException(PubSubErrorCodes.MessageTooLarge,
+                $"The {page.Publications.Count} publications would make a reply of about {size} bytes, more than a session may hold for its client ({session.Outbound.Limit}); ask for fewer with 'limit' and page with 'since'.");
+        }
         Reply(session, frame.Id, id => ServerFrames.ReplyHistory(id, page));
     }
 

@@ -152,15 +152,24 @@ internal sealed class LongPollingTransport : IDisposable
 
         public long LastPollEnded { get; set; } = now;
 
+        /// <summary>Drops the frames up to <paramref name="ack"/>: the client has them, so the session no longer holds them.</summary>
         public void Acknowledge(long ack)
         {
-            _unacked.RemoveRange(0, (int)(ack - Acked));
+            var count = (int)(ack - Acked);
+            long bytes = 0;
+            for (var i = 0; i < count; i++)
+            {
+                bytes += _unacked[i].Json.Length;
+            }
+            _unacked.RemoveRange(0, count);
             Acked = ack;
+            Session.Outbound.Release(bytes);
         }
 
         /// <summary>
         /// The batch to answer with: every frame sent but not acknowledged (a lost response is
         /// sent again), then new frames from the queue up to the size cap. Null when there is none.
+        /// Frames sent count against the session's limit until they are acknowledged.
         /// </summary>
         public byte[]? TakeBatch()
         {

@@ -104,17 +104,32 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
     }
 
     /// <summary>Writes what waits as events, with one flush; false once the response can take no more.</summary>
-    private static async ValueTask<bool> WriteBatchAsync(PipeWriter writer, Session session, ResumeCursor cursor, List<OutboundFrame> batch)
+    private async ValueTask<bool> WriteBatchAsync(PipeWriter writer, Session session, ResumeCursor cursor, List<OutboundFrame> batch)
     {
         batch.Clear();
-        session.Outbound.DequeueBatch(batch, WebSocketTransport.MaxCoalescedBytes);
+        var bytes = session.Outbound.DequeueBatch(batch, WebSocketTransport.MaxCoalescedBytes);
         foreach (var frame in batch)
         {
             cursor.Apply(frame);
             WriteEvent(writer, cursor.Text, frame.Json.Span);
         }
-        // One flush for whatever waited: a burst costs one write.
-        var flushed = await writer.FlushAsync();
+        // One flush for whatever waited: a burst costs one write. A flush that cannot complete at
+        // once waits on the client, as a WebSocket write does (see OutboundQueue).
+        var flushing = writer.FlushAsync();
+        if (!flushing.IsCompleted)
+        {
+            session.Outbound.MarkWaitingOnClient(node.Time.GetTimestamp());
+        }
+        FlushResult flushed;
+        try
+        {
+            flushed = await flushing;
+        }
+        finally
+        {
+            session.Outbound.MarkClientCaughtUp();
+        }
+        session.Outbound.Release(bytes);
         return !flushed.IsCanceled && !flushed.IsCompleted;
     }
 

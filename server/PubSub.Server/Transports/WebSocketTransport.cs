@@ -153,7 +153,7 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
     {
         try
         {
-            await DrainAsync(session.Outbound, socket);
+            await DrainAsync(session.Outbound, socket, node.Time);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -164,36 +164,72 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
 
     /// <summary>
     /// Writes the queue to the socket until it is completed and empty, coalescing whatever waits
-    /// into one message per write.
+    /// into one message per write. What a write carries stays counted against the session's limit
+    /// until the write completes, and a write the socket cannot take at once marks the session as
+    /// waiting on its client (see <see cref="OutboundQueue"/>).
     /// </summary>
-    internal static async Task DrainAsync(OutboundQueue outbound, WebSocket socket)
+    internal static async Task DrainAsync(OutboundQueue outbound, WebSocket socket, TimeProvider time)
     {
         var batch = new List<OutboundFrame>();
         while (await outbound.WaitToReadAsync(CancellationToken.None))
         {
             batch.Clear();
-            outbound.DequeueBatch(batch, MaxCoalescedBytes);
+            var bytes = outbound.DequeueBatch(batch, MaxCoalescedBytes);
             if (batch.Count == 1)
             {
-                await socket.SendAsync(batch[0].Json, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-                continue;
+                await SendMessageAsync(socket, batch[0].Json, outbound, time);
             }
-            await SendCoalescedAsync(socket, batch);
+            else
+            {
+                await SendCoalescedAsync(socket, batch, outbound, time);
+            }
+            outbound.Release(bytes);
         }
     }
 
-    private static async ValueTask SendCoalescedAsync(WebSocket socket, List<OutboundFrame> batch)
+    private static async ValueTask SendCoalescedAsync(WebSocket socket, List<OutboundFrame> batch, OutboundQueue outbound, TimeProvider time)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(OutboundFrame.JoinedLength(batch));
         try
         {
             var written = OutboundFrame.Join(batch, buffer);
-            await socket.SendAsync(buffer.AsMemory(0, written), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            await SendMessageAsync(socket, buffer.AsMemory(0, written), outbound, time);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// Sends one message, in fragments of <see cref="MaxCoalescedBytes"/> when it is larger: the
+    /// socket copies what it sends into a buffer of its own, and the server's output pipe takes a
+    /// whole write before it pushes back, so one large write would hold it twice more, uncounted.
+    /// </summary>
+    private static async ValueTask SendMessageAsync(WebSocket socket, ReadOnlyMemory<byte> message, OutboundQueue outbound, TimeProvider time)
+    {
+        do
+        {
+            var fragment = message[..Math.Min(message.Length, MaxCoalescedBytes)];
+            message = message[fragment.Length..];
+            var sending = socket.SendAsync(fragment, WebSocketMessageType.Text, endOfMessage: message.IsEmpty, CancellationToken.None);
+            if (sending.IsCompleted)
+            {
+                sending.GetAwaiter().GetResult();
+                continue;
+            }
+            // The platform could not take the bytes at once: the client is not keeping up.
+            outbound.MarkWaitingOnClient(time.GetTimestamp());
+            try
+            {
+                await sending;
+            }
+            finally
+            {
+                outbound.MarkClientCaughtUp();
+            }
+        }
+        while (!message.IsEmpty);
     }
 
     private async Task CloseAsync(WebSocket socket, DisconnectReason? reason)

@@ -1,4 +1,6 @@
 using System.Net.WebSockets;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace PubSub.Server.Tests.Sessions;
 
@@ -66,5 +68,108 @@ public sealed class SlowConsumerTests
         var recovered = await back.MessagesAsync(published - (int)lastSeen);
         Assert.True(result.GetProperty("recovered").GetBoolean());
         Assert.Equal(Enumerable.Range((int)lastSeen + 1, published - (int)lastSeen).Select(i => (long)i), recovered.Select(m => m.GetProperty("offset").GetInt64()));
+    }
+
+    [Fact]
+    public async Task A_client_that_takes_nothing_is_cut_after_the_write_timeout_however_little_it_holds()
+    {
+        var time = new ManualTimeProvider();
+        await using var node = await TestNode.StartAsync(host: h =>
+        {
+            h.Services.AddSingleton<TimeProvider>(time);
+            TestNode.SmallSendBuffers(h);
+        });
+        await using var reader = await node.ConnectAsync();
+        await reader.SubscribeAsync("chat/stall");
+        await using var stalled = await StalledWebSocket.ConnectAsync(node.BaseUri);
+        await stalled.SendAsync("""{"type":"subscribe","id":1,"channel":"chat/stall"}""");
+        _ = await stalled.ReadMessageAsync();
+
+        // Small publications, far below the 1 MiB limit, until the server's write to the stalled
+        // client backs up with more waiting behind it (the sockets hold some 100 KB).
+        var payload = new string('x', 4000);
+        var published = 0;
+        while (published < 200 && !(node.IsWaitingOnClient(stalled.SessionId) && node.HeldBytes(stalled.SessionId) > 64 * 1024))
+        {
+            await node.Publisher.PublishAsync("chat/stall", new { n = ++published, payload });
+            await reader.MessagesAsync(1);
+        }
+        Assert.True(node.IsWaitingOnClient(stalled.SessionId), $"the write to the stalled client never backed up ({published} publications)");
+        Assert.True(node.HeldBytes(stalled.SessionId) < PubSubOptions.DefaultOutboundBufferLimit);
+
+        time.Advance(PubSubOptions.DefaultWriteTimeout);
+
+        await Timeouts.Until(() => !node.HasSession(stalled.SessionId), $"the stalled session to be cut (waiting {node.IsWaitingOnClient(stalled.SessionId)}, held {node.HeldBytes(stalled.SessionId)}, published {published})");
+        await node.Publisher.PublishAsync("chat/stall", new { n = ++published });
+        Assert.Equal(published, (await reader.MessagesAsync(1))[0].GetProperty("offset").GetInt64());
+    }
+
+    [Fact]
+    public async Task Hundreds_of_clients_that_stop_reading_are_cut_and_every_healthy_subscriber_keeps_every_publication()
+    {
+        const int SlowReaders = 200;
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            o.MaxMessageSize = 16 * 1024;
+            o.OutboundBufferLimit = 64 * 1024;
+            o.Channel("bulk/{x}", c => c.History(1000, TimeSpan.FromMinutes(5)));
+        }, host: TestNode.SmallSendBuffers);
+        var healthy = new List<WsClient>();
+        var slow = new List<StalledWebSocket>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var client = await node.ConnectAsync();
+                healthy.Add(client);
+                await client.SubscribeAsync("bulk/swarm");
+            }
+            for (var i = 0; i < SlowReaders; i++)
+            {
+                var client = await StalledWebSocket.ConnectAsync(node.BaseUri);
+                slow.Add(client);
+                await client.SendAsync("""{"type":"subscribe","id":1,"channel":"bulk/swarm"}""");
+                // The reply says the subscription is live; after it, the client reads nothing.
+                Assert.Contains("\"id\":1", await client.ReadMessageAsync(), StringComparison.Ordinal);
+            }
+
+            // Bursts of 12 publications of 4 KB (48 KB, under the limit), each received by every
+            // healthy subscriber before the next: they keep up, the stalled ones fall behind.
+            var payload = new string('x', 4000);
+            var received = healthy.Select(_ => new List<JsonElement>()).ToList();
+            var published = 0;
+            for (var burst = 0; burst < 40; burst++)
+            {
+                for (var i = 0; i < 12; i++)
+                {
+                    await node.Publisher.PublishAsync("bulk/swarm", new { n = ++published, payload });
+                }
+                for (var h = 0; h < healthy.Count; h++)
+                {
+                    received[h].AddRange(await healthy[h].MessagesAsync(12));
+                }
+            }
+
+            await Timeouts.Until(() => node.SessionCount == healthy.Count, "every stalled session to be cut");
+            foreach (var messages in received)
+            {
+                Assert.Equal(Enumerable.Range(1, published).Select(i => (long)i), messages.Select(m => m.GetProperty("offset").GetInt64()));
+            }
+            foreach (var client in healthy)
+            {
+                await client.PingAsync();
+            }
+        }
+        finally
+        {
+            foreach (var client in healthy)
+            {
+                await client.DisposeAsync();
+            }
+            foreach (var client in slow)
+            {
+                await client.DisposeAsync();
+            }
+        }
     }
 }

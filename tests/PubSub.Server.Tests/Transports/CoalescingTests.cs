@@ -20,7 +20,7 @@ public sealed class CoalescingTests
         queue.Complete(Frame("""{"type":"disconnect"}"""), discardPending: false);
         var socket = new RecordingWebSocket();
 
-        await WebSocketTransport.DrainAsync(queue, socket);
+        await WebSocketTransport.DrainAsync(queue, socket, TimeProvider.System);
 
         Assert.Equal(["{\"type\":\"a\"}\n{\"type\":\"b\"}\n{\"type\":\"c\"}\n{\"type\":\"disconnect\"}"], socket.Messages);
     }
@@ -38,11 +38,14 @@ public sealed class CoalescingTests
         queue.Complete(null, discardPending: false);
         var socket = new RecordingWebSocket();
 
-        await WebSocketTransport.DrainAsync(queue, socket);
+        await WebSocketTransport.DrainAsync(queue, socket, TimeProvider.System);
 
         Assert.Equal([medium, medium, big, "1"], socket.Messages.SelectMany(m => m.Split('\n')));
         Assert.All(socket.Messages.Where(m => m.Contains('\n', StringComparison.Ordinal)), m => Assert.True(Encoding.UTF8.GetByteCount(m) <= WebSocketTransport.MaxCoalescedBytes));
         Assert.Contains(big, socket.Messages);
+        // The frame larger than a message's share travels as one message in fragments of at most that size.
+        Assert.All(socket.Fragments.SelectMany(f => f), length => Assert.True(length <= WebSocketTransport.MaxCoalescedBytes));
+        Assert.Contains(socket.Fragments, f => f.Count == 2);
     }
 
     [Fact]
@@ -50,11 +53,12 @@ public sealed class CoalescingTests
     {
         var queue = new OutboundQueue(64);
         Assert.Equal(EnqueueResult.Queued, queue.TryEnqueue(Frame(new string('1', 40))));
+        queue.MarkWaitingOnClient(TimeProvider.System.GetTimestamp());
         Assert.Equal(EnqueueResult.Overflow, queue.TryEnqueue(Frame(new string('2', 40))));
         queue.Complete(Frame("bye"), discardPending: true);
         var socket = new RecordingWebSocket();
 
-        await WebSocketTransport.DrainAsync(queue, socket);
+        await WebSocketTransport.DrainAsync(queue, socket, TimeProvider.System);
 
         Assert.Equal(["bye"], socket.Messages);
         Assert.Equal(EnqueueResult.Closed, queue.TryEnqueue(Frame("late")));
@@ -72,11 +76,24 @@ public sealed class CoalescingTests
 
         public override string? SubProtocol => "pubsub.json";
 
+        /// <summary>The fragments of each message, for the test of large messages.</summary>
+        public List<List<int>> Fragments { get; } = [];
+
+        private readonly List<byte> _message = [];
+        private readonly List<int> _fragments = [];
+
         public override ValueTask SendAsync(ReadOnlyMemory<byte> buffer, WebSocketMessageType messageType, bool endOfMessage, CancellationToken cancellationToken)
         {
-            Assert.True(endOfMessage);
             Assert.Equal(WebSocketMessageType.Text, messageType);
-            Messages.Add(Encoding.UTF8.GetString(buffer.Span));
+            _message.AddRange(buffer.Span);
+            _fragments.Add(buffer.Length);
+            if (endOfMessage)
+            {
+                Messages.Add(Encoding.UTF8.GetString([.. _message]));
+                Fragments.Add([.. _fragments]);
+                _message.Clear();
+                _fragments.Clear();
+            }
             return ValueTask.CompletedTask;
         }
 
