@@ -1007,6 +1007,7 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
     /// <summary>Runs on the receive loop before the frames after the reply: the messages that follow a subscribe need its outcome.</summary>
     private void OnSubscribeReply(PubSubSubscription subscription, StreamPosition? since, ServerFrame reply, Connection connection)
     {
+        var retry = false;
         lock (_gate)
         {
             if (_subscriptions.GetValueOrDefault(subscription.Channel) != subscription || _current != connection)
@@ -1015,8 +1016,22 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             }
             if (reply.IsErrorReply)
             {
-                _subscriptions.Remove(subscription.Channel);
+                // A subscription that was live before this connection is the application's to end,
+                // not a broker outage's: ask again later, as client-js does. A first subscribe's
+                // failure goes to the caller of SubscribeAsync instead.
+                retry = IsTransient(reply.ErrorCode!) && subscription.HasBeenSubscribed;
+                if (!retry)
+                {
+                    _subscriptions.Remove(subscription.Channel);
+                }
             }
+        }
+        if (retry)
+        {
+            var delay = subscription.NextRetryDelay();
+            Log.ResubscribeDeferred(_logger, subscription.Channel, reply.ErrorCode!, delay.TotalSeconds);
+            Track(ResubscribeLaterAsync(subscription, connection, delay));
+            return;
         }
         if (reply.IsErrorReply)
         {
@@ -1038,6 +1053,24 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             Log.NotRecovered(_logger, subscription.Channel, since.Value.ToString(), latest.ToString());
         }
         subscription.OnSubscribed(connection, latest, since, recovered);
+    }
+
+    /// <summary>Server refusals that pass by themselves (protocol section 2.7): the broker was down or slow, or a fault.</summary>
+    private static bool IsTransient(string code) => code is PubSubErrorCodes.Unavailable or PubSubErrorCodes.Timeout or PubSubErrorCodes.Internal;
+
+    /// <summary>Subscribes again on the same connection after <paramref name="delay"/>; a new connection subscribes everything anyway.</summary>
+    private async Task ResubscribeLaterAsync(PubSubSubscription subscription, Connection connection, TimeSpan delay)
+    {
+        if (await Task.WhenAny(Task.Delay(delay, _time), connection.Closed) != connection.Closed)
+        {
+            lock (_gate)
+            {
+                if (_subscriptions.GetValueOrDefault(subscription.Channel) == subscription && _current == connection && !connection.IsEnded)
+                {
+                    SendSubscribeLocked(connection, subscription);
+                }
+            }
+        }
     }
 
     internal async ValueTask UnsubscribeAsync(PubSubSubscription subscription, CancellationToken cancellationToken)
@@ -1300,5 +1333,8 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
 
         [LoggerMessage(12, LogLevel.Debug, "Unsubscribing from '{Channel}' failed: {Reason}")]
         public static partial void UnsubscribeFailed(ILogger logger, string channel, string reason);
+
+        [LoggerMessage(30, LogLevel.Information, "Subscribing to '{Channel}' again failed for now ({Code}); asking again in {Seconds:0.#} s.")]
+        public static partial void ResubscribeDeferred(ILogger logger, string channel, string code, double seconds);
     }
 }

@@ -123,6 +123,37 @@ public sealed class PubSubSubscription : IAsyncDisposable
         set => Volatile.Write(ref _activeOn, value);
     }
 
+    /// <summary>Whether the server confirmed this subscription at least once (so a failure now is a resubscribe's).</summary>
+    internal bool HasBeenSubscribed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _everSubscribed;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The wait before asking again after a transient refusal: 1 s, doubling to 30 s, reset by a
+    /// success. Without jitter: each subscription's own timing is jitter enough, and the reconnect
+    /// that came first already spread the clients out.
+    /// </summary>
+    internal TimeSpan NextRetryDelay()
+    {
+        lock (_gate)
+        {
+            var delay = _retryDelay;
+            _retryDelay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
+            return delay;
+        }
+    }
+
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+    private TimeSpan _retryDelay = FirstRetryDelay;
+
     /// <summary>The position to recover from (null: start from now).</summary>
     internal StreamPosition? RecoveryPosition => Position;
 
@@ -135,6 +166,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
             ActiveOn = connection;
             resubscribed = _everSubscribed;
             _everSubscribed = true;
+            _retryDelay = FirstRetryDelay;
             if (since is null)
             {
                 _position = latest;

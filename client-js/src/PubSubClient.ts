@@ -66,7 +66,7 @@ const DEFAULT_POLL_TIMEOUT_SECONDS = 25;
 const PONG = JSON.stringify({ type: "pong" });
 
 /** Subscribe errors that say "not now" rather than "no": the subscribe is retried (section 2.7). */
-const TRANSIENT_CODES = new Set(["unavailable", "internal"]);
+const TRANSIENT_CODES = new Set(["unavailable", "timeout", "internal"]);
 
 /**
  * A PubSub client: connects over the best transport that works (WebSocket, then SSE, then

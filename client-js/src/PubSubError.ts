@@ -19,13 +19,15 @@ export const ErrorCodes = {
   Unauthorized: "unauthorized",
   Unavailable: "unavailable",
   Internal: "internal",
+  // The server's "timeout" (the broker did not confirm in time) shares the name of the client's
+  // own, below, and its meaning: the request may or may not have taken effect.
 
   // From this client.
   /** The client was closed (by `close()` or a disconnect the server says not to retry) before the request completed. */
   Closed: "closed",
   /** The connection dropped after the request was sent: it may or may not have taken effect. */
   ConnectionLost: "connection_lost",
-  /** No answer in time: a request's reply, a negotiate response, or a transport's `connected` frame. */
+  /** No answer in time: a request's reply, a negotiate response, or a transport's `connected` frame; from the server, its broker did not confirm in time. Either way the outcome is unknown. */
   Timeout: "timeout",
   /** The outbound queue is full (`maxQueueBytes`): the connection is down or the network is slower than the publisher. */
   QueueFull: "queue_full",

@@ -26,7 +26,7 @@ export interface SubscriptionOwner {
  * order, dropping the ones it already delivered (a transport switch replays an overlap).
  */
 export class Subscription extends Emitter<SubscriptionEvents> {
-  /** After a transient refusal (`unavailable`, `internal`), the first re-subscribe waits up to this long (ms), doubling to RetryMaxDelay. */
+  /** After a transient refusal (`unavailable`, `timeout`, `internal`), the first re-subscribe waits up to this long (ms), doubling to RetryMaxDelay. */
   static readonly RetryInitialDelay = 1000;
   static readonly RetryMaxDelay = 30_000;
 

@@ -101,6 +101,7 @@ const STATUS_CODES: Record<number, string> = {
   403: "forbidden",
   413: "message_too_large",
   503: "unavailable",
+  504: "timeout",
 };
 
 export function describe(error: unknown): string {

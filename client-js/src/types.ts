@@ -120,7 +120,7 @@ export interface SubscriptionEvents {
   /**
    * The server refused the subscribe. For a refusal (such as `unknown_channel` or `forbidden`) the
    * subscription has ended (an `unsubscribed` event follows); for a transient failure
-   * (`unavailable`, `internal`) it stays `subscribing` and the client asks again after a backoff delay.
+   * (`unavailable`, `timeout`, `internal`) it stays `subscribing` and the client asks again after a backoff delay.
    */
   error: PubSubError;
 }

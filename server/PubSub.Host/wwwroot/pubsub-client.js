@@ -76,12 +76,14 @@ var PubSub = (() => {
     Unauthorized: "unauthorized",
     Unavailable: "unavailable",
     Internal: "internal",
+    // The server's "timeout" (the broker did not confirm in time) shares the name of the client's
+    // own, below, and its meaning: the request may or may not have taken effect.
     // From this client.
     /** The client was closed (by `close()` or a disconnect the server says not to retry) before the request completed. */
     Closed: "closed",
     /** The connection dropped after the request was sent: it may or may not have taken effect. */
     ConnectionLost: "connection_lost",
-    /** No answer in time: a request's reply, a negotiate response, or a transport's `connected` frame. */
+    /** No answer in time: a request's reply, a negotiate response, or a transport's `connected` frame; from the server, its broker did not confirm in time. Either way the outcome is unknown. */
     Timeout: "timeout",
     /** The outbound queue is full (`maxQueueBytes`): the connection is down or the network is slower than the publisher. */
     QueueFull: "queue_full",
@@ -257,7 +259,8 @@ var PubSub = (() => {
     401: "unauthorized",
     403: "forbidden",
     413: "message_too_large",
-    503: "unavailable"
+    503: "unavailable",
+    504: "timeout"
   };
   function describe(error) {
     if (error instanceof Error) {
@@ -1234,7 +1237,7 @@ var PubSub = (() => {
       }
     }
   };
-  /** After a transient refusal (`unavailable`, `internal`), the first re-subscribe waits up to this long (ms), doubling to RetryMaxDelay. */
+  /** After a transient refusal (`unavailable`, `timeout`, `internal`), the first re-subscribe waits up to this long (ms), doubling to RetryMaxDelay. */
   _Subscription.RetryInitialDelay = 1e3;
   _Subscription.RetryMaxDelay = 3e4;
   var Subscription = _Subscription;
@@ -1328,7 +1331,7 @@ var PubSub = (() => {
   var DEFAULT_MAX_MESSAGE_SIZE = 65536;
   var DEFAULT_POLL_TIMEOUT_SECONDS = 25;
   var PONG = JSON.stringify({ type: "pong" });
-  var TRANSIENT_CODES = /* @__PURE__ */ new Set(["unavailable", "internal"]);
+  var TRANSIENT_CODES = /* @__PURE__ */ new Set(["unavailable", "timeout", "internal"]);
   var _PubSubClient = class _PubSubClient extends Emitter {
     /**
      * @param url the endpoints' prefix, such as `https://example.com/pubsub` or, in a page, `/pubsub`.

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PubSub.Brokers;
-using PubSub.Server.Tests.Brokers;
 
 namespace PubSub.Server.Tests.Channels;
 

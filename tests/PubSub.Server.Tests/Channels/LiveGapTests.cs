@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PubSub.Brokers;
-using PubSub.Server.Tests.Brokers;
 
 namespace PubSub.Server.Tests.Channels;
 

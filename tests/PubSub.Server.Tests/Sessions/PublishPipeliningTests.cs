@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using PubSub.Brokers;
-using PubSub.Server.Tests.Brokers;
 using PubSub.Sessions;
 
 namespace PubSub.Server.Tests.Sessions;

@@ -1,7 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using PubSub.Server.Tests.Brokers;
 
 namespace PubSub.Server.Tests.Transports;
 

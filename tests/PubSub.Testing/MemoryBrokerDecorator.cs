@@ -1,18 +1,19 @@
 using PubSub.Brokers;
 
-namespace PubSub.Server.Tests.Brokers;
+namespace PubSub.Testing;
 
 /// <summary>
 /// A memory broker to wrap: a test overrides the one call whose behaviour it changes (a delay, a
 /// loss, a failure) and every other call goes to the real thing.
 /// </summary>
-internal abstract class MemoryBrokerDecorator : IBroker
+public abstract class MemoryBrokerDecorator : IBroker
 {
     /// <param name="shared">A backplane other nodes use too; by default the broker has one of its own.</param>
     protected MemoryBrokerDecorator(MemoryBackplane? shared = null) =>
-        Inner = new(shared ?? new MemoryBackplane(), ownsBackplane: shared is null);
+        Inner = new MemoryBroker(shared ?? new MemoryBackplane(), ownsBackplane: shared is null);
 
-    protected MemoryBroker Inner { get; }
+    /// <summary>The real broker every call goes to unless a test overrides it.</summary>
+    protected IBroker Inner { get; }
 
     public virtual Task StartAsync(string nodeId, IBrokerHandler handler, CancellationToken cancellationToken) =>
         Inner.StartAsync(nodeId, handler, cancellationToken);
