@@ -11,6 +11,7 @@ public sealed class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _output = [];
+    private int _disposed;
 
     private HostProcess(Process process, int port)
     {
@@ -47,28 +48,30 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
+    /// <param name="environment">Configuration, as an operator sets it.</param>
+    /// <param name="port">A port to listen on (a node started again where a load balancer expects it); a free one by default.</param>
+    public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string> environment, int? port = null)
     {
         if (!File.Exists(HostAssembly))
         {
             throw new InvalidOperationException($"{HostAssembly} is missing: build the solution first.");
         }
-        var port = FreePort.Next();
+        var listen = port ?? FreePort.Next();
         var start = new ProcessStartInfo("dotnet", [HostAssembly])
         {
             WorkingDirectory = Path.GetDirectoryName(HostAssembly)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        start.Environment["Urls"] = $"http://127.0.0.1:{listen}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        var host = new HostProcess(process, port);
-        if (!await FreePort.WaitUntilListeningAsync(port, "PubSub.Host", () => process.HasExited))
+        var host = new HostProcess(process, listen);
+        if (!await FreePort.WaitUntilListeningAsync(listen, "PubSub.Host", () => process.HasExited))
         {
             var output = host.Output;
             await host.DisposeAsync();
@@ -77,8 +80,13 @@ public sealed class HostProcess : IAsyncDisposable
         return host;
     }
 
+    /// <summary>Kills the process (SIGKILL, as a crash would); safe to call again.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
