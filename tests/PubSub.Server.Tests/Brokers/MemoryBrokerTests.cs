@@ -2,12 +2,25 @@ using PubSub.Brokers;
 
 namespace PubSub.Server.Tests.Brokers;
 
-/// <summary>The broker specification, run against the in-memory broker.</summary>
+/// <summary>The broker specification, run against the in-memory broker, on a clock the spec moves.</summary>
 public sealed class MemoryBrokerSpecTests : BrokerSpec
 {
-    private readonly MemoryBackplane _backplane = new();
+    private readonly ManualTimeProvider _time = new();
+    private readonly MemoryBackplane _backplane;
+
+    public MemoryBrokerSpecTests() => _backplane = new MemoryBackplane(_time);
 
     protected override Task<IBroker> CreateBrokerAsync() => Task.FromResult<IBroker>(new MemoryBroker(_backplane, ownsBackplane: false));
+
+    // Nothing expires until the clock moves, so the default timeouts serve every test.
+    protected override Task<IBroker> CreateBrokerWithShortLivedEmptyStreamsAsync() => CreateBrokerAsync();
+
+    protected override Task<Func<Task>> WatchEmptyStreamExpiryAsync(string channel) =>
+        Task.FromResult<Func<Task>>(() =>
+        {
+            _time.Advance(MemoryBackplane.DefaultEmptyStreamIdleTimeout);
+            return Task.CompletedTask;
+        });
 
     public override async Task DisposeAsync()
     {
