@@ -31,6 +31,9 @@ public sealed class RedisBrokerOptions
     /// <summary>The default <see cref="StreamIdleTimeout"/>: 24 h, as for the in-memory broker.</summary>
     public static readonly TimeSpan DefaultStreamIdleTimeout = MemoryBackplane.DefaultStreamIdleTimeout;
 
+    /// <summary>The default <see cref="EmptyStreamIdleTimeout"/>: 5 min, as for the in-memory broker.</summary>
+    public static readonly TimeSpan DefaultEmptyStreamIdleTimeout = MemoryBackplane.DefaultEmptyStreamIdleTimeout;
+
     /// <summary>
     /// The StackExchange.Redis configuration string of the one Redis instance to use, for example
     /// <c>127.0.0.1:6379</c> or <c>redis.internal:6379,password=secret,ssl=true</c>. Set either
@@ -83,6 +86,17 @@ public sealed class RedisBrokerOptions
     /// (never less than its history TTL). After that the channel starts a new epoch. Default 24 h.
     /// </summary>
     public TimeSpan StreamIdleTimeout { get; set; } = DefaultStreamIdleTimeout;
+
+    /// <summary>
+    /// How long a channel that was read (subscribed to, or its history asked for) but never
+    /// published keeps its epoch in Redis after its last read. Reading creates the epoch so that a
+    /// first subscriber gets a position the next publish continues; it lives only this long, so
+    /// reads of names no one publishes to leave no key behind for <see cref="StreamIdleTimeout"/>.
+    /// After it, the next publish starts a new epoch: subscribers take it live, and a client that
+    /// comes back with the old position gets <c>recovered: false</c>. A value longer than
+    /// <see cref="StreamIdleTimeout"/> counts as that. Default 5 min.
+    /// </summary>
+    public TimeSpan EmptyStreamIdleTimeout { get; set; } = DefaultEmptyStreamIdleTimeout;
 
     /// <summary>The configuration strings in use: <see cref="Shards"/>, or <see cref="Configuration"/> alone.</summary>
     internal IReadOnlyList<string> ShardConfigurations =>

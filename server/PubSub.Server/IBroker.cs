@@ -38,7 +38,9 @@ public interface IBroker
     /// <summary>
     /// Reads the channel's latest position and the retained publications after
     /// <see cref="HistoryQuery.SinceOffset"/>, oldest first. A channel that has no stream yet gets
-    /// one (a new epoch at offset 0), so the answer always holds a usable position.
+    /// one (a new epoch at offset 0), so the answer always holds a usable position. Such an empty
+    /// stream must be bounded and short-lived, since anyone who may read may name any channel:
+    /// once it is gone, the next publish starts a new epoch.
     /// </summary>
     ValueTask<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken);
 

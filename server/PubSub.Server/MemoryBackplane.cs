@@ -6,21 +6,52 @@ using PubSub.Brokers;
 namespace PubSub;
 
 /// <summary>
-/// The state that in-memory brokers share: channel streams and history (in a
-/// <see cref="MemoryCache"/>), which nodes want which channels, and which nodes are alive. Each
-/// node gets one by default. Share one between several nodes in one process to test scale-out
-/// behaviour (forwarding, cross-node fan-out) without Redis:
-/// <c>services.AddPubSub().AddMemoryBroker(sharedBackplane)</c>.
+/// The state that in-memory brokers share: channel streams and history, which nodes want which
+/// channels, and which nodes are alive. Each node gets one by default. Share one between several
+/// nodes in one process to test scale-out behaviour (forwarding, cross-node fan-out) without
+/// Redis: <c>services.AddPubSub().AddMemoryBroker(sharedBackplane)</c>.
 /// </summary>
+/// <remarks>
+/// Streams are bounded in number and in time, so that no sequence of requests grows a node
+/// without limit. A channel that has only been read (subscribed to, or its history asked for)
+/// gets an empty stream, so that its first subscribers get a position that the next publication
+/// continues; at most <see cref="DefaultMaxEmptyStreams"/> of those are kept, each for
+/// <see cref="DefaultEmptyStreamIdleTimeout"/> after its last read. The first publication makes it
+/// a real stream, with the same epoch, kept for <see cref="DefaultStreamIdleTimeout"/> after its
+/// last use, and at most <see cref="DefaultMaxStreams"/> of those. Beyond either cap the least
+/// recently used stream goes. A channel whose stream went starts a new epoch: subscribers adopt
+/// it live, and a client that comes back with a position in the old one gets <c>recovered: false</c>.
+/// </remarks>
 public sealed class MemoryBackplane : IDisposable
 {
     /// <summary>How long a channel's epoch and offset are kept after its last publication or read. Default 24 h.</summary>
     public static readonly TimeSpan DefaultStreamIdleTimeout = TimeSpan.FromHours(24);
 
-    private readonly MemoryCache _cache;
+    /// <summary>
+    /// How many published channels keep their stream, default 100,000. A stream costs about 200 B
+    /// plus its name (measured), beside its history, which its channel's size and TTL bound: some
+    /// 30 MB for names of 30 characters, 75 MB at the 255-character limit. That covers a channel
+    /// per user of a large single node; beyond it only the channels idle the longest lose their epoch.
+    /// </summary>
+    public const int DefaultMaxStreams = 100_000;
+
+    /// <summary>
+    /// How many channels that were read but never published keep their (empty) stream, default
+    /// 10,000: about 2.5 MB for names of 30 characters (7.5 MB at the limit), however many names
+    /// clients ask for.
+    /// </summary>
+    public const int DefaultMaxEmptyStreams = 10_000;
+
+    /// <summary>
+    /// How long an empty stream is kept after its last read, default 5 min: long enough for a
+    /// first subscriber's reconnect or the first publication to find it, short enough that names
+    /// read in passing leave nothing behind for long.
+    /// </summary>
+    public static readonly TimeSpan DefaultEmptyStreamIdleTimeout = TimeSpan.FromMinutes(5);
+
+    private readonly MemoryCache _history;
     private readonly TimeProvider _time;
-    private readonly TimeSpan _streamIdleTimeout;
-    private readonly Lock _createGate = new();
+    private readonly StreamTable _streams;
     private readonly ConcurrentDictionary<string, MemoryBroker> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, MemoryBroker[]> _interest = new(StringComparer.Ordinal);
     private readonly Lock _interestGate = new();
@@ -31,16 +62,35 @@ public sealed class MemoryBackplane : IDisposable
     }
 
     /// <param name="time">The clock for history TTLs and stream expiry.</param>
-    /// <param name="streamIdleTimeout">How long an idle channel keeps its epoch and offset; after that it starts a new epoch.</param>
-    public MemoryBackplane(TimeProvider time, TimeSpan? streamIdleTimeout = null)
+    /// <param name="streamIdleTimeout">How long a published channel keeps its epoch and offset after its last use; after that it starts a new epoch. Default <see cref="DefaultStreamIdleTimeout"/>.</param>
+    /// <param name="maxStreams">How many published channels keep their stream; beyond it the least recently used starts a new epoch. Default <see cref="DefaultMaxStreams"/>.</param>
+    /// <param name="maxEmptyStreams">How many channels that were read but never published keep their empty stream. Default <see cref="DefaultMaxEmptyStreams"/>.</param>
+    /// <param name="emptyStreamIdleTimeout">How long such an empty stream is kept after its last read; at most <paramref name="streamIdleTimeout"/>. Default <see cref="DefaultEmptyStreamIdleTimeout"/>.</param>
+    public MemoryBackplane(
+        TimeProvider time,
+        TimeSpan? streamIdleTimeout = null,
+        int maxStreams = DefaultMaxStreams,
+        int maxEmptyStreams = DefaultMaxEmptyStreams,
+        TimeSpan? emptyStreamIdleTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(time);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxStreams);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEmptyStreams);
+        var idle = streamIdleTimeout ?? DefaultStreamIdleTimeout;
+        var emptyIdle = emptyStreamIdleTimeout ?? DefaultEmptyStreamIdleTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(idle, TimeSpan.Zero, nameof(streamIdleTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(emptyIdle, TimeSpan.Zero, nameof(emptyStreamIdleTimeout));
+        // A channel no one published to never outlives one in use.
+        emptyIdle = TimeSpan.FromTicks(Math.Min(emptyIdle.Ticks, idle.Ticks));
         _time = time;
-        _streamIdleTimeout = streamIdleTimeout ?? DefaultStreamIdleTimeout;
-        _cache = new MemoryCache(new MemoryCacheOptions { Clock = new Clock(time) });
+        _history = new MemoryCache(new MemoryCacheOptions { Clock = new Clock(time) });
+        _streams = new StreamTable(time, maxStreams, idle, maxEmptyStreams, emptyIdle, OnEvicted);
     }
 
-    public void Dispose() => _cache.Dispose();
+    /// <summary>How many empty and published streams the backplane holds, for tests.</summary>
+    internal (int Empty, int Published) StreamCount => _streams.Count;
+
+    public void Dispose() => _history.Dispose();
 
     internal void Attach(string nodeId, MemoryBroker broker)
     {
@@ -92,10 +142,10 @@ public sealed class MemoryBackplane : IDisposable
     {
         while (true)
         {
-            var stream = GetOrCreateStream(channel);
+            var stream = _streams.ForPublish(channel);
             lock (stream.Gate)
             {
-                if (stream.Evicted)
+                if (stream.State == StreamState.Evicted)
                 {
                     continue;
                 }
@@ -119,15 +169,15 @@ public sealed class MemoryBackplane : IDisposable
     {
         while (true)
         {
-            var stream = GetOrCreateStream(channel);
+            var stream = _streams.ForRead(channel);
             lock (stream.Gate)
             {
-                if (stream.Evicted)
+                if (stream.State == StreamState.Evicted)
                 {
                     continue;
                 }
                 var latest = new StreamPosition(stream.Offset, stream.Epoch);
-                if (query.Limit <= 0 || !_cache.TryGetValue(new HistoryKey(channel), out HistoryBuffer? buffer) || buffer!.Stream != stream)
+                if (query.Limit <= 0 || !_history.TryGetValue(channel, out HistoryBuffer? buffer) || buffer!.Stream != stream)
                 {
                     return new HistoryPage(latest, []);
                 }
@@ -162,59 +212,27 @@ public sealed class MemoryBackplane : IDisposable
         }
     }
 
-    private ChannelStream GetOrCreateStream(string channel)
+    // Under the stream table's lock: the channel has no stream now, so its history is of no use.
+    private void OnEvicted(ChannelStream stream)
     {
-        if (_cache.TryGetValue(channel, out ChannelStream? stream))
+        if (_history.TryGetValue(stream.Channel, out HistoryBuffer? buffer) && buffer!.Stream == stream)
         {
-            return stream!;
-        }
-        lock (_createGate)
-        {
-            if (_cache.TryGetValue(channel, out stream))
-            {
-                return stream!;
-            }
-            stream = new ChannelStream(Ids.NewEpoch());
-            var options = new MemoryCacheEntryOptions { SlidingExpiration = _streamIdleTimeout };
-            options.RegisterPostEvictionCallback(static (_, value, _, _) => ((ChannelStream)value!).MarkEvicted());
-            _cache.Set(channel, stream, options);
-            return stream;
+            _history.Remove(stream.Channel);
         }
     }
 
     private void AppendHistory(ChannelStream stream, Publication publication, HistoryOptions history)
     {
         var now = _time.GetUtcNow();
-        var key = new HistoryKey(publication.Channel);
-        if (!_cache.TryGetValue(key, out HistoryBuffer? buffer) || buffer!.Stream != stream)
+        var key = publication.Channel;
+        if (!_history.TryGetValue(key, out HistoryBuffer? buffer) || buffer!.Stream != stream)
         {
             buffer = new HistoryBuffer(stream);
         }
         buffer.Append(publication, now + history.Ttl, history.Size);
         buffer.Prune(now);
         // The buffer expires with its newest publication, so an idle channel's history frees itself.
-        _cache.Set(key, buffer, now + history.Ttl);
-    }
-
-    private sealed record HistoryKey(string Channel);
-
-    private sealed class ChannelStream(string epoch)
-    {
-        public Lock Gate { get; } = new();
-
-        public string Epoch { get; } = epoch;
-
-        public long Offset { get; set; }
-
-        public bool Evicted { get; private set; }
-
-        public void MarkEvicted()
-        {
-            lock (Gate)
-            {
-                Evicted = true;
-            }
-        }
+        _history.Set(key, buffer, now + history.Ttl);
     }
 
     private sealed class HistoryBuffer(ChannelStream stream)

@@ -36,7 +36,8 @@ public sealed class RedisBrokerOptionsTests
             ("PubSub:Redis:Shards:1", "127.0.0.1:7002,password=secret"),
             ("PubSub:Redis:KeyPrefix", "app1:"),
             ("PubSub:Redis:OperationTimeout", "00:00:02"),
-            ("PubSub:Redis:NodeTimeout", "00:00:30")).GetSection("PubSub:Redis");
+            ("PubSub:Redis:NodeTimeout", "00:00:30"),
+            ("PubSub:Redis:EmptyStreamIdleTimeout", "00:01:00")).GetSection("PubSub:Redis");
 
         await using var provider = Build(b => b.AddRedisBroker(section));
         var options = provider.GetRequiredService<IOptions<RedisBrokerOptions>>().Value;
@@ -45,6 +46,7 @@ public sealed class RedisBrokerOptionsTests
         Assert.Equal("app1:", options.KeyPrefix);
         Assert.Equal(TimeSpan.FromSeconds(2), options.OperationTimeout);
         Assert.Equal(TimeSpan.FromSeconds(30), options.NodeTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.EmptyStreamIdleTimeout);
         Assert.Equal(RedisBrokerOptions.DefaultNodeHeartbeatInterval, options.NodeHeartbeatInterval);
         Assert.Equal(2, ((RedisBroker)provider.GetRequiredService<IBroker>()).Shards.Count);
     }
@@ -77,6 +79,7 @@ public sealed class RedisBrokerOptionsTests
         {
             o.Configuration = "127.0.0.1:6379";
             o.OperationTimeout = TimeSpan.Zero;
+            o.EmptyStreamIdleTimeout = TimeSpan.FromSeconds(-1);
             o.NodeHeartbeatInterval = TimeSpan.FromSeconds(5);
             o.NodeTimeout = TimeSpan.FromSeconds(5);
         }));
@@ -84,6 +87,7 @@ public sealed class RedisBrokerOptionsTests
         var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RedisBrokerOptions>>().Value);
 
         Assert.Contains("OperationTimeout must be positive", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("EmptyStreamIdleTimeout must be positive", failure.Message, StringComparison.Ordinal);
         Assert.Contains("NodeTimeout (00:00:05) must be longer than NodeHeartbeatInterval", failure.Message, StringComparison.Ordinal);
     }
 

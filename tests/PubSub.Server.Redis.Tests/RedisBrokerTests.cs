@@ -53,6 +53,52 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
     }
 
     [Fact]
+    public async Task Reading_channels_never_published_leaves_meta_keys_that_live_no_longer_than_the_empty_stream_timeout()
+    {
+        var (broker, _, _) = await StartAsync(o =>
+        {
+            o.EmptyStreamIdleTimeout = TimeSpan.FromMinutes(1);
+            o.StreamIdleTimeout = TimeSpan.FromHours(1);
+        });
+        var channels = Enumerable.Range(0, 50).Select(_ => NewChannel()).ToList();
+
+        // Every way a node reads a channel: a history read, a subscribe (the feed's floor), and a
+        // second read of a stream that exists but is still empty, which must not renew it for the hour.
+        foreach (var channel in channels)
+        {
+            await broker.ReadHistoryAsync(channel, new HistoryQuery(null, 10), CancellationToken.None);
+        }
+        foreach (var channel in channels.Take(25))
+        {
+            await broker.SubscribeAsync(channel, CancellationToken.None);
+            await broker.ReadHistoryAsync(channel, new HistoryQuery(0, 10), CancellationToken.None);
+        }
+
+        foreach (var channel in channels)
+        {
+            Assert.InRange((long)(await Server.ExecuteAsync("PTTL", "pubsub:meta:" + channel))!, 1, 60_000);
+        }
+    }
+
+    [Fact]
+    public async Task A_channel_read_before_its_first_publication_gets_the_idle_ttl_from_it_and_later_reads_keep_it()
+    {
+        var (broker, _, _) = await StartAsync(o =>
+        {
+            o.EmptyStreamIdleTimeout = TimeSpan.FromMinutes(1);
+            o.StreamIdleTimeout = TimeSpan.FromHours(1);
+        });
+        var channel = NewChannel();
+
+        var read = await broker.ReadHistoryAsync(channel, new HistoryQuery(null, 10), CancellationToken.None);
+        var published = await broker.PublishAsync(channel, Json("1"), HistoryOptions.None, CancellationToken.None);
+        await broker.ReadHistoryAsync(channel, new HistoryQuery(null, 10), CancellationToken.None);
+
+        Assert.Equal(new StreamPosition(1, read.Latest.Epoch), published);
+        Assert.InRange((long)(await Server.ExecuteAsync("PTTL", "pubsub:meta:" + channel))!, 60_001, 3_600_000);
+    }
+
+    [Fact]
     public async Task A_history_entry_holds_expiry_kind_and_data_under_the_offset_as_its_id()
     {
         var (broker, _, _) = await StartAsync();

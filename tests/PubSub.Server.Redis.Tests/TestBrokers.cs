@@ -7,6 +7,13 @@ namespace PubSub.Server.Redis.Tests;
 /// <summary>Redis brokers for tests: quick to reconnect and retry, so fault tests run in seconds.</summary>
 internal static class TestBrokers
 {
+    /// <summary>
+    /// For tests that wait for an empty stream (read, never published) to expire in Redis, whose
+    /// TTLs run in real time. Longer than any subscribe takes, since a subscribe reads the channel
+    /// twice (the feed's floor, then the hub's position) and the stream must outlive the first.
+    /// </summary>
+    public static readonly Action<RedisBrokerOptions> ShortLivedEmptyStreams = options => options.EmptyStreamIdleTimeout = TimeSpan.FromSeconds(2);
+
     public static RedisBroker Create(IEnumerable<string> configurations, Action<RedisBrokerOptions>? configure = null, RecordingLogger<RedisBroker>? logger = null, TimeProvider? time = null)
     {
         var options = new RedisBrokerOptions

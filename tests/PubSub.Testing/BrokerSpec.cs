@@ -1,4 +1,7 @@
 using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Xunit;
 
 namespace PubSub.Testing;
@@ -19,6 +22,21 @@ public abstract class BrokerSpec : IAsyncLifetime
     /// two calls give two nodes of one cluster.
     /// </summary>
     protected abstract Task<IBroker> CreateBrokerAsync();
+
+    /// <summary>
+    /// A broker like <see cref="CreateBrokerAsync"/>'s whose empty streams (read, never published)
+    /// expire soon enough for a test to wait for: Redis's TTLs run in real time, so its spec sets
+    /// a short empty-stream idle timeout; the in-memory spec's clock moves only when
+    /// <see cref="WatchEmptyStreamExpiryAsync"/> moves it, so its brokers can all be alike.
+    /// </summary>
+    protected abstract Task<IBroker> CreateBrokerWithShortLivedEmptyStreamsAsync();
+
+    /// <summary>
+    /// Called before <paramref name="channel"/> is first read. The function returned, called after
+    /// the read, returns once the empty stream that read created has expired: the in-memory spec
+    /// moves its clock past the expiry, the Redis spec waits for Redis to expire the key.
+    /// </summary>
+    protected abstract Task<Func<Task>> WatchEmptyStreamExpiryAsync(string channel);
 
     public virtual Task InitializeAsync() => Task.CompletedTask;
 
@@ -48,6 +66,16 @@ public abstract class BrokerSpec : IAsyncLifetime
     }
 
     protected static Payload Json(string json) => Payload.FromJson(Encoding.UTF8.GetBytes(json));
+
+    /// <summary>
+    /// A real node on <paramref name="broker"/> (which it starts, stops and disposes), for what
+    /// only a subscribe shows: the position a client gets, and whether it recovered.
+    /// </summary>
+    protected static Task<TestNode> StartTestNodeAsync(IBroker broker) =>
+        TestNode.StartAsync(services: b => b.Services.Replace(ServiceDescriptor.Singleton(_ => broker)));
+
+    private static StreamPosition PositionOf(JsonElement result) =>
+        new(result.GetProperty("offset").GetInt64(), result.GetProperty("epoch").GetString()!);
 
     [Fact]
     public async Task Offsets_start_at_one_and_grow_by_one_within_an_epoch()
@@ -96,6 +124,54 @@ public abstract class BrokerSpec : IAsyncLifetime
         Assert.Empty(first.Publications);
         Assert.Equal(first.Latest, second.Latest);
         Assert.Equal(new StreamPosition(1, first.Latest.Epoch), published);
+    }
+
+    [Fact]
+    public async Task Within_its_life_an_empty_stream_recovers_a_client_that_comes_back_at_offset_zero()
+    {
+        await using var node = await StartTestNodeAsync(await CreateBrokerAsync());
+        var channel = NewChannel("chat");
+        var first = await node.ConnectAsync();
+        var start = PositionOf(await first.SubscribeAsync(channel));
+        first.Abort();
+        await first.DisposeAsync();
+
+        await node.Publisher.PublishAsync(channel, new { n = 1 });
+        await node.Publisher.PublishAsync(channel, new { n = 2 });
+        await using var returning = await node.ConnectAsync();
+        var resumed = await returning.SubscribeAsync(channel, start.Epoch, start.Offset);
+        var replayed = await returning.MessagesAsync(2);
+
+        Assert.Equal(0, start.Offset);
+        Assert.True(resumed.GetProperty("recovered").GetBoolean());
+        Assert.Equal(new StreamPosition(2, start.Epoch), PositionOf(resumed));
+        Assert.Equal([1L, 2], replayed.Select(m => m.GetProperty("offset").GetInt64()));
+        Assert.All(replayed, m => Assert.Equal(start.Epoch, m.GetProperty("epoch").GetString()));
+    }
+
+    [Fact]
+    public async Task Once_an_empty_stream_expired_the_next_publish_starts_a_new_epoch_that_subscribers_take_and_an_old_position_does_not_recover()
+    {
+        await using var node = await StartTestNodeAsync(await CreateBrokerWithShortLivedEmptyStreamsAsync());
+        var channel = NewChannel("chat");
+        var expired = await WatchEmptyStreamExpiryAsync(channel);
+        await using var subscriber = await node.ConnectAsync();
+        var start = PositionOf(await subscriber.SubscribeAsync(channel));
+
+        await expired().WithTimeout("the empty stream to expire");
+        var published = await node.Publisher.PublishAsync(channel, new { n = 1 });
+        var live = await subscriber.NextOfTypeAsync("message");
+        await using var returning = await node.ConnectAsync();
+        var resumed = await returning.SubscribeAsync(channel, start.Epoch, start.Offset);
+
+        Assert.Equal(0, start.Offset);
+        Assert.NotEqual(start.Epoch, published.Epoch);
+        Assert.Equal(1, published.Offset);
+        // The subscriber was there throughout: it takes the new epoch and misses nothing.
+        Assert.Equal(published, PositionOf(live));
+        // A client that comes back with the old position cannot know nothing was lost: it is told.
+        Assert.False(resumed.GetProperty("recovered").GetBoolean());
+        Assert.Equal(published, PositionOf(resumed));
     }
 
     [Fact]

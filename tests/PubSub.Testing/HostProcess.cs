@@ -25,6 +25,9 @@ public sealed class HostProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The process id, for reading what the node holds (<see cref="ProcessMemory"/>).</summary>
+    public int ProcessId => _process.Id;
+
     public Uri BaseUri => new($"http://127.0.0.1:{Port}/");
 
     public string Output

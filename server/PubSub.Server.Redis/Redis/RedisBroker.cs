@@ -289,7 +289,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
             ShardFor(channel),
             RedisScripts.Read,
             [_keys.Meta(channel), _keys.History(channel)],
-            [Ids.NewEpoch(), Milliseconds(_options.StreamIdleTimeout), since, Math.Max(0, limit)],
+            [Ids.NewEpoch(), Milliseconds(_options.StreamIdleTimeout), since, Math.Max(0, limit), Milliseconds(_options.EmptyStreamIdleTimeout)],
             channel,
             "read the history of",
             cancellationToken);

@@ -36,6 +36,7 @@ internal sealed class RedisBrokerOptionsValidator : IValidateOptions<RedisBroker
         RequirePositive(options.RecoveryRetryInterval, nameof(options.RecoveryRetryInterval), failures);
         RequirePositive(options.NodeHeartbeatInterval, nameof(options.NodeHeartbeatInterval), failures);
         RequirePositive(options.StreamIdleTimeout, nameof(options.StreamIdleTimeout), failures);
+        RequirePositive(options.EmptyStreamIdleTimeout, nameof(options.EmptyStreamIdleTimeout), failures);
         if (options.NodeTimeout <= options.NodeHeartbeatInterval)
         {
             failures.Add($"NodeTimeout ({options.NodeTimeout}) must be longer than NodeHeartbeatInterval ({options.NodeHeartbeatInterval}), or live nodes would count as dead between heartbeats.");

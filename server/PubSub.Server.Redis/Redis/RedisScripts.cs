@@ -49,24 +49,30 @@ internal static class RedisScripts
 
     /// <summary>
     /// KEYS: meta, history. ARGV: epoch candidate, idle TTL (ms), since offset (-1: the latest
-    /// ones), limit (0: position only). Returns {epoch, offset, then per publication: id, kind, data}.
+    /// ones), limit (0: position only), empty idle TTL (ms; at most the idle TTL). Returns {epoch, offset, then per
+    /// publication: id, kind, data}.
     /// </summary>
     /// <remarks>
     /// Creates the epoch when missing, like a publish, so the caller always gets a position that a
-    /// later publish continues. Expired entries at the head are deleted first (expiry grows with
-    /// the offset while a channel's TTL stays the same), and any others are skipped.
+    /// later publish continues. A stream still at offset 0 (never published) gets only the empty
+    /// idle TTL, on every read: reading names no one publishes to must not leave keys behind for
+    /// the full idle TTL, which only a publish gives. Expired entries at the head are deleted
+    /// first (expiry grows with the offset while a channel's TTL stays the same), and any others
+    /// are skipped.
     /// </remarks>
     public static readonly LuaScript Read = new("""
         local meta = redis.call('HMGET', KEYS[1], 'e', 'o')
         local epoch = meta[1]
         local offset = tonumber(meta[2]) or 0
-        local idle = tonumber(ARGV[2])
         if not epoch then
           epoch = ARGV[1]
           offset = 0
           redis.call('DEL', KEYS[2])
           redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
-          redis.call('PEXPIRE', KEYS[1], idle)
+        end
+        local idle = tonumber(ARGV[2])
+        if offset == 0 then
+          redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[5]), idle))
         elseif redis.call('PTTL', KEYS[1]) < idle then
           redis.call('PEXPIRE', KEYS[1], idle)
         end
