@@ -47,7 +47,6 @@ internal sealed partial class ChannelFeed
         Shard = shard;
         RedisChannel = redisChannel;
         _source = source;
-        Handler = OnMessage;
     }
 
     public string Channel { get; }
@@ -56,8 +55,41 @@ internal sealed partial class ChannelFeed
 
     public RedisChannel RedisChannel { get; }
 
-    /// <summary>The handler registered with the subscriber; one delegate per feed, so it can be removed exactly.</summary>
-    public Action<RedisChannel, RedisValue> Handler { get; }
+    /// <summary>
+    /// The feed's subscription: a queue of its own, which hands messages over one at a time in the
+    /// order they arrived (the broker relies on it to deliver offsets in order and never two at
+    /// once; the callback form of subscribing does not keep order).
+    /// </summary>
+    private Task<ChannelMessageQueue>? _queue;
+
+    /// <summary>Subscribes the feed on <paramref name="subscriber"/>; completes when Redis confirmed it.</summary>
+    public async Task SubscribeAsync(ISubscriber subscriber)
+    {
+        var subscribing = subscriber.SubscribeAsync(RedisChannel);
+        _queue = subscribing;
+        var queue = await subscribing.ConfigureAwait(false);
+        queue.OnMessage(message => OnMessage(message.Channel, message.Message));
+    }
+
+    /// <summary>Ends the feed's subscription (the client unsubscribes in Redis when no other queue wants the channel).</summary>
+    public async Task UnsubscribeAsync()
+    {
+        if (Interlocked.Exchange(ref _queue, null) is not { } subscribing)
+        {
+            return;
+        }
+        ChannelMessageQueue queue;
+        try
+        {
+            queue = await subscribing.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException or OperationCanceledException)
+        {
+            // It never took effect.
+            return;
+        }
+        await queue.UnsubscribeAsync().ConfigureAwait(false);
+    }
 
     /// <summary>True while a recovery runs or live publications are held.</summary>
     internal bool IsHolding

@@ -381,10 +381,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
     {
         try
         {
-            var subscriber = shard.Subscriber;
-            return subscribe
-                ? subscriber.SubscribeAsync(feed.RedisChannel, feed.Handler)
-                : subscriber.UnsubscribeAsync(feed.RedisChannel, feed.Handler);
+            return subscribe ? feed.SubscribeAsync(shard.Subscriber) : feed.UnsubscribeAsync();
         }
         catch (Exception e) when (IsRedisFailure(e))
         {

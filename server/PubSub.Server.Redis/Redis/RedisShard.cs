@@ -43,11 +43,10 @@ internal sealed class RedisShard(int index, string configuration) : IAsyncDispos
         config.ClientName ??= "pubsub-" + nodeId;
         // The scripts PUBLISH to the full names; a channel prefix applied only on SUBSCRIBE would miss them.
         config.ChannelPrefix = default(RedisChannel);
+        // A command issued while the connection is down fails at once ('unavailable': surely not
+        // carried out), instead of waiting in the client's backlog to be sent, or not, later.
+        config.BacklogPolicy = BacklogPolicy.FailFast;
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(config);
-        // One worker hands out pub/sub messages in the order they arrived: the broker relies on it
-        // to deliver a channel's publications in offset order and never two at once. (It is the
-        // default; it is set here because everything depends on it.)
-        multiplexer.PreserveAsyncOrder = true;
         multiplexer.ConnectionFailed += (_, e) => ConnectionFailed?.Invoke(this, e.ConnectionType, e.Exception);
         multiplexer.ConnectionRestored += (_, e) => ConnectionRestored?.Invoke(this, e.ConnectionType);
         _multiplexer = multiplexer;
