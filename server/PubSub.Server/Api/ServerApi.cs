@@ -142,7 +142,11 @@ internal sealed class ServerApi
                 problem = "'channel' must be a string.";
                 return false;
             }
-            channel = channelElement.GetString()!;
+            if (!TryGetString(channelElement, out channel))
+            {
+                problem = "'channel' is not valid Unicode: it holds an escaped lone surrogate.";
+                return false;
+            }
             var hasData = root.TryGetProperty("data", out var dataElement);
             var hasBinary = root.TryGetProperty("binary", out var binaryElement);
             if (hasData == hasBinary)
@@ -169,6 +173,27 @@ internal sealed class ServerApi
         catch (JsonException)
         {
             problem = "The body is not valid JSON.";
+            return false;
+        }
+        catch (ArgumentException e)
+        {
+            // Payload.FromJson: the data is not valid Unicode.
+            problem = $"'data' is refused: {e.Message}";
+            return false;
+        }
+    }
+
+    private static bool TryGetString(JsonElement element, out string value)
+    {
+        try
+        {
+            value = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            // Escapes that make no UTF-16 text ("\ud800").
+            value = "";
             return false;
         }
     }
