@@ -64,6 +64,35 @@ public sealed class NegotiateAndCorsTests
     }
 
     [Theory]
+    [InlineData("pubsub/poll", "GET, OPTIONS", false)]
+    [InlineData("pubsub/poll", "GET, OPTIONS", true)]
+    [InlineData("pubsub/sse?channel=chat/a", "GET, OPTIONS", false)]
+    [InlineData("pubsub/sse", "GET, OPTIONS", true)]
+    [InlineData("pubsub/send?session=x", "POST, OPTIONS", false)]
+    [InlineData("pubsub/ws", "GET, CONNECT, OPTIONS", false)]
+    [InlineData("pubsub/negotiate", "GET, OPTIONS", true)]
+    public async Task An_options_request_that_is_no_preflight_gets_the_endpoints_methods_and_opens_no_session(string path, string methods, bool sameOrigin)
+    {
+        await using var node = await TestNode.StartAsync(o => o.AllowedOrigins.Add("https://app.example.com"));
+
+        using var request = new HttpRequestMessage(HttpMethod.Options, path);
+        if (sameOrigin)
+        {
+            request.Headers.Add("Origin", node.BaseUri.GetLeftPart(UriPartial.Authority));
+        }
+        using var response = await node.Http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        using var poll = await PollClient.OpenAsync(node.BaseUri);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(methods, string.Join(", ", response.Content.Headers.Allow));
+        Assert.Empty(body);
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+        // Only the poll session opened after it: the OPTIONS request opened none.
+        Assert.Equal(1, node.SessionCount);
+    }
+
+    [Theory]
     [InlineData("OPTIONS", "pubsub/send?session=x")]
     [InlineData("GET", "pubsub/negotiate")]
     [InlineData("GET", "pubsub/poll")]
