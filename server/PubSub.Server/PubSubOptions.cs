@@ -55,7 +55,9 @@ public sealed class PubSubOptions
     /// <summary>
     /// Origins other than the server's own that browsers may connect from (for example
     /// <c>https://app.example.com</c>); <c>*</c> allows any. Applies to WebSocket upgrades and to
-    /// the HTTP transports (CORS).
+    /// the HTTP transports (CORS). Listed origins may send cookies (CORS with credentials); origins
+    /// allowed only by <c>*</c> may not, and <c>*</c> fails validation when the application uses
+    /// cookie authentication, because browsers send cookies on WebSocket upgrades from any site.
     /// </summary>
     public IList<string> AllowedOrigins { get; } = [];
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace PubSub.Server.Tests;
@@ -39,5 +40,35 @@ public sealed class StartupTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestNode.StartAsync(breakIt));
 
         Assert.Contains(explanation, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wildcard_origin_with_cookie_authentication_stops_the_node_and_says_to_list_the_origins()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestNode.StartAsync(
+            o => o.AllowedOrigins.Add("*"),
+            host: h => h.Services.AddAuthentication().AddCookie("Session")));
+
+        Assert.Contains("AllowedOrigins '*'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'Session'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("WebSocket", error.Message, StringComparison.Ordinal);
+        Assert.Contains("List the origins", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cookie_authentication_with_listed_origins_and_a_wildcard_with_another_scheme_both_start()
+    {
+        await using var listed = await TestNode.StartAsync(
+            o => o.AllowedOrigins.Add("https://app.example.com"),
+            host: h => h.Services.AddAuthentication().AddCookie());
+        await using var wildcard = await TestNode.StartAsync(
+            o => o.AllowedOrigins.Add("*"),
+            host: h => h.Services.AddTestAuthentication());
+
+        using var listedAnswer = await listed.Http.GetAsync("pubsub/negotiate");
+        using var wildcardAnswer = await wildcard.Http.GetAsync("pubsub/negotiate");
+
+        Assert.True(listedAnswer.IsSuccessStatusCode);
+        Assert.True(wildcardAnswer.IsSuccessStatusCode);
     }
 }

@@ -6,7 +6,8 @@ namespace PubSub.Http;
 
 /// <summary>
 /// Which browser origins may use the endpoints (docs/protocol.md, section 3.8): the server's own,
-/// and those in <see cref="PubSubOptions.AllowedOrigins"/> (<c>*</c> for any). Requests without an
+/// and those in <see cref="PubSubOptions.AllowedOrigins"/> (<c>*</c> for any, but without
+/// credentials: only listed origins get <c>Access-Control-Allow-Credentials</c>). Requests without an
 /// <c>Origin</c> header (non-browser clients) are always allowed: the rule exists to stop other
 /// sites from riding on a visitor's cookies, which only browsers send. The same rule guards
 /// WebSocket upgrades, which CORS does not cover.
@@ -49,8 +50,17 @@ internal sealed class OriginPolicy
             var headers = context.Response.Headers;
             if (crossOrigin)
             {
-                headers.AccessControlAllowOrigin = origin;
-                headers.AccessControlAllowCredentials = "true";
+                if (_allowed.Contains(origin))
+                {
+                    headers.AccessControlAllowOrigin = origin;
+                    headers.AccessControlAllowCredentials = "true";
+                }
+                else
+                {
+                    // Allowed only by '*': any site may call, but not with its visitor's cookies,
+                    // so the browser withholds them and refuses a credentialed response.
+                    headers.AccessControlAllowOrigin = "*";
+                }
                 headers.Vary = HeaderNames.Origin;
             }
             if (!HttpMethods.IsOptions(request.Method))

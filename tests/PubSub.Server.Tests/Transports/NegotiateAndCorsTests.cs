@@ -113,17 +113,48 @@ public sealed class NegotiateAndCorsTests
     }
 
     [Fact]
-    public async Task A_wildcard_allows_any_origin_and_requests_without_an_origin_are_served()
+    public async Task A_wildcard_allows_any_origin_without_credentials_and_requests_without_an_origin_are_served()
     {
         await using var node = await TestNode.StartAsync(o => o.AllowedOrigins.Add("*"));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "pubsub/negotiate");
         request.Headers.Add("Origin", "https://anywhere.example.org");
         using var response = await node.Http.SendAsync(request);
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "pubsub/send?session=x");
+        preflight.Headers.Add("Origin", "https://anywhere.example.org");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        using var preflightResponse = await node.Http.SendAsync(preflight);
         using var noOrigin = await node.Http.GetAsync("pubsub/negotiate");
 
-        Assert.Equal("https://anywhere.example.org", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Credentials"));
+        Assert.Equal(HttpStatusCode.NoContent, preflightResponse.StatusCode);
+        Assert.Equal("*", preflightResponse.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(preflightResponse.Headers.Contains("Access-Control-Allow-Credentials"));
         Assert.Equal(HttpStatusCode.OK, noOrigin.StatusCode);
         Assert.False(noOrigin.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public async Task Beside_a_wildcard_a_listed_origin_keeps_its_credentials()
+    {
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            o.AllowedOrigins.Add("*");
+            o.AllowedOrigins.Add("https://app.example.com");
+        });
+
+        using var listed = new HttpRequestMessage(HttpMethod.Get, "pubsub/negotiate");
+        listed.Headers.Add("Origin", "https://app.example.com");
+        using var listedResponse = await node.Http.SendAsync(listed);
+        using var other = new HttpRequestMessage(HttpMethod.Get, "pubsub/negotiate");
+        other.Headers.Add("Origin", "https://anywhere.example.org");
+        using var otherResponse = await node.Http.SendAsync(other);
+
+        Assert.Equal("https://app.example.com", listedResponse.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal("true", listedResponse.Headers.GetValues("Access-Control-Allow-Credentials").Single());
+        Assert.Equal("*", otherResponse.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(otherResponse.Headers.Contains("Access-Control-Allow-Credentials"));
     }
 }
