@@ -20,6 +20,7 @@ internal sealed class PubSubOptionsValidator(IOptions<AuthenticationOptions> aut
         RequirePositive(options.PongTimeout, nameof(options.PongTimeout), failures);
         RequirePositive(options.PollTimeout, nameof(options.PollTimeout), failures);
         RequirePositive(options.PollGracePeriod, nameof(options.PollGracePeriod), failures);
+        RequirePositive(options.RequestBodyTimeout, nameof(options.RequestBodyTimeout), failures);
         if (options.MaxMessageSize < 256)
         {
             failures.Add($"MaxMessageSize must be at least 256 bytes (it is {options.MaxMessageSize}).");

@@ -20,6 +20,7 @@ public sealed class StartupTests
 
     [Theory]
     [InlineData("PingInterval", "PingInterval")]
+    [InlineData("RequestBodyTimeout", "RequestBodyTimeout must be positive")]
     [InlineData("OutboundBufferLimit", "OutboundBufferLimit")]
     [InlineData("Template", "'bad/{unclosed' is not a valid route pattern")]
     [InlineData("HistoryTtl", "HistoryTtl")]
@@ -30,6 +31,7 @@ public sealed class StartupTests
         Action<PubSubOptions> breakIt = setting switch
         {
             "PingInterval" => o => o.PingInterval = TimeSpan.Zero,
+            "RequestBodyTimeout" => o => o.RequestBodyTimeout = TimeSpan.FromSeconds(-1),
             "OutboundBufferLimit" => o => o.OutboundBufferLimit = 10,
             "Template" => o => o.Channel("bad/{unclosed"),
             "HistoryTtl" => o => o.Channels.Add(new ChannelOptions { Template = "h/{x}", HistorySize = 10 }),

@@ -18,11 +18,13 @@ internal sealed class ServerApi
     public const string ApiKeyHeader = "X-API-Key";
 
     private readonly PubSubNode _node;
+    private readonly RequestBodyReader _bodies;
     private readonly byte[]? _keyHash;
 
-    public ServerApi(PubSubNode node)
+    public ServerApi(PubSubNode node, RequestBodyReader bodies)
     {
         _node = node;
+        _bodies = bodies;
         _keyHash = string.IsNullOrEmpty(node.Options.ApiKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(node.Options.ApiKey));
     }
 
@@ -32,10 +34,8 @@ internal sealed class ServerApi
         {
             return;
         }
-        var body = await HttpErrors.ReadBodyAsync(context, _node.Options.MaxMessageSize);
-        if (body is null)
+        if (await _bodies.ReadAsync(context, "The body") is not { } body)
         {
-            await HttpErrors.WriteAsync(context, PubSubErrorCodes.MessageTooLarge, $"The body may hold at most {_node.Options.MaxMessageSize} bytes.");
             return;
         }
         if (!TryParsePublish(body, out var channel, out var data, out var problem))

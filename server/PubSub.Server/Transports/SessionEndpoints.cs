@@ -10,7 +10,7 @@ namespace PubSub.Transports;
 /// hands it to the owning node (this one, or another through the broker), and writes the answer.
 /// This is what makes sticky sessions unnecessary.
 /// </summary>
-internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler local, SessionForwarder forwarder, LongPollingTransport polling)
+internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler local, SessionForwarder forwarder, LongPollingTransport polling, RequestBodyReader bodies)
 {
     public async Task SendAsync(HttpContext context)
     {
@@ -19,10 +19,8 @@ internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler lo
             await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'session' must be a session id from a 'connected' frame.");
             return;
         }
-        var body = await HttpErrors.ReadBodyAsync(context, node.Options.MaxMessageSize);
-        if (body is null)
+        if (await bodies.ReadAsync(context, "A /send body") is not { } body)
         {
-            await HttpErrors.WriteAsync(context, PubSubErrorCodes.MessageTooLarge, $"A /send body may hold at most {node.Options.MaxMessageSize} bytes.");
             return;
         }
         var request = new SessionRequest(SessionRequestKind.Send, sessionId, PubSubNode.UserKeyOf(context.User), 0, body);
