@@ -41,10 +41,16 @@ internal sealed class SessionBootstrap(PubSubNode node, SessionFrameHandler fram
                 channels.Add((match, since));
             }
         }
-        catch (PubSubException e)
+        catch (Exception e)
         {
+            // Whatever failed, the session must not outlive the request that was to open it.
             session.Abandon();
-            await HttpErrors.WriteAsync(context, e);
+            if (e is not PubSubException error)
+            {
+                throw;
+            }
+            // A hook that threw arrives here as 'internal', already logged with its channel.
+            await HttpErrors.WriteAsync(context, error);
             return null;
         }
 
