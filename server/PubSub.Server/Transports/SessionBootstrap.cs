@@ -24,6 +24,11 @@ internal sealed class SessionBootstrap(PubSubNode node, SessionFrameHandler fram
     /// </summary>
     public async Task<(Session Session, IReadOnlyList<(ChannelMatch Match, StreamPosition? Since)> Channels)?> OpenAsync(HttpContext context, string transport, int pingSeconds)
     {
+        // The session lives across requests (/send, /poll), each checked against its identity.
+        if (await SessionEndpoints.UserKeyOrRefuseAsync(context) is null)
+        {
+            return null;
+        }
         if (!TryReadChannels(context, out var requested, out var problem))
         {
             await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, problem);
