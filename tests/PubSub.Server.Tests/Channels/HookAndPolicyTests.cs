@@ -8,19 +8,6 @@ namespace PubSub.Server.Tests.Channels;
 /// <summary>Channel hooks and authorization policies decide who may subscribe and publish.</summary>
 public sealed class HookAndPolicyTests
 {
-    private static Task<WsClient> ConnectAsAsync(TestNode node, string? user, string? roles = null) =>
-        WsClient.ConnectAsync(node.WebSocketUri, configure: options =>
-        {
-            if (user is not null)
-            {
-                options.SetRequestHeader(TestAuthenticationHandler.UserHeader, user);
-            }
-            if (roles is not null)
-            {
-                options.SetRequestHeader(TestAuthenticationHandler.RolesHeader, roles);
-            }
-        });
-
     [Fact]
     public async Task The_subscribe_hook_sees_route_values_and_user_and_can_reject_with_its_own_code()
     {
@@ -35,8 +22,8 @@ public sealed class HookAndPolicyTests
                 }
             })),
             host: h => h.Services.AddTestAuthentication());
-        await using var alice = await ConnectAsAsync(node, "alice");
-        await using var bob = await ConnectAsAsync(node, "bob");
+        await using var alice = await node.ConnectAsAsync("alice");
+        await using var bob = await node.ConnectAsAsync("bob");
 
         await alice.SubscribeAsync("rooms/vip/music");
         var refused = await bob.RequestAsync(new() { ["type"] = "subscribe", ["channel"] = "rooms/vip/music" });
@@ -80,9 +67,9 @@ public sealed class HookAndPolicyTests
                 h.Services.AddTestAuthentication();
                 h.Services.AddAuthorizationBuilder().AddPolicy("members", p => p.RequireRole("member"));
             });
-        await using var anonymous = await ConnectAsAsync(node, null);
-        await using var guest = await ConnectAsAsync(node, "guest");
-        await using var member = await ConnectAsAsync(node, "mia", roles: "member");
+        await using var anonymous = await node.ConnectAsAsync(null);
+        await using var guest = await node.ConnectAsAsync("guest");
+        await using var member = await node.ConnectAsAsync("mia", roles: "member");
 
         foreach (var client in new[] { anonymous, guest })
         {
