@@ -71,6 +71,11 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
         // go at once, to another node.
         _stopping = _lifetime?.ApplicationStopping.Register(static state => ((PubSubNode)state!).CloseAllSessions(), this) ?? default;
         Log.NodeStarted(_logger, NodeId, Broker.GetType().Name);
+        if (Options.Channels.Count == 0)
+        {
+            // Valid, but almost certainly a configuration that was not found or not bound.
+            Log.NoChannelTemplates(_logger);
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -282,6 +287,9 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
 
         [LoggerMessage(5, LogLevel.Error, "The heartbeat check failed.")]
         public static partial void HeartbeatFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(6, LogLevel.Warning, "No channel template is configured, so every channel is refused with unknown_channel. Add templates with o.Channel(...) in AddPubSub, or in configuration (the Host binds PubSub:Channels from its appsettings.json and environment variables).")]
+        public static partial void NoChannelTemplates(ILogger logger);
 
         [LoggerMessage(4, LogLevel.Error, "The {Hook} hook of channel '{Channel}' failed.")]
         public static partial void HookFailed(ILogger logger, string hook, string channel, Exception exception);

@@ -73,4 +73,17 @@ public sealed class StartupTests
         Assert.True(listedAnswer.IsSuccessStatusCode);
         Assert.True(wildcardAnswer.IsSuccessStatusCode);
     }
+
+    [Fact]
+    public async Task A_node_without_channel_templates_starts_with_a_warning_that_says_where_they_come_from()
+    {
+        var logs = new LogRecorder();
+        await using var node = await TestNode.StartAsync(o => o.Channels.Clear(), host: h => logs.AddTo(h.Logging));
+
+        var warning = Assert.Single(logs.WarningsAndErrors);
+
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.Contains("No channel template is configured", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("PubSub:Channels", warning.Message, StringComparison.Ordinal);
+    }
 }
