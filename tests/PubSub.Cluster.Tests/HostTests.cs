@@ -6,7 +6,7 @@ namespace PubSub.Cluster.Tests;
 
 /// <summary>
 /// The runnable node as an operator starts it: from any directory, with its address from the
-/// standard variables.
+/// standard variables, answering only the host names it is configured for.
 /// </summary>
 public sealed class HostTests
 {
@@ -64,5 +64,26 @@ public sealed class HostTests
         using var health = await GetAsync(host, "healthz");
 
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_host_refuses_a_request_for_a_foreign_host_name_and_serves_its_own()
+    {
+        await using var host = await HostProcess.StartAsync(new Dictionary<string, string>());
+        var port = host.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        foreach (var own in new[] { $"127.0.0.1:{port}", $"localhost:{port}", $"[::1]:{port}" })
+        {
+            using var response = await GetAsync(host, "pubsub/negotiate", own);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"Host: {own} got {(int)response.StatusCode}");
+        }
+        // A page of a DNS-rebinding attacker reaches the node under the attacker's name.
+        foreach (var foreign in new[] { $"rebind.attacker.example:{port}", "rebind.attacker.example", $"127.0.0.1.attacker.example:{port}" })
+        {
+            using var response = await GetAsync(host, "pubsub/negotiate", foreign);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"Host: {foreign} got {(int)response.StatusCode}");
+        }
+        using var afterwards = await GetAsync(host, "healthz");
+        Assert.Equal(HttpStatusCode.OK, afterwards.StatusCode);
     }
 }
