@@ -1,7 +1,18 @@
 using PubSub;
 using PubSub.Host;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    // appsettings.json (with the channel templates) and wwwroot sit beside the assembly. The default
+    // content root, the working directory, would make `dotnet /srv/pubsub/PubSub.Host.dll` started
+    // from anywhere else run without them, silently.
+    ContentRootPath = AppContext.BaseDirectory,
+});
+// The build output has no copy of wwwroot: its static web assets manifest points at the project's
+// folder, which is how `dotnet run` serves the demo page. A published node has wwwroot beside the
+// assembly and no manifest, and this does nothing.
+builder.WebHost.UseStaticWebAssets();
 
 // Everything under "PubSub" in appsettings.json, or in environment variables such as
 // PubSub__ApiKey and PubSub__Channels__0__Template, configures the node.

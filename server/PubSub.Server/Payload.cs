@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text.Unicode;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
@@ -26,7 +28,7 @@ public readonly struct Payload : IEquatable<Payload>
     /// A JSON value from its UTF-8 text. The text is validated and minified, because frames are
     /// newline-separated on the wire and must never contain a raw newline.
     /// </summary>
-    /// <exception cref="ArgumentException">The text is not exactly one JSON value.</exception>
+    /// <exception cref="ArgumentException">The text is not exactly one JSON value, or not valid Unicode.</exception>
     public static Payload FromJson(ReadOnlySpan<byte> utf8Json)
     {
         try
@@ -47,12 +49,32 @@ public readonly struct Payload : IEquatable<Payload>
     }
 
     /// <summary>A JSON value from a parsed element.</summary>
+    /// <exception cref="ArgumentException">
+    /// The element holds no value, or text that is not valid Unicode: an escaped lone surrogate
+    /// (<c>"\ud800"</c>) or bytes that are not UTF-8. Such data is refused rather than passed on,
+    /// because clients could not read it (System.Text.Json refuses it; browsers would mangle it).
+    /// </exception>
     public static Payload FromJson(JsonElement value)
     {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, Protocol.ServerFrames.WriterOptions))
+        if (value.ValueKind == JsonValueKind.Undefined)
         {
+            throw new ArgumentException("The element holds no JSON value.", nameof(value));
+        }
+        // The writer would replace bytes that are not UTF-8 with U+FFFD: changed data, silently.
+        if (!Utf8.IsValid(JsonMarshal.GetRawUtf8Value(value)))
+        {
+            throw new ArgumentException("The data is not valid Unicode: it holds bytes that are not UTF-8.", nameof(value));
+        }
+        var buffer = new ArrayBufferWriter<byte>();
+        try
+        {
+            using var writer = new Utf8JsonWriter(buffer, Protocol.ServerFrames.WriterOptions);
             value.WriteTo(writer);
+        }
+        catch (InvalidOperationException e) when (e is not ObjectDisposedException)
+        {
+            // Writing unescapes every string, which fails only on escapes that make no UTF-16 text.
+            throw new ArgumentException($"The data is not valid Unicode: a string holds an escaped lone surrogate such as \"\\ud800\" ({e.Message})", nameof(value), e);
         }
         return new Payload(buffer.WrittenSpan.ToArray(), isBinary: false);
     }

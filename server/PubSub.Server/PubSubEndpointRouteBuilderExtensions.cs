@@ -27,9 +27,10 @@ public static class PubSubEndpointRouteBuilderExtensions
         var origins = services.GetRequiredService<OriginPolicy>();
         var group = endpoints.MapGroup(prefix);
 
-        // Every endpoint goes through the origin rule, which also answers CORS preflights.
+        // Every endpoint goes through the origin rule, which also answers OPTIONS (CORS preflights
+        // and any other), so no handler runs for one.
         void Map(string pattern, string[] methods, RequestDelegate handler) =>
-            group.MapMethods(pattern, [.. methods, HttpMethods.Options], origins.Guard(handler));
+            group.MapMethods(pattern, [.. methods, HttpMethods.Options], origins.Guard(methods, handler));
 
         Map("negotiate", [HttpMethods.Get], services.GetRequiredService<NegotiateEndpoint>().HandleAsync);
 

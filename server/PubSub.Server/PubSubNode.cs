@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Security.Claims;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -70,6 +71,11 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
         // go at once, to another node.
         _stopping = _lifetime?.ApplicationStopping.Register(static state => ((PubSubNode)state!).CloseAllSessions(), this) ?? default;
         Log.NodeStarted(_logger, NodeId, Broker.GetType().Name);
+        if (Options.Channels.Count == 0)
+        {
+            // Valid, but almost certainly a configuration that was not found or not bound.
+            Log.NoChannelTemplates(_logger);
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -105,9 +111,48 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
 
     public Session? FindSession(string sessionId) => _sessions.GetValueOrDefault(sessionId);
 
-    /// <summary>The identity a session is bound to: the user's name identifier, else its name, else anonymous.</summary>
-    public static string UserKeyOf(ClaimsPrincipal user) =>
-        user.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? user.Identity?.Name ?? "";
+    /// <summary>Why a user without <see cref="UserKeyOf"/> is refused the transports whose sessions span requests.</summary>
+    public const string UnboundUserMessage =
+        "The user is authenticated but has neither a name identifier claim (ClaimTypes.NameIdentifier) nor a name " +
+        "(the identity's NameClaimType, ClaimTypes.Name by default), so a session cannot be bound to it; " +
+        "add one of them to the identity, or connect over WebSocket.";
+
+    /// <summary>
+    /// The identity a session is bound to, compared with that of every later request for the session
+    /// (<c>/send</c>, <c>/poll</c>). For an authenticated user: the first authenticated identity's
+    /// authentication type, which claim names the user (the name identifier, else the name) and that
+    /// claim's value, so the same id under two schemes, or an id equal to a name, are different users.
+    /// Empty for an anonymous user, which no authenticated user matches. Null for an authenticated
+    /// user with neither claim, who cannot be told from another user of the same scheme: no session
+    /// may be bound to it (see <see cref="UnboundUserMessage"/>).
+    /// </summary>
+    public static string? UserKeyOf(ClaimsPrincipal user)
+    {
+        var authenticated = user.Identities.Where(identity => identity.IsAuthenticated).ToList();
+        if (authenticated.Count == 0)
+        {
+            return "";
+        }
+        foreach (var identity in authenticated)
+        {
+            if (identity.FindFirst(ClaimTypes.NameIdentifier) is { } id)
+            {
+                return KeyOf(identity.AuthenticationType!, "id", id.Value);
+            }
+        }
+        foreach (var identity in authenticated)
+        {
+            if (identity.FindFirst(identity.NameClaimType) is { } name)
+            {
+                return KeyOf(identity.AuthenticationType!, "name", name.Value);
+            }
+        }
+        return null;
+
+        // The length prefix keeps the parts apart whatever characters they hold.
+        static string KeyOf(string authenticationType, string claim, string value) =>
+            string.Create(CultureInfo.InvariantCulture, $"{authenticationType.Length}:{authenticationType}:{claim}:{value}");
+    }
 
     public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, CancellationToken cancellationToken = default)
     {
@@ -254,6 +299,9 @@ internal sealed partial class PubSubNode : IHostedService, IPubSubPublisher
 
         [LoggerMessage(5, LogLevel.Error, "The heartbeat check failed.")]
         public static partial void HeartbeatFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(6, LogLevel.Warning, "No channel template is configured, so every channel is refused with unknown_channel. Add templates with o.Channel(...) in AddPubSub, or in configuration (the Host binds PubSub:Channels from its appsettings.json and environment variables).")]
+        public static partial void NoChannelTemplates(ILogger logger);
 
         [LoggerMessage(4, LogLevel.Error, "The {Hook} hook of channel '{Channel}' failed.")]
         public static partial void HookFailed(ILogger logger, string hook, string channel, Exception exception);

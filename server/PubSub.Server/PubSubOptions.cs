@@ -10,6 +10,7 @@ public sealed class PubSubOptions
     public static readonly TimeSpan DefaultPongTimeout = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultPollTimeout = TimeSpan.FromSeconds(25);
     public static readonly TimeSpan DefaultPollGracePeriod = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan DefaultRequestBodyTimeout = TimeSpan.FromSeconds(10);
     public const int DefaultMaxMessageSize = 64 * 1024;
     public const int DefaultMaxChannelLength = 255;
     public const int DefaultMaxSubscriptionsPerSession = 128;
@@ -30,6 +31,14 @@ public sealed class PubSubOptions
 
     /// <summary>The largest WebSocket message, <c>/send</c> body or API body accepted, in bytes. Default 65,536.</summary>
     public int MaxMessageSize { get; set; } = DefaultMaxMessageSize;
+
+    /// <summary>
+    /// How long the whole body of a <c>/send</c> or server API request may take to arrive. A body
+    /// that misses it gets 408 and the connection is closed, so a client that stalls or trickles
+    /// its body cannot hold a request (Kestrel's minimum data rate alone lets 64 KB take about
+    /// 270 s). Default 10 s.
+    /// </summary>
+    public TimeSpan RequestBodyTimeout { get; set; } = DefaultRequestBodyTimeout;
 
     /// <summary>The longest channel name accepted. Default 255.</summary>
     public int MaxChannelLength { get; set; } = DefaultMaxChannelLength;
@@ -66,7 +75,9 @@ public sealed class PubSubOptions
     /// <summary>
     /// Origins other than the server's own that browsers may connect from (for example
     /// <c>https://app.example.com</c>); <c>*</c> allows any. Applies to WebSocket upgrades and to
-    /// the HTTP transports (CORS).
+    /// the HTTP transports (CORS). Listed origins may send cookies (CORS with credentials); origins
+    /// allowed only by <c>*</c> may not, and <c>*</c> fails validation when the application uses
+    /// cookie authentication, because browsers send cookies on WebSocket upgrades from any site.
     /// </summary>
     public IList<string> AllowedOrigins { get; } = [];
 

@@ -1,10 +1,13 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.Options;
 
 namespace PubSub;
 
 /// <summary>Checks the options at start-up, so a bad configuration fails loudly and at once.</summary>
-internal sealed class PubSubOptionsValidator : IValidateOptions<PubSubOptions>
+/// <param name="authentication">The application's authentication schemes: some settings are unsafe with some schemes.</param>
+internal sealed class PubSubOptionsValidator(IOptions<AuthenticationOptions> authentication) : IValidateOptions<PubSubOptions>
 {
     public ValidateOptionsResult Validate(string? name, PubSubOptions options)
     {
@@ -17,6 +20,7 @@ internal sealed class PubSubOptionsValidator : IValidateOptions<PubSubOptions>
         RequirePositive(options.PongTimeout, nameof(options.PongTimeout), failures);
         RequirePositive(options.PollTimeout, nameof(options.PollTimeout), failures);
         RequirePositive(options.PollGracePeriod, nameof(options.PollGracePeriod), failures);
+        RequirePositive(options.RequestBodyTimeout, nameof(options.RequestBodyTimeout), failures);
         if (options.MaxMessageSize < 256)
         {
             failures.Add($"MaxMessageSize must be at least 256 bytes (it is {options.MaxMessageSize}).");
@@ -45,6 +49,16 @@ internal sealed class PubSubOptionsValidator : IValidateOptions<PubSubOptions>
             {
                 failures.Add($"AllowedOrigins: '{origin}' is not an origin such as 'https://app.example.com' (or '*').");
             }
+        }
+        if (options.AllowedOrigins.Contains("*") && CookieSchemes() is { Count: > 0 } cookies)
+        {
+            // CORS without credentials would keep cookies off HTTP requests, but a browser sends
+            // cookies on a WebSocket upgrade from any page, whatever CORS says: with '*' any site
+            // could open a session as its visitor.
+            failures.Add(
+                $"AllowedOrigins '*' cannot be used with cookie authentication (scheme {string.Join(", ", cookies.Select(c => $"'{c}'"))}): " +
+                "a browser sends the cookie on a WebSocket upgrade from any site, so any site could act as the signed-in user. " +
+                "List the origins that may connect instead (AllowedOrigins: ['https://app.example.com', ...]).");
         }
 
         var templates = new HashSet<string>(StringComparer.Ordinal);
@@ -89,6 +103,11 @@ internal sealed class PubSubOptionsValidator : IValidateOptions<PubSubOptions>
             failures.Add($"Channel template '{template}': HistorySize is set, so HistoryTtl must be positive.");
         }
     }
+
+    private List<string> CookieSchemes() =>
+        [.. authentication.Value.Schemes
+            .Where(scheme => scheme.HandlerType is { } handler && typeof(CookieAuthenticationHandler).IsAssignableFrom(handler))
+            .Select(scheme => scheme.Name)];
 
     private static void RequirePositive(TimeSpan value, string name, List<string> failures)
     {

@@ -48,6 +48,7 @@ public static class PubSubServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<PubSubNode>());
         services.AddSingleton<SessionFrameHandler>();
         services.AddSingleton<OriginPolicy>();
+        services.AddSingleton<RequestBodyReader>();
         services.AddSingleton<WebSocketTransport>();
         services.AddSingleton<NegotiateEndpoint>();
         services.AddSingleton<SessionBootstrap>();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 
 namespace PubSub.Cluster.Tests;
 
@@ -44,5 +45,31 @@ public sealed class DeploymentFilesTests
 
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync() + host.Output);
         Assert.Equal(1L, await redis.ExecuteAsync("EXISTS", "pubsub:meta:chat/compose"));
+    }
+
+    [Fact]
+    public async Task A_host_configured_like_the_compose_file_answers_the_balancers_health_check_and_the_service_names()
+    {
+        var compose = await File.ReadAllTextAsync(Path.Combine(Repository.Root, "docker-compose.yml"));
+        var haproxy = await File.ReadAllTextAsync(Path.Combine(Repository.Root, "deploy", "haproxy.cfg"));
+        var allowedHosts = Regex.Match(compose, @"AllowedHosts: ""([^""]+)""").Groups[1].Value;
+        var check = Regex.Match(haproxy, @"http-check send meth GET uri (\S+) ver HTTP/1\.1 hdr Host (\S+)");
+        var servers = Regex.Matches(haproxy, @"^\s*server (\S+) \S+:8080", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+        Assert.True(check.Success, "deploy/haproxy.cfg has no HTTP/1.1 health check with a Host header");
+        Assert.NotEmpty(servers);
+
+        await using var host = await HostProcess.StartAsync(new Dictionary<string, string> { ["AllowedHosts"] = allowedHosts });
+        using var http = new HttpClient { BaseAddress = host.BaseUri, Timeout = Timeouts.Default };
+
+        // What the balancer sends, then what a browser through the balancer and other containers send.
+        foreach (var name in new[] { check.Groups[2].Value, "localhost:8080" }.Concat(servers.Select(s => $"{s}:8080")))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, check.Groups[1].Value) { Headers = { Host = name } };
+            using var response = await http.SendAsync(request);
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"Host: {name} got {(int)response.StatusCode} with AllowedHosts '{allowedHosts}'");
+        }
+        using var foreign = new HttpRequestMessage(HttpMethod.Get, check.Groups[1].Value) { Headers = { Host = "attacker.example" } };
+        using var refused = await http.SendAsync(foreign);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
     }
 }

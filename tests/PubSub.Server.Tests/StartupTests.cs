@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace PubSub.Server.Tests;
@@ -19,6 +20,7 @@ public sealed class StartupTests
 
     [Theory]
     [InlineData("PingInterval", "PingInterval")]
+    [InlineData("RequestBodyTimeout", "RequestBodyTimeout must be positive")]
     [InlineData("OutboundBufferLimit", "OutboundBufferLimit")]
     [InlineData("Template", "'bad/{unclosed' is not a valid route pattern")]
     [InlineData("HistoryTtl", "HistoryTtl")]
@@ -29,6 +31,7 @@ public sealed class StartupTests
         Action<PubSubOptions> breakIt = setting switch
         {
             "PingInterval" => o => o.PingInterval = TimeSpan.Zero,
+            "RequestBodyTimeout" => o => o.RequestBodyTimeout = TimeSpan.FromSeconds(-1),
             "OutboundBufferLimit" => o => o.OutboundBufferLimit = 10,
             "Template" => o => o.Channel("bad/{unclosed"),
             "HistoryTtl" => o => o.Channels.Add(new ChannelOptions { Template = "h/{x}", HistorySize = 10 }),
@@ -39,5 +42,48 @@ public sealed class StartupTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestNode.StartAsync(breakIt));
 
         Assert.Contains(explanation, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wildcard_origin_with_cookie_authentication_stops_the_node_and_says_to_list_the_origins()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestNode.StartAsync(
+            o => o.AllowedOrigins.Add("*"),
+            host: h => h.Services.AddAuthentication().AddCookie("Session")));
+
+        Assert.Contains("AllowedOrigins '*'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'Session'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("WebSocket", error.Message, StringComparison.Ordinal);
+        Assert.Contains("List the origins", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cookie_authentication_with_listed_origins_and_a_wildcard_with_another_scheme_both_start()
+    {
+        await using var listed = await TestNode.StartAsync(
+            o => o.AllowedOrigins.Add("https://app.example.com"),
+            host: h => h.Services.AddAuthentication().AddCookie());
+        await using var wildcard = await TestNode.StartAsync(
+            o => o.AllowedOrigins.Add("*"),
+            host: h => h.Services.AddTestAuthentication());
+
+        using var listedAnswer = await listed.Http.GetAsync("pubsub/negotiate");
+        using var wildcardAnswer = await wildcard.Http.GetAsync("pubsub/negotiate");
+
+        Assert.True(listedAnswer.IsSuccessStatusCode);
+        Assert.True(wildcardAnswer.IsSuccessStatusCode);
+    }
+
+    [Fact]
+    public async Task A_node_without_channel_templates_starts_with_a_warning_that_says_where_they_come_from()
+    {
+        var logs = new LogRecorder();
+        await using var node = await TestNode.StartAsync(o => o.Channels.Clear(), host: h => logs.AddTo(h.Logging));
+
+        var warning = Assert.Single(logs.WarningsAndErrors);
+
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.Contains("No channel template is configured", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("PubSub:Channels", warning.Message, StringComparison.Ordinal);
     }
 }

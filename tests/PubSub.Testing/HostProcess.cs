@@ -51,9 +51,15 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
-    /// <param name="environment">Configuration, as an operator sets it.</param>
-    /// <param name="port">A port to listen on (a node started again where a load balancer expects it); a free one by default.</param>
-    public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string> environment, int? port = null)
+    /// <summary>
+    /// Starts the Host with <paramref name="environment"/> on top of the test defaults. By default it
+    /// runs in its own directory and takes its address from the <c>Urls</c> variable (as the
+    /// Dockerfile sets it); <paramref name="workingDirectory"/> starts it from elsewhere, as
+    /// <c>dotnet /path/PubSub.Host.dll</c> from a shell would, and <paramref name="urlsVariable"/>
+    /// names another variable for the address (<c>ASPNETCORE_URLS</c>). <paramref name="port"/> is
+    /// where it listens (a node started again where a load balancer expects it); a free one by default.
+    /// </summary>
+    public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string> environment, int? port = null, string? workingDirectory = null, string urlsVariable = "Urls")
     {
         if (!File.Exists(HostAssembly))
         {
@@ -62,11 +68,11 @@ public sealed class HostProcess : IAsyncDisposable
         var listen = port ?? FreePort.Next();
         var start = new ProcessStartInfo("dotnet", [HostAssembly])
         {
-            WorkingDirectory = Path.GetDirectoryName(HostAssembly)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(HostAssembly)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.Environment["Urls"] = $"http://127.0.0.1:{listen}";
+        start.Environment[urlsVariable] = $"http://127.0.0.1:{listen}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (name, value) in environment)
         {
@@ -74,7 +80,19 @@ public sealed class HostProcess : IAsyncDisposable
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         var host = new HostProcess(process, listen);
-        if (!await FreePort.WaitUntilListeningAsync(listen, "PubSub.Host", () => process.HasExited))
+        bool listening;
+        try
+        {
+            listening = await FreePort.WaitUntilListeningAsync(listen, "PubSub.Host", () => process.HasExited);
+        }
+        catch (TimeoutException e)
+        {
+            // A Host that listens somewhere else would otherwise outlive the test, holding that port.
+            var output = host.Output;
+            await host.DisposeAsync();
+            throw new TimeoutException($"{e.Message} It printed: {output}", e);
+        }
+        if (!listening)
         {
             var output = host.Output;
             await host.DisposeAsync();

@@ -12,6 +12,10 @@ namespace PubSub.Testing;
 /// <c>user</c> query parameter, as browsers cannot set headers on WebSocket and EventSource),
 /// with the roles in <c>X-Test-Roles</c>. No header, no user. It stands in for whatever scheme
 /// an application configures (cookies, bearer tokens); the server only sees a ClaimsPrincipal.
+/// By default the identity carries the name as both its name identifier and its name claim;
+/// <c>X-Test-Claims</c> (<c>id</c>, <c>name</c> or <c>none</c>) keeps only one or neither, and
+/// <c>X-Test-Authentication-Type</c> gives the identity another authentication type, as a second
+/// scheme of the application would.
 /// </summary>
 public sealed class TestAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
@@ -19,6 +23,8 @@ public sealed class TestAuthenticationHandler(IOptionsMonitor<AuthenticationSche
     public const string SchemeName = "Test";
     public const string UserHeader = "X-Test-User";
     public const string RolesHeader = "X-Test-Roles";
+    public const string ClaimsHeader = "X-Test-Claims";
+    public const string AuthenticationTypeHeader = "X-Test-Authentication-Type";
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -31,9 +37,19 @@ public sealed class TestAuthenticationHandler(IOptionsMonitor<AuthenticationSche
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
-        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, user), new(ClaimTypes.Name, user) };
+        var which = Request.Headers[ClaimsHeader].ToString();
+        var claims = new List<Claim>();
+        if (which is "" or "id")
+        {
+            claims.Add(new(ClaimTypes.NameIdentifier, user));
+        }
+        if (which is "" or "name")
+        {
+            claims.Add(new(ClaimTypes.Name, user));
+        }
         claims.AddRange(Request.Headers[RolesHeader].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(role => new Claim(ClaimTypes.Role, role)));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        var authenticationType = Request.Headers[AuthenticationTypeHeader].ToString() is { Length: > 0 } type ? type : SchemeName;
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, authenticationType));
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
     }
 }

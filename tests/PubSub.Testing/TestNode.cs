@@ -135,6 +135,23 @@ public sealed class TestNode : IAsyncDisposable
     /// <summary>Opens a protocol client on this node's WebSocket endpoint and waits for <c>connected</c>.</summary>
     public Task<WsClient> ConnectAsync(bool answerPings = true) => WsClient.ConnectAsync(WebSocketUri, answerPings: answerPings);
 
+    /// <summary>
+    /// Opens a protocol client as a user of the test scheme (<see cref="TestAuthenticationHandler"/>,
+    /// which the node must have), with the given comma-separated roles; a null user is anonymous.
+    /// </summary>
+    public Task<WsClient> ConnectAsAsync(string? user, string? roles = null) =>
+        WsClient.ConnectAsync(WebSocketUri, configure: options =>
+        {
+            if (user is not null)
+            {
+                options.SetRequestHeader(TestAuthenticationHandler.UserHeader, user);
+            }
+            if (roles is not null)
+            {
+                options.SetRequestHeader(TestAuthenticationHandler.RolesHeader, roles);
+            }
+        });
+
     /// <summary>Publishes through the server API with the API key; returns the parsed response.</summary>
     public async Task<JsonElement> PublishViaApiAsync(string channel, object data)
     {

@@ -18,11 +18,13 @@ internal sealed class ServerApi
     public const string ApiKeyHeader = "X-API-Key";
 
     private readonly PubSubNode _node;
+    private readonly RequestBodyReader _bodies;
     private readonly byte[]? _keyHash;
 
-    public ServerApi(PubSubNode node)
+    public ServerApi(PubSubNode node, RequestBodyReader bodies)
     {
         _node = node;
+        _bodies = bodies;
         _keyHash = string.IsNullOrEmpty(node.Options.ApiKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(node.Options.ApiKey));
     }
 
@@ -32,10 +34,8 @@ internal sealed class ServerApi
         {
             return;
         }
-        var body = await HttpErrors.ReadBodyAsync(context, _node.Options.MaxMessageSize);
-        if (body is null)
+        if (await _bodies.ReadAsync(context, "The body") is not { } body)
         {
-            await HttpErrors.WriteAsync(context, PubSubErrorCodes.MessageTooLarge, $"The body may hold at most {_node.Options.MaxMessageSize} bytes.");
             return;
         }
         if (!TryParsePublish(body, out var channel, out var data, out var problem))
@@ -142,7 +142,11 @@ internal sealed class ServerApi
                 problem = "'channel' must be a string.";
                 return false;
             }
-            channel = channelElement.GetString()!;
+            if (!TryGetString(channelElement, out channel))
+            {
+                problem = "'channel' is not valid Unicode: it holds an escaped lone surrogate.";
+                return false;
+            }
             var hasData = root.TryGetProperty("data", out var dataElement);
             var hasBinary = root.TryGetProperty("binary", out var binaryElement);
             if (hasData == hasBinary)
@@ -169,6 +173,27 @@ internal sealed class ServerApi
         catch (JsonException)
         {
             problem = "The body is not valid JSON.";
+            return false;
+        }
+        catch (ArgumentException e)
+        {
+            // Payload.FromJson: the data is not valid Unicode.
+            problem = $"'data' is refused: {e.Message}";
+            return false;
+        }
+    }
+
+    private static bool TryGetString(JsonElement element, out string value)
+    {
+        try
+        {
+            value = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            // Escapes that make no UTF-16 text ("\ud800").
+            value = "";
             return false;
         }
     }

@@ -46,25 +46,4 @@ internal static class HttpErrors
         writer.WriteEndObject();
         writer.WriteEndObject();
     }
-
-    /// <summary>Reads a request body up to <paramref name="limit"/> bytes; null when it is larger.</summary>
-    public static async Task<byte[]?> ReadBodyAsync(HttpContext context, int limit)
-    {
-        if (context.Request.ContentLength > limit)
-        {
-            return null;
-        }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[Math.Min(limit + 1, 16 * 1024)];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
-    }
 }

@@ -63,7 +63,14 @@ internal static class ClientFrameParser
                         fieldError ??= "A frame may carry 'data' or 'binary', not both.";
                     }
                     using var document = JsonDocument.ParseValue(ref reader);
-                    data = Payload.FromJson(document.RootElement);
+                    try
+                    {
+                        data = Payload.FromJson(document.RootElement);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        fieldError ??= $"'data' is refused: {e.Message}";
+                    }
                 }
                 else if (field == Field.Binary)
                 {
@@ -171,13 +178,38 @@ internal static class ClientFrameParser
 
     private static string? ReadString(ref Utf8JsonReader reader, string field, ref string? fieldError)
     {
-        if (reader.TokenType == JsonTokenType.String)
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            fieldError ??= $"'{field}' must be a string.";
+            reader.Skip();
+            return null;
+        }
+        try
         {
             return reader.GetString();
         }
-        fieldError ??= $"'{field}' must be a string.";
-        reader.Skip();
-        return null;
+        catch (InvalidOperationException)
+        {
+            // The escapes make no UTF-16 text ("\ud800", a lone surrogate).
+            fieldError ??= $"'{field}' is not valid Unicode: it holds an escaped lone surrogate.";
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether the current property name is <paramref name="name"/>. A name whose escapes make no
+    /// UTF-16 text is no name the parser knows, so it is skipped like any unknown field.
+    /// </summary>
+    private static bool NameIs(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static long? ReadId(ref Utf8JsonReader reader, ref string? fieldError)
@@ -205,12 +237,12 @@ internal static class ClientFrameParser
         long? offset = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var isEpoch = reader.ValueTextEquals("epoch"u8);
-            var isOffset = reader.ValueTextEquals("offset"u8);
+            var isEpoch = NameIs(ref reader, "epoch"u8);
+            var isOffset = NameIs(ref reader, "offset"u8);
             reader.Read();
             if (isEpoch && reader.TokenType == JsonTokenType.String)
             {
-                epoch = reader.GetString();
+                epoch = ReadString(ref reader, "since.epoch", ref fieldError);
             }
             else if (isOffset && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && StreamPosition.IsValidOffset(value))
             {
@@ -243,13 +275,13 @@ internal static class ClientFrameParser
     }
 
     private static Field FieldOf(ref Utf8JsonReader reader) =>
-        reader.ValueTextEquals("type"u8) ? Field.Type
-        : reader.ValueTextEquals("id"u8) ? Field.Id
-        : reader.ValueTextEquals("channel"u8) ? Field.Channel
-        : reader.ValueTextEquals("since"u8) ? Field.Since
-        : reader.ValueTextEquals("data"u8) ? Field.Data
-        : reader.ValueTextEquals("binary"u8) ? Field.Binary
-        : reader.ValueTextEquals("limit"u8) ? Field.Limit
+        NameIs(ref reader, "type"u8) ? Field.Type
+        : NameIs(ref reader, "id"u8) ? Field.Id
+        : NameIs(ref reader, "channel"u8) ? Field.Channel
+        : NameIs(ref reader, "since"u8) ? Field.Since
+        : NameIs(ref reader, "data"u8) ? Field.Data
+        : NameIs(ref reader, "binary"u8) ? Field.Binary
+        : NameIs(ref reader, "limit"u8) ? Field.Limit
         : Field.Other;
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";

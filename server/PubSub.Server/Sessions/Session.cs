@@ -33,7 +33,7 @@ internal sealed class Session
     private long _pingSentTimestamp;
     private long _lastPingTimestamp;
 
-    public Session(string id, string transport, ClaimsPrincipal user, string userKey, long outboundLimit, long now, Action<Session> onClosed)
+    public Session(string id, string transport, ClaimsPrincipal user, string? userKey, long outboundLimit, long now, Action<Session> onClosed)
     {
         Id = id;
         Transport = transport;
@@ -52,8 +52,12 @@ internal sealed class Session
 
     public ClaimsPrincipal User { get; }
 
-    /// <summary>The identity the session is bound to (empty for anonymous); requests from another are refused.</summary>
-    public string UserKey { get; }
+    /// <summary>
+    /// The identity the session is bound to (<see cref="PubSubNode.UserKeyOf"/>; empty for anonymous);
+    /// requests from another are refused. Null for a WebSocket session of a user who has no key: it
+    /// is bound to no request, as nothing else can reach it anyway.
+    /// </summary>
+    public string? UserKey { get; }
 
     public OutboundQueue Outbound { get; }
 

@@ -104,9 +104,28 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         if (match.Options.OnSubscribe is { } hook)
         {
             var context = new SubscribeContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services);
-            await hook(context);
-            ThrowIfRejected(context);
+            await RunHookAsync(nameof(ChannelOptions.OnSubscribe), match, hook, context);
         }
+    }
+
+    /// <summary>
+    /// Runs an application hook and applies its rejection. A hook that throws is the
+    /// application's bug: it is logged here, once, with the hook and the channel, and the caller
+    /// gets <c>internal</c> without the exception's details, whichever transport asked.
+    /// </summary>
+    private async ValueTask RunHookAsync<TContext>(string name, ChannelMatch match, Func<TContext, ValueTask> hook, TContext context)
+        where TContext : RejectableChannelContext
+    {
+        try
+        {
+            await hook(context);
+        }
+        catch (Exception e) when (e is not PubSubException)
+        {
+            Log.HookFailed(logger, name, match.Channel, e);
+            throw new PubSubException(PubSubErrorCodes.Internal, "The server failed to handle the request.");
+        }
+        ThrowIfRejected(context);
     }
 
     /// <summary>Resolves a channel name, or throws the protocol error that says why it is refused.</summary>
@@ -189,8 +208,7 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         if (match.Options.OnPublish is { } hook)
         {
             var context = new PublishContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services, data);
-            await hook(context);
-            ThrowIfRejected(context);
+            await RunHookAsync(nameof(ChannelOptions.OnPublish), match, hook, context);
         }
         // Issued now, in frame order (which is offset order: IBroker requires publishes started
         // one after another to take offsets in that order), but not awaited before the next
@@ -285,5 +303,8 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
     {
         [LoggerMessage(1, LogLevel.Error, "Handling a {FrameType} frame of session {SessionId} failed.")]
         public static partial void FrameFailed(ILogger logger, ClientFrameType frameType, string sessionId, Exception exception);
+
+        [LoggerMessage(2, LogLevel.Error, "The {Hook} hook of channel '{Channel}' failed.")]
+        public static partial void HookFailed(ILogger logger, string hook, string channel, Exception exception);
     }
 }

@@ -25,6 +25,11 @@ internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHand
     /// </summary>
     public async Task<(Session Session, IReadOnlyList<(ChannelMatch Match, StreamPosition? Since)> Channels)?> OpenAsync(HttpContext context, string transport, int pingSeconds)
     {
+        // The session lives across requests (/send, /poll), each checked against its identity.
+        if (await SessionEndpoints.UserKeyOrRefuseAsync(context) is null)
+        {
+            return null;
+        }
         if (!TryReadChannels(context, out var requested, out var problem))
         {
             await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, problem);
@@ -42,10 +47,16 @@ internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHand
                 channels.Add((match, since));
             }
         }
-        catch (PubSubException e)
+        catch (Exception e)
         {
+            // Whatever failed, the session must not outlive the request that was to open it.
             session.Abandon();
-            await HttpErrors.WriteAsync(context, e);
+            if (e is not PubSubException error)
+            {
+                throw;
+            }
+            // A hook that threw arrives here as 'internal', already logged with its channel.
+            await HttpErrors.WriteAsync(context, error);
             return null;
         }
 

@@ -10,7 +10,7 @@ namespace PubSub.Transports;
 /// hands it to the owning node (this one, or another through the broker), and writes the answer.
 /// This is what makes sticky sessions unnecessary.
 /// </summary>
-internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler local, SessionForwarder forwarder, LongPollingTransport polling)
+internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler local, SessionForwarder forwarder, LongPollingTransport polling, RequestBodyReader bodies)
 {
     public async Task SendAsync(HttpContext context)
     {
@@ -19,13 +19,15 @@ internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler lo
             await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'session' must be a session id from a 'connected' frame.");
             return;
         }
-        var body = await HttpErrors.ReadBodyAsync(context, node.Options.MaxMessageSize);
-        if (body is null)
+        if (await UserKeyOrRefuseAsync(context) is not { } userKey)
         {
-            await HttpErrors.WriteAsync(context, PubSubErrorCodes.MessageTooLarge, $"A /send body may hold at most {node.Options.MaxMessageSize} bytes.");
             return;
         }
-        var request = new SessionRequest(SessionRequestKind.Send, sessionId, PubSubNode.UserKeyOf(context.User), 0, body);
+        if (await bodies.ReadAsync(context, "A /send body") is not { } body)
+        {
+            return;
+        }
+        var request = new SessionRequest(SessionRequestKind.Send, sessionId, userKey, 0, body);
         await WriteAsync(context, await RouteAsync(owner, request, context.RequestAborted));
     }
 
@@ -46,8 +48,27 @@ internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler lo
             await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'ack' must be the number of frames received so far (an integer >= 0).");
             return;
         }
-        var request = new SessionRequest(SessionRequestKind.Poll, sessionId, PubSubNode.UserKeyOf(context.User), ack, ReadOnlyMemory<byte>.Empty);
+        if (await UserKeyOrRefuseAsync(context) is not { } userKey)
+        {
+            return;
+        }
+        var request = new SessionRequest(SessionRequestKind.Poll, sessionId, userKey, ack, ReadOnlyMemory<byte>.Empty);
         await WriteAsync(context, await RouteAsync(owner, request, context.RequestAborted));
+    }
+
+    /// <summary>
+    /// The key of the caller's identity (<see cref="PubSubNode.UserKeyOf"/>); null, with 403
+    /// written, for a user a session cannot be bound to: its requests could not be told from
+    /// another user's.
+    /// </summary>
+    public static async Task<string?> UserKeyOrRefuseAsync(HttpContext context)
+    {
+        if (PubSubNode.UserKeyOf(context.User) is { } userKey)
+        {
+            return userKey;
+        }
+        await HttpErrors.WriteAsync(context, PubSubErrorCodes.Forbidden, PubSubNode.UnboundUserMessage);
+        return null;
     }
 
     public static async Task WriteAsync(HttpContext context, SessionResponse response)

@@ -44,7 +44,7 @@ internal sealed class SessionRequestHandler(PubSubNode node, SessionFrameHandler
         return SessionResponse.NoContent;
     }
 
-    private static bool IsOwnedBy(Session session, string userKey) => string.Equals(session.UserKey, userKey, StringComparison.Ordinal);
+    private static bool IsOwnedBy(Session session, string userKey) => session.UserKey is { } key && string.Equals(key, userKey, StringComparison.Ordinal);
 
     private static SessionResponse NotYours() =>
         SessionResponse.Error(PubSubErrorCodes.Forbidden, "The session belongs to another identity.");

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace PubSub.Server.Tests.Channels;
@@ -6,19 +8,6 @@ namespace PubSub.Server.Tests.Channels;
 /// <summary>Channel hooks and authorization policies decide who may subscribe and publish.</summary>
 public sealed class HookAndPolicyTests
 {
-    private static Task<WsClient> ConnectAsAsync(TestNode node, string? user, string? roles = null) =>
-        WsClient.ConnectAsync(node.WebSocketUri, configure: options =>
-        {
-            if (user is not null)
-            {
-                options.SetRequestHeader(TestAuthenticationHandler.UserHeader, user);
-            }
-            if (roles is not null)
-            {
-                options.SetRequestHeader(TestAuthenticationHandler.RolesHeader, roles);
-            }
-        });
-
     [Fact]
     public async Task The_subscribe_hook_sees_route_values_and_user_and_can_reject_with_its_own_code()
     {
@@ -33,8 +22,8 @@ public sealed class HookAndPolicyTests
                 }
             })),
             host: h => h.Services.AddTestAuthentication());
-        await using var alice = await ConnectAsAsync(node, "alice");
-        await using var bob = await ConnectAsAsync(node, "bob");
+        await using var alice = await node.ConnectAsAsync("alice");
+        await using var bob = await node.ConnectAsAsync("bob");
 
         await alice.SubscribeAsync("rooms/vip/music");
         var refused = await bob.RequestAsync(new() { ["type"] = "subscribe", ["channel"] = "rooms/vip/music" });
@@ -78,9 +67,9 @@ public sealed class HookAndPolicyTests
                 h.Services.AddTestAuthentication();
                 h.Services.AddAuthorizationBuilder().AddPolicy("members", p => p.RequireRole("member"));
             });
-        await using var anonymous = await ConnectAsAsync(node, null);
-        await using var guest = await ConnectAsAsync(node, "guest");
-        await using var member = await ConnectAsAsync(node, "mia", roles: "member");
+        await using var anonymous = await node.ConnectAsAsync(null);
+        await using var guest = await node.ConnectAsAsync("guest");
+        await using var member = await node.ConnectAsAsync("mia", roles: "member");
 
         foreach (var client in new[] { anonymous, guest })
         {
@@ -120,10 +109,24 @@ public sealed class HookAndPolicyTests
         Assert.Equal(["watched/a", "watched/b"], ended);
     }
 
+    private static Task<TestNode> StartWithBrokenHookAsync(LogRecorder logs) => TestNode.StartAsync(
+        o => o.Channel("broken/{x}", c => c.OnSubscribe(_ => throw new InvalidOperationException("bug in the hook"))),
+        host: h => logs.AddTo(h.Logging));
+
+    /// <summary>The hook's failure is logged once per request, as an error that names the hook and the channel and carries the exception.</summary>
+    private static void AssertLoggedOncePerChannel(LogRecorder logs, List<string> channels)
+    {
+        var errors = logs.Errors;
+        Assert.Equal(channels.Count, errors.Count);
+        Assert.All(errors, e => Assert.Equal("bug in the hook", Assert.IsType<InvalidOperationException>(e.Exception).Message));
+        Assert.Equal(channels.Select(c => $"The OnSubscribe hook of channel '{c}' failed."), errors.Select(e => e.Message));
+    }
+
     [Fact]
     public async Task A_hook_that_throws_gives_an_internal_error_and_the_session_goes_on()
     {
-        await using var node = await TestNode.StartAsync(o => o.Channel("broken/{x}", c => c.OnSubscribe(_ => throw new InvalidOperationException("bug"))));
+        var logs = new LogRecorder();
+        await using var node = await StartWithBrokenHookAsync(logs);
         await using var client = await node.ConnectAsync();
 
         var reply = await client.RequestAsync(new() { ["type"] = "subscribe", ["channel"] = "broken/a" });
@@ -131,5 +134,47 @@ public sealed class HookAndPolicyTests
         Assert.Equal("internal", reply.GetProperty("error").GetProperty("code").GetString());
         Assert.DoesNotContain("bug", reply.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         await client.SubscribeAsync("chat/fine");
+        AssertLoggedOncePerChannel(logs, ["broken/a"]);
+    }
+
+    [Fact]
+    public async Task A_hook_that_throws_while_sse_or_polling_opens_gets_500_internal_and_leaves_no_session_behind()
+    {
+        var logs = new LogRecorder();
+        await using var node = await StartWithBrokenHookAsync(logs);
+        var channels = Enumerable.Range(0, 40).Select(i => $"broken/{i}").ToList();
+
+        foreach (var (channel, i) in channels.Select((c, i) => (c, i)))
+        {
+            using var response = await node.Http.GetAsync($"pubsub/{(i % 2 == 0 ? "poll" : "sse")}?channel={channel}");
+            var error = JsonSerializer.Deserialize<JsonElement>(await response.Content.ReadAsStringAsync()).GetProperty("error");
+
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.Equal("internal", error.GetProperty("code").GetString());
+            Assert.DoesNotContain("bug", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, node.SessionCount);
+        AssertLoggedOncePerChannel(logs, channels);
+        using var poll = await PollClient.OpenAsync(node.BaseUri, "?channel=chat/fine");
+        Assert.Equal("chat/fine", (await poll.NextOfTypeAsync("subscribed")).GetProperty("channel").GetString());
+    }
+
+    [Fact]
+    public async Task A_policy_that_throws_while_polling_opens_leaves_no_session_behind()
+    {
+        await using var node = await TestNode.StartAsync(
+            o => o.Channel("guarded/{x}", c => c.RequireAuthorization("explodes")),
+            host: h => h.Services.AddAuthorizationBuilder().AddPolicy("explodes", p => p.RequireAssertion(bool (_) => throw new InvalidOperationException("bug in the policy"))));
+
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await node.Http.GetAsync($"pubsub/poll?channel=guarded/{i}");
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.DoesNotContain("bug", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, node.SessionCount);
+        using var poll = await PollClient.OpenAsync(node.BaseUri);
     }
 }

@@ -84,4 +84,66 @@ public sealed class ClientFrameParserTests
 
         Assert.Equal(PubSubErrorCodes.BadRequest, Refuse(json).Code);
     }
+
+    [Theory]
+    [InlineData("""{"type":"publish","id":4,"channel":"c","data":"\ud800"}""", "'data'")]
+    [InlineData("""{"type":"publish","channel":"c","data":{"text":["x\udc00"]},"id":4}""", "'data'")]
+    [InlineData("""{"type":"publish","id":4,"channel":"c","data":{"\ud800":1}}""", "'data'")]
+    [InlineData("""{"type":"publish","id":4,"channel":"c","data":"\ud800\u0041"}""", "'data'")]
+    [InlineData("""{"type":"subscribe","id":4,"channel":"chat/\ud800"}""", "'channel'")]
+    [InlineData("""{"type":"\udfff","id":4}""", "'type'")]
+    [InlineData("""{"type":"subscribe","id":4,"channel":"c","since":{"epoch":"\ud800","offset":1}}""", "'since.epoch'")]
+    public void Text_that_is_not_valid_unicode_is_a_bad_request_that_keeps_the_id(string json, string field)
+    {
+        var error = Refuse(json);
+
+        Assert.Equal(PubSubErrorCodes.BadRequest, error.Code);
+        Assert.Equal(4, error.Id);
+        Assert.Contains(field, error.Message, StringComparison.Ordinal);
+        Assert.Contains("not valid Unicode", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_field_name_that_is_not_valid_unicode_is_an_unknown_field()
+    {
+        var frame = Parse("""{"type":"ping","\ud800":1,"id":3}""");
+
+        Assert.Equal(ClientFrameType.Ping, frame.Type);
+        Assert.Equal(3, frame.Id);
+    }
+
+    [Fact]
+    public void Data_with_bytes_that_are_not_utf8_is_refused_rather_than_altered()
+    {
+        var json = Encoding.UTF8.GetBytes("""{"type":"publish","id":4,"channel":"c","data":"xx"}""");
+        // "xx" becomes 0xFF 0xFE: no UTF-8 sequence starts with either.
+        var at = Array.IndexOf(json, (byte)'x');
+        json[at] = 0xFF;
+        json[at + 1] = 0xFE;
+
+        Assert.False(ClientFrameParser.TryParse(json, out _, out var error));
+        Assert.Equal(PubSubErrorCodes.BadRequest, error.Code);
+        Assert.Equal(4, error.Id);
+        Assert.Contains("not UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_surrogate_pair_is_valid_unicode_and_goes_through()
+    {
+        var frame = Parse("""{"type":"publish","channel":"c","data":{"\ud83d\ude00":"\ud83d\ude00"}}""");
+
+        Assert.Equal("\U0001F600", frame.Data!.Value.ToJsonElement().GetProperty("\U0001F600").GetString());
+    }
+
+    [Theory]
+    [InlineData("\"\\ud800\"")]
+    [InlineData("[\"\\udc00\"]")]
+    [InlineData("{\"\\ud800\":1}")]
+    public void Payload_from_json_with_a_lone_surrogate_throws_an_argument_exception_that_says_so(string json)
+    {
+        var error = Assert.Throws<ArgumentException>(() => Payload.FromJson(Encoding.UTF8.GetBytes(json)));
+
+        Assert.Contains("not valid Unicode", error.Message, StringComparison.Ordinal);
+        Assert.Contains("lone surrogate", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -93,12 +93,10 @@ public sealed class PublishPipeliningTests
     public async Task Publishes_in_flight_when_the_session_closes_are_carried_through_quietly()
     {
         var broker = new HoldingBroker();
-        var logs = new ErrorLog();
-        await using var node = await TestNode.StartAsync(services: b =>
-        {
-            b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker));
-            b.Services.AddSingleton<ILoggerProvider>(logs);
-        });
+        var logs = new LogRecorder();
+        await using var node = await TestNode.StartAsync(
+            services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)),
+            host: h => logs.AddTo(h.Logging));
         var publisher = await node.ConnectAsync();
         await publisher.SendRawAsync(Batch(3, "chat/quiet", i => i));
         await Timeouts.Until(() => broker.Held == 3, "the publishes to wait for the broker");
@@ -181,30 +179,6 @@ public sealed class PublishPipeliningTests
             {
                 answer.SetResult(position);
             }
-        }
-    }
-
-    /// <summary>Records what the server logs at Error or above.</summary>
-    private sealed class ErrorLog : ILoggerProvider, ILogger
-    {
-        public ConcurrentQueue<string> Errors { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                Errors.Enqueue(formatter(state, exception));
-            }
-        }
-
-        public void Dispose()
-        {
         }
     }
 }

@@ -64,6 +64,35 @@ public sealed class NegotiateAndCorsTests
     }
 
     [Theory]
+    [InlineData("pubsub/poll", "GET, OPTIONS", false)]
+    [InlineData("pubsub/poll", "GET, OPTIONS", true)]
+    [InlineData("pubsub/sse?channel=chat/a", "GET, OPTIONS", false)]
+    [InlineData("pubsub/sse", "GET, OPTIONS", true)]
+    [InlineData("pubsub/send?session=x", "POST, OPTIONS", false)]
+    [InlineData("pubsub/ws", "GET, CONNECT, OPTIONS", false)]
+    [InlineData("pubsub/negotiate", "GET, OPTIONS", true)]
+    public async Task An_options_request_that_is_no_preflight_gets_the_endpoints_methods_and_opens_no_session(string path, string methods, bool sameOrigin)
+    {
+        await using var node = await TestNode.StartAsync(o => o.AllowedOrigins.Add("https://app.example.com"));
+
+        using var request = new HttpRequestMessage(HttpMethod.Options, path);
+        if (sameOrigin)
+        {
+            request.Headers.Add("Origin", node.BaseUri.GetLeftPart(UriPartial.Authority));
+        }
+        using var response = await node.Http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        using var poll = await PollClient.OpenAsync(node.BaseUri);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(methods, string.Join(", ", response.Content.Headers.Allow));
+        Assert.Empty(body);
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+        // Only the poll session opened after it: the OPTIONS request opened none.
+        Assert.Equal(1, node.SessionCount);
+    }
+
+    [Theory]
     [InlineData("OPTIONS", "pubsub/send?session=x")]
     [InlineData("GET", "pubsub/negotiate")]
     [InlineData("GET", "pubsub/poll")]
@@ -84,17 +113,48 @@ public sealed class NegotiateAndCorsTests
     }
 
     [Fact]
-    public async Task A_wildcard_allows_any_origin_and_requests_without_an_origin_are_served()
+    public async Task A_wildcard_allows_any_origin_without_credentials_and_requests_without_an_origin_are_served()
     {
         await using var node = await TestNode.StartAsync(o => o.AllowedOrigins.Add("*"));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "pubsub/negotiate");
         request.Headers.Add("Origin", "https://anywhere.example.org");
         using var response = await node.Http.SendAsync(request);
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "pubsub/send?session=x");
+        preflight.Headers.Add("Origin", "https://anywhere.example.org");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        using var preflightResponse = await node.Http.SendAsync(preflight);
         using var noOrigin = await node.Http.GetAsync("pubsub/negotiate");
 
-        Assert.Equal("https://anywhere.example.org", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Credentials"));
+        Assert.Equal(HttpStatusCode.NoContent, preflightResponse.StatusCode);
+        Assert.Equal("*", preflightResponse.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(preflightResponse.Headers.Contains("Access-Control-Allow-Credentials"));
         Assert.Equal(HttpStatusCode.OK, noOrigin.StatusCode);
         Assert.False(noOrigin.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public async Task Beside_a_wildcard_a_listed_origin_keeps_its_credentials()
+    {
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            o.AllowedOrigins.Add("*");
+            o.AllowedOrigins.Add("https://app.example.com");
+        });
+
+        using var listed = new HttpRequestMessage(HttpMethod.Get, "pubsub/negotiate");
+        listed.Headers.Add("Origin", "https://app.example.com");
+        using var listedResponse = await node.Http.SendAsync(listed);
+        using var other = new HttpRequestMessage(HttpMethod.Get, "pubsub/negotiate");
+        other.Headers.Add("Origin", "https://anywhere.example.org");
+        using var otherResponse = await node.Http.SendAsync(other);
+
+        Assert.Equal("https://app.example.com", listedResponse.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal("true", listedResponse.Headers.GetValues("Access-Control-Allow-Credentials").Single());
+        Assert.Equal("*", otherResponse.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(otherResponse.Headers.Contains("Access-Control-Allow-Credentials"));
     }
 }
