@@ -35,11 +35,20 @@ public sealed class RedisBrokerOptions
     public static readonly TimeSpan DefaultEmptyStreamIdleTimeout = MemoryBackplane.DefaultEmptyStreamIdleTimeout;
 
     /// <summary>
-    /// The StackExchange.Redis configuration string of the one Redis instance to use, for example
-    /// <c>127.0.0.1:6379</c> or <c>redis.internal:6379,password=secret,ssl=true</c>. Set either
-    /// this or <see cref="Shards"/>.
+    /// The StackExchange.Redis configuration string of the Redis to use: one instance
+    /// (<c>127.0.0.1:6379</c>, <c>redis.internal:6379,password=secret,ssl=true</c>), the sentinels
+    /// of a master with replicas (<c>sentinel1:26379,sentinel2:26379,serviceName=mymaster</c>: the
+    /// broker follows a failover to the promoted replica), or any nodes of a Redis Cluster
+    /// (<c>node1:6379,node2:6379</c>; see <see cref="Mode"/>). Set either this or <see cref="Shards"/>.
     /// </summary>
     public string? Configuration { get; set; }
+
+    /// <summary>
+    /// Whether <see cref="Configuration"/> is a Redis Cluster. <see cref="RedisMode.Auto"/> (the
+    /// default) asks the server when the node first reaches it, and serves nothing until then;
+    /// name the mode to catch a misconfiguration at start.
+    /// </summary>
+    public RedisMode Mode { get; set; } = RedisMode.Auto;
 
     /// <summary>
     /// The configuration strings of several independent Redis instances to spread channels over.
@@ -101,4 +110,23 @@ public sealed class RedisBrokerOptions
     /// <summary>The configuration strings in use: <see cref="Shards"/>, or <see cref="Configuration"/> alone.</summary>
     internal IReadOnlyList<string> ShardConfigurations =>
         Shards.Count > 0 ? [.. Shards] : string.IsNullOrWhiteSpace(Configuration) ? [] : [Configuration];
+}
+
+/// <summary>How the Redis broker uses its Redis (<see cref="RedisBrokerOptions.Mode"/>).</summary>
+public enum RedisMode
+{
+    /// <summary>A cluster when the server says it is one, otherwise standalone.</summary>
+    Auto,
+
+    /// <summary>
+    /// One Redis instance, a master followed through its sentinels, or each of several
+    /// <see cref="RedisBrokerOptions.Shards"/>: plain pub/sub.
+    /// </summary>
+    Standalone,
+
+    /// <summary>
+    /// A Redis Cluster (Redis 7 or later): every key of a channel in the channel's slot, and
+    /// channel fan-out over sharded pub/sub, so each publication travels only within its shard.
+    /// </summary>
+    Cluster,
 }

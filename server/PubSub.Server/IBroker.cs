@@ -52,6 +52,13 @@ public interface IBroker
 
     /// <summary>Sends a message to another node. Returns false when no such node is alive.</summary>
     ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Why this node cannot use the broker now (its store is unreachable or does not answer), or
+    /// null when it can. The readiness probe asks, so a load balancer sends no client to a node
+    /// that would answer every request with <c>unavailable</c>. Must answer within a few seconds.
+    /// </summary>
+    ValueTask<string?> CheckAvailabilityAsync(CancellationToken cancellationToken) => ValueTask.FromResult<string?>(null);
 }
 
 /// <summary>Receives what a broker delivers to one node.</summary>

@@ -262,8 +262,8 @@ public sealed class ClusterTests : IAsyncLifetime
         // Order holds per channel; channels on different shards arrive over different connections.
         Assert.Equal(channels.Order(), messages.Select(m => m.GetProperty("channel").GetString()).Order());
         Assert.All(messages, m => Assert.Equal(m.GetProperty("channel").GetString(), m.GetProperty("data").GetProperty("channel").GetString()));
-        var onFirst = ((object?[])(await first.ExecuteAsync("KEYS", "pubsub:meta:chat/shard-*"))!).Length;
-        var onSecond = ((object?[])(await second.ExecuteAsync("KEYS", "pubsub:meta:chat/shard-*"))!).Length;
+        var onFirst = ((object?[])(await first.ExecuteAsync("KEYS", "pubsub:meta:{chat/shard-*}"))!).Length;
+        var onSecond = ((object?[])(await second.ExecuteAsync("KEYS", "pubsub:meta:{chat/shard-*}"))!).Length;
         Assert.Equal(channels.Count, onFirst + onSecond);
         Assert.True(onFirst > 0 && onSecond > 0, $"{onFirst} channels on the first shard, {onSecond} on the second");
     }

@@ -44,7 +44,7 @@ public sealed class DeploymentFilesTests
         using var response = await http.SendAsync(request);
 
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync() + host.Output);
-        Assert.Equal(1L, await redis.ExecuteAsync("EXISTS", "pubsub:meta:chat/compose"));
+        Assert.Equal(1L, await redis.ExecuteAsync("EXISTS", "pubsub:meta:{chat/compose}"));
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public sealed class RedisBrokerSpecTests(RedisFixture redis) : BrokerSpec, IClas
 
     protected override async Task<Func<Task>> WatchEmptyStreamExpiryAsync(string channel)
     {
-        var expired = await redis.Server.WatchExpiryAsync("pubsub:meta:" + channel);
+        var expired = await redis.Server.WatchExpiryAsync("pubsub:meta:{" + channel + "}");
         return () => expired;
     }
 }
@@ -29,7 +29,7 @@ public sealed class ShardedRedisBrokerSpecTests(TwoRedisFixture redis) : BrokerS
     protected override async Task<Func<Task>> WatchEmptyStreamExpiryAsync(string channel)
     {
         var server = ShardMap.ShardOf(channel, 2) == 0 ? redis.First : redis.Second;
-        var expired = await server.WatchExpiryAsync("pubsub:meta:" + channel);
+        var expired = await server.WatchExpiryAsync("pubsub:meta:{" + channel + "}");
         return () => expired;
     }
 }

@@ -43,13 +43,13 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
 
         var position = await broker.PublishAsync(channel, Json("""{"n":1}"""), new HistoryOptions(10, TimeSpan.FromSeconds(30)), CancellationToken.None);
 
-        var meta = (object?[])(await Server.ExecuteAsync("HGETALL", "pubsub:meta:" + channel))!;
+        var meta = (object?[])(await Server.ExecuteAsync("HGETALL", "pubsub:meta:{" + channel + "}"))!;
         Assert.Equal(["e", position.Epoch, "o", "1"], meta);
-        var historyTtl = (long)(await Server.ExecuteAsync("PTTL", "pubsub:history:" + channel))!;
-        var metaTtl = (long)(await Server.ExecuteAsync("PTTL", "pubsub:meta:" + channel))!;
+        var historyTtl = (long)(await Server.ExecuteAsync("PTTL", "pubsub:history:{" + channel + "}"))!;
+        var metaTtl = (long)(await Server.ExecuteAsync("PTTL", "pubsub:meta:{" + channel + "}"))!;
         Assert.InRange(historyTtl, 1, 30_000);
         Assert.InRange(metaTtl, 30_001, 3_600_000);
-        Assert.Equal("stream", await Server.ExecuteAsync("TYPE", "pubsub:history:" + channel));
+        Assert.Equal("stream", await Server.ExecuteAsync("TYPE", "pubsub:history:{" + channel + "}"));
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
 
         foreach (var channel in channels)
         {
-            Assert.InRange((long)(await Server.ExecuteAsync("PTTL", "pubsub:meta:" + channel))!, 1, 60_000);
+            Assert.InRange((long)(await Server.ExecuteAsync("PTTL", "pubsub:meta:{" + channel + "}"))!, 1, 60_000);
         }
     }
 
@@ -95,7 +95,7 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         await broker.ReadHistoryAsync(channel, new HistoryQuery(null, 10), CancellationToken.None);
 
         Assert.Equal(new StreamPosition(1, read.Latest.Epoch), published);
-        Assert.InRange((long)(await Server.ExecuteAsync("PTTL", "pubsub:meta:" + channel))!, 60_001, 3_600_000);
+        Assert.InRange((long)(await Server.ExecuteAsync("PTTL", "pubsub:meta:{" + channel + "}"))!, 60_001, 3_600_000);
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         await broker.PublishAsync(channel, Json("""{"a":1}"""), new HistoryOptions(10, TimeSpan.FromMinutes(1)), CancellationToken.None);
         await broker.PublishAsync(channel, Payload.FromBinary("AB"u8.ToArray()), new HistoryOptions(10, TimeSpan.FromMinutes(1)), CancellationToken.None);
 
-        var entries = (object?[])(await Server.ExecuteAsync("XRANGE", "pubsub:history:" + channel, "-", "+"))!;
+        var entries = (object?[])(await Server.ExecuteAsync("XRANGE", "pubsub:history:{" + channel + "}", "-", "+"))!;
 
         var first = (object?[])entries[0]!;
         var second = (object?[])entries[1]!;
@@ -125,13 +125,13 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
     {
         var (broker, _, _) = await StartAsync();
         var channel = NewChannel();
-        await using var subscription = await Server.SubscribeAsync("pubsub:channel:" + channel);
+        await using var subscription = await Server.SubscribeAsync("pubsub:channel:{" + channel + "}");
 
         var position = await broker.PublishAsync(channel, Json("""{"text":"hi"}"""), HistoryOptions.None, CancellationToken.None);
         var binary = await broker.PublishAsync(channel, Payload.FromBinary("x:y"u8.ToArray()), HistoryOptions.None, CancellationToken.None);
 
-        Assert.Equal(("pubsub:channel:" + channel, $$"""j1:{{position.Epoch}}:{"text":"hi"}"""), await subscription.NextAsync());
-        Assert.Equal(("pubsub:channel:" + channel, $"b2:{binary.Epoch}:x:y"), await subscription.NextAsync());
+        Assert.Equal(("pubsub:channel:{" + channel + "}", $$"""j1:{{position.Epoch}}:{"text":"hi"}"""), await subscription.NextAsync());
+        Assert.Equal(("pubsub:channel:{" + channel + "}", $"b2:{binary.Epoch}:x:y"), await subscription.NextAsync());
     }
 
     [Fact]
@@ -147,7 +147,7 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
 
         Assert.Equal(1, own.Offset);
         Assert.Equal(own, (await firstHandler.NextPublicationAsync()).Position);
-        Assert.Equal(1L, await Server.ExecuteAsync("EXISTS", "two:meta:" + channel));
+        Assert.Equal(1L, await Server.ExecuteAsync("EXISTS", "two:meta:{" + channel + "}"));
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         var channel = NewChannel();
         var history = new HistoryOptions(10, TimeSpan.FromMilliseconds(300));
         // Watching first: setting the watch up takes round trips that must not eat into the first entry's 300 ms.
-        var expired = await Server.WatchExpiryAsync("pubsub:history:" + channel);
+        var expired = await Server.WatchExpiryAsync("pubsub:history:{" + channel + "}");
         await broker.PublishAsync(channel, Json("1"), history, CancellationToken.None);
         var second = await broker.PublishAsync(channel, Json("2"), history, CancellationToken.None);
 
@@ -187,7 +187,7 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         var page = await broker.ReadHistoryAsync(channel, new HistoryQuery(0, 10), CancellationToken.None);
 
         Assert.Equal([2L], page.Publications.Select(p => p.Offset));
-        Assert.Equal(1L, await Server.ExecuteAsync("XLEN", "pubsub:history:" + channel));
+        Assert.Equal(1L, await Server.ExecuteAsync("XLEN", "pubsub:history:{" + channel + "}"));
     }
 
     [Fact]
@@ -278,10 +278,10 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         Assert.Equal("1", Encoding.UTF8.GetString(await bHandler.NextNodeMessageAsync()));
 
         // A node that hangs keeps its connection (Redis still counts it as a receiver) but stops renewing.
-        await Server.ExecuteAsync("DEL", "pubsub:alive:" + bId);
+        await Server.ExecuteAsync("DEL", "pubsub:alive:{" + bId + "}");
         var whileExpired = await a.SendToNodeAsync(bId, "2"u8.ToArray(), CancellationToken.None);
         time.Advance(TimeSpan.FromMilliseconds(100));
-        await Timeouts.Until(async () => await Server.ExecuteAsync("EXISTS", "pubsub:alive:" + bId) is 1L, "node b to renew its liveness key");
+        await Timeouts.Until(async () => await Server.ExecuteAsync("EXISTS", "pubsub:alive:{" + bId + "}") is 1L, "node b to renew its liveness key");
 
         Assert.False(whileExpired);
         Assert.True(await a.SendToNodeAsync(bId, "3"u8.ToArray(), CancellationToken.None));
@@ -297,9 +297,9 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         // Disposed without StopAsync: its connections close, its liveness key stays for NodeTimeout.
         b.Dispose();
         _brokers.Remove(b);
-        await Timeouts.Until(async () => await Server.ExecuteAsync("PUBSUB", "NUMSUB", "pubsub:node:" + bId) is object?[] { Length: 2 } r && r[1] is 0L, "Redis to drop node b's subscription");
+        await Timeouts.Until(async () => await Server.ExecuteAsync("PUBSUB", "NUMSUB", "pubsub:node:{" + bId + "}") is object?[] { Length: 2 } r && r[1] is 0L, "Redis to drop node b's subscription");
 
-        Assert.Equal(1L, await Server.ExecuteAsync("EXISTS", "pubsub:alive:" + bId));
+        Assert.Equal(1L, await Server.ExecuteAsync("EXISTS", "pubsub:alive:{" + bId + "}"));
         Assert.False(await a.SendToNodeAsync(bId, "x"u8.ToArray(), CancellationToken.None));
     }
 
@@ -328,7 +328,7 @@ public sealed class RedisBrokerTests(RedisFixture redis) : IClassFixture<RedisFi
         var channel = NewChannel();
         await broker.SubscribeAsync(channel, CancellationToken.None);
 
-        await Server.ExecuteAsync("PUBLISH", "pubsub:channel:" + channel, "not a publication");
+        await Server.ExecuteAsync("PUBLISH", "pubsub:channel:{" + channel + "}", "not a publication");
         var position = await broker.PublishAsync(channel, Json("1"), HistoryOptions.None, CancellationToken.None);
 
         Assert.Equal(position, (await handler.NextPublicationAsync()).Position);

@@ -234,10 +234,10 @@ public sealed class RedisFaultTests : IAsyncLifetime
 
         // As after a failover to a replica that lagged: same epoch, older offset.
         proxy.Cut();
-        await redis.ExecuteAsync("HSET", "pubsub:meta:" + channel, "o", "4");
-        await redis.ExecuteAsync("XTRIM", "pubsub:history:" + channel, "MAXLEN", "4");
+        await redis.ExecuteAsync("HSET", "pubsub:meta:{" + channel + "}", "o", "4");
+        await redis.ExecuteAsync("XTRIM", "pubsub:history:{" + channel + "}", "MAXLEN", "4");
         proxy.Restore();
-        await Timeouts.Until(async () => await redis.ExecuteAsync("HGET", "pubsub:meta:" + channel, "e") is string e && e != epoch, "the subscriber to restart the channel's epoch");
+        await Timeouts.Until(async () => await redis.ExecuteAsync("HGET", "pubsub:meta:{" + channel + "}", "e") is string e && e != epoch, "the subscriber to restart the channel's epoch");
         var next = await publisher.PublishAsync(channel, Json(11), History, CancellationToken.None);
 
         Assert.Equal(1, next.Offset);

@@ -25,18 +25,17 @@ internal sealed partial class ChannelFeed
     private readonly Lock _gate = new();
     private readonly IFeedSource _source;
 
+    private FeedState _state = FeedState.Live;
+
+    // Live publications held back while the feed is not live; null while it is.
+    private List<Publication>? _held;
+
     // The last publication delivered; before the first, the channel's position when the subscription began.
     private StreamPosition? _delivered;
     private StreamPosition? _floor;
 
     // The end of the latest range that recovery could not read from history.
     private StreamPosition? _unrecoverable;
-
-    // Live publications held back while missed ones are read; null while live.
-    private List<Publication>? _held;
-    private bool _recovering;
-    private bool _recoverAgain;
-    private bool _retired;
 
     // Only the pub/sub dispatch thread touches this: it decodes one message at a time.
     private string? _lastEpoch;
@@ -55,53 +54,39 @@ internal sealed partial class ChannelFeed
 
     public RedisChannel RedisChannel { get; }
 
-    /// <summary>
-    /// The feed's subscription: a queue of its own, which hands messages over one at a time in the
-    /// order they arrived (the broker relies on it to deliver offsets in order and never two at
-    /// once; the callback form of subscribing does not keep order).
-    /// </summary>
-    private Task<ChannelMessageQueue>? _queue;
-
-    /// <summary>Subscribes the feed on <paramref name="subscriber"/>; completes when Redis confirmed it.</summary>
-    public async Task SubscribeAsync(ISubscriber subscriber)
-    {
-        var subscribing = subscriber.SubscribeAsync(RedisChannel);
-        _queue = subscribing;
-        var queue = await subscribing.ConfigureAwait(false);
-        queue.OnMessage(message => OnMessage(message.Channel, message.Message));
-    }
-
-    /// <summary>Ends the feed's subscription (the client unsubscribes in Redis when no other queue wants the channel).</summary>
-    public async Task UnsubscribeAsync()
-    {
-        if (Interlocked.Exchange(ref _queue, null) is not { } subscribing)
-        {
-            return;
-        }
-        ChannelMessageQueue queue;
-        try
-        {
-            queue = await subscribing.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException or OperationCanceledException)
-        {
-            // It never took effect.
-            return;
-        }
-        await queue.UnsubscribeAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>True while a recovery runs or live publications are held.</summary>
-    internal bool IsHolding
+    /// <summary>Where the feed stands; see <see cref="FeedState"/>.</summary>
+    internal FeedState State
     {
         get
         {
             lock (_gate)
             {
-                return _held is not null;
+                return _state;
             }
         }
     }
+
+    /// <summary>True while publications are held back (a recovery runs, or waits to be started).</summary>
+    internal bool IsHolding => State is FeedState.Holding or FeedState.Recovering or FeedState.RecoveringAgain;
+
+    /// <summary>
+    /// Subscribes the feed on <paramref name="subscriber"/>, with a queue of its own; completes
+    /// when Redis confirmed it. The queue hands messages over one at a time in the order they
+    /// arrived, which the broker relies on to deliver offsets in order and never two at once (the
+    /// callback form of subscribing runs handlers concurrently and reorders).
+    /// </summary>
+    public async Task SubscribeAsync(ISubscriber subscriber)
+    {
+        var queue = await subscriber.SubscribeAsync(RedisChannel).ConfigureAwait(false);
+        queue.OnMessage(message => OnMessage(message.Channel, message.Message));
+    }
+
+    /// <summary>
+    /// Ends the feed's subscription, and with it any the client library still keeps for the channel
+    /// (one whose SUBSCRIBE failed is kept, to be sent after a reconnect). A node has one feed per
+    /// channel, and the broker calls this before a new feed for it can subscribe.
+    /// </summary>
+    public Task UnsubscribeAsync(ISubscriber subscriber) => subscriber.UnsubscribeAsync(RedisChannel);
 
     /// <summary>Records where the channel stood once the subscription took effect: the reference for the first gap check.</summary>
     public void SetFloor(StreamPosition position)
@@ -120,9 +105,9 @@ internal sealed partial class ChannelFeed
     {
         lock (_gate)
         {
-            if (!_retired)
+            if (_state == FeedState.Live)
             {
-                _held ??= [];
+                MoveTo(FeedState.Holding);
             }
         }
     }
@@ -132,17 +117,16 @@ internal sealed partial class ChannelFeed
     {
         lock (_gate)
         {
-            if (_retired)
+            switch (_state)
             {
-                return;
+                case FeedState.Retired or FeedState.RecoveringAgain:
+                    return;
+                case FeedState.Recovering:
+                    // The running recovery may have read before the reason for this one: another round.
+                    MoveTo(FeedState.RecoveringAgain);
+                    return;
             }
-            _held ??= [];
-            if (_recovering)
-            {
-                _recoverAgain = true;
-                return;
-            }
-            _recovering = true;
+            MoveTo(FeedState.Recovering);
         }
         StartRecovery();
     }
@@ -155,11 +139,11 @@ internal sealed partial class ChannelFeed
     {
         lock (_gate)
         {
-            if (_retired || _held is null || _recovering)
+            if (_state != FeedState.Holding)
             {
                 return;
             }
-            _recovering = true;
+            MoveTo(FeedState.Recovering);
         }
         StartRecovery();
     }
@@ -169,9 +153,19 @@ internal sealed partial class ChannelFeed
     {
         lock (_gate)
         {
-            _retired = true;
-            _held = null;
+            MoveTo(FeedState.Retired);
         }
+    }
+
+    /// <summary>
+    /// Every change of state, in one place: publications are held in every state but
+    /// <see cref="FeedState.Live"/> and <see cref="FeedState.Retired"/>, and kept across the states
+    /// that hold them.
+    /// </summary>
+    private void MoveTo(FeedState state)
+    {
+        _state = state;
+        _held = state is FeedState.Live or FeedState.Retired ? null : _held ?? [];
     }
 
     private void OnMessage(RedisChannel channel, RedisValue message)
@@ -189,14 +183,13 @@ internal sealed partial class ChannelFeed
     {
         lock (_gate)
         {
-            if (_retired)
+            switch (_state)
             {
-                return;
-            }
-            if (_held is { } held)
-            {
-                held.Add(publication);
-                return;
+                case FeedState.Retired:
+                    return;
+                case FeedState.Holding or FeedState.Recovering or FeedState.RecoveringAgain:
+                    _held!.Add(publication);
+                    return;
             }
             switch (Classify(publication.Position))
             {
@@ -206,8 +199,8 @@ internal sealed partial class ChannelFeed
                     DeliverLocked(publication);
                     return;
             }
-            _held = [publication];
-            _recovering = true;
+            MoveTo(FeedState.Recovering);
+            _held!.Add(publication);
         }
         StartRecovery();
     }
@@ -255,12 +248,12 @@ internal sealed partial class ChannelFeed
             int heldBeforeRead;
             lock (_gate)
             {
-                if (_retired)
+                if (_state == FeedState.Retired)
                 {
-                    _recovering = false;
                     return;
                 }
-                _recoverAgain = false;
+                // A round asked for meanwhile is this one.
+                MoveTo(FeedState.Recovering);
                 reference = _delivered ?? _floor;
                 heldBeforeRead = _held!.Count;
             }
@@ -296,16 +289,14 @@ internal sealed partial class ChannelFeed
             var done = false;
             lock (_gate)
             {
-                if (_retired)
+                if (_state == FeedState.Retired)
                 {
-                    _recovering = false;
                     return;
                 }
                 (outcome, delivered) = Merge(missed, heldBeforeRead);
-                if (outcome == Outcome.CaughtUp && !_recoverAgain)
+                if (outcome == Outcome.CaughtUp && _state == FeedState.Recovering)
                 {
-                    _held = null;
-                    _recovering = false;
+                    MoveTo(FeedState.Live);
                     done = true;
                 }
             }
@@ -346,23 +337,26 @@ internal sealed partial class ChannelFeed
     {
         lock (_gate)
         {
-            if (!_retired && _held is { } held)
+            if (_state == FeedState.Retired)
             {
-                foreach (var publication in held)
-                {
-                    if (Classify(publication.Position) != Verdict.Repeat)
-                    {
-                        DeliverLocked(publication);
-                    }
-                }
-                _held = null;
+                return;
             }
-            _recovering = false;
+            foreach (var publication in _held!)
+            {
+                if (Classify(publication.Position) != Verdict.Repeat)
+                {
+                    DeliverLocked(publication);
+                }
+            }
+            MoveTo(FeedState.Live);
         }
         Log.RecoveryGaveUp(_source.Logger, Channel, rounds);
     }
 
-    /// <summary>Waits before retrying; false when the broker is stopping and the recovery must end.</summary>
+    /// <summary>
+    /// Waits before retrying; false when the broker is stopping and the recovery must end (the
+    /// feed then holds, and nothing starts it again).
+    /// </summary>
     private async Task<bool> DelayRetryAsync()
     {
         try
@@ -374,7 +368,10 @@ internal sealed partial class ChannelFeed
         {
             lock (_gate)
             {
-                _recovering = false;
+                if (_state != FeedState.Retired)
+                {
+                    MoveTo(FeedState.Holding);
+                }
             }
             return false;
         }
@@ -495,6 +492,25 @@ internal sealed partial class ChannelFeed
         {
             Log.PublicationsLost(_source.Logger, Channel, next.Epoch, from, next.Offset - 1);
         }
+    }
+
+    /// <summary>Where a feed stands.</summary>
+    internal enum FeedState
+    {
+        /// <summary>Delivering each publication as it arrives.</summary>
+        Live,
+
+        /// <summary>Holding publications back (the connection dropped); nothing reads the missed ones yet.</summary>
+        Holding,
+
+        /// <summary>Reading what was missed from history, holding what arrives meanwhile.</summary>
+        Recovering,
+
+        /// <summary>As <see cref="Recovering"/>, and another round was asked for: the read may predate its reason.</summary>
+        RecoveringAgain,
+
+        /// <summary>Unsubscribed: nothing more is delivered.</summary>
+        Retired,
     }
 
     private enum Verdict

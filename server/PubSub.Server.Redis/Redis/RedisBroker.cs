@@ -5,11 +5,12 @@ using StackExchange.Redis;
 namespace PubSub.Redis;
 
 /// <summary>
-/// The scale-out broker: channels, history and node-to-node messages in one or several Redis
-/// instances (docs/architecture.md, "Redis broker"). Each publication is one Lua script that
-/// assigns its offset, appends it to the channel's history stream and PUBLISHes it to the nodes
-/// subscribed to the channel; each node's <see cref="ChannelFeed"/> delivers them in order and
-/// closes gaps from history after a dropped connection.
+/// The scale-out broker: channels, history and node-to-node messages in Redis: one instance, a
+/// master followed through Sentinel, a Redis Cluster, or several independent instances as
+/// client-side shards (docs/architecture.md, "Redis broker"). Each publication is one Lua script
+/// that assigns its offset, appends it to the channel's history stream and publishes it to the
+/// nodes subscribed to the channel; each node's <see cref="ChannelFeed"/> delivers them in order
+/// and closes gaps from history after a dropped connection.
 /// </summary>
 internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposable, IDisposable
 {
@@ -25,18 +26,16 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
     private readonly ILogger _logger;
     private readonly RedisKeys _keys;
     private readonly RedisShard[] _shards;
+    private readonly RedisCommands _commands;
     private readonly CancellationTokenSource _stopping = new();
 
     // Guards the feeds, and orders every subscribe and unsubscribe sent to Redis.
     private readonly Lock _subscriptionGate = new();
     private readonly Dictionary<string, ChannelFeed> _feeds = new(StringComparer.Ordinal);
 
-    private readonly Action<RedisChannel, RedisValue> _onNodeMessage;
     private int _state;
     private IBrokerHandler? _handler;
-    private RedisShard? _nodeShard;
-    private RedisChannel _nodeChannel;
-    private RedisKey _aliveKey;
+    private NodeLiveness? _liveness;
     private ITimer? _heartbeat;
     private int _heartbeatRunning;
     private long _recoveredPublications;
@@ -54,8 +53,10 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         {
             throw new InvalidOperationException("No Redis is configured: set RedisBrokerOptions.Configuration or Shards.");
         }
-        _shards = [.. configurations.Select((configuration, index) => new RedisShard(index, configuration))];
-        _onNodeMessage = OnNodeMessage;
+        // Client-side shards are independent instances; only a single configuration may be a cluster.
+        var mode = configurations.Count > 1 ? RedisMode.Standalone : options.Mode;
+        _shards = [.. configurations.Select((configuration, index) => new RedisShard(index, configuration, mode))];
+        _commands = new RedisCommands(options, time, () => Volatile.Read(ref _state) == Started, logger);
     }
 
     ILogger IFeedSource.Logger => _logger;
@@ -79,9 +80,6 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
             throw new InvalidOperationException("A Redis broker starts once.");
         }
         _handler = handler;
-        _nodeShard = ShardFor(nodeId);
-        _nodeChannel = _keys.Node(nodeId);
-        _aliveKey = _keys.Alive(nodeId);
         foreach (var shard in _shards)
         {
             shard.ConnectionFailed += OnConnectionFailed;
@@ -92,9 +90,10 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         {
             Log.UnreachableAtStart(_logger, shard.Name);
         }
+        _liveness = new NodeLiveness(ShardFor(nodeId), _keys, nodeId, _options, _commands, OnNodeMessage, _logger);
         // Listen before announcing: a node that looks alive must be able to receive.
-        await EnsureNodeChannelAsync();
-        await RenewAliveAsync();
+        await _liveness.ListenAsync(_stopping.Token);
+        await _liveness.RenewAsync(_stopping.Token);
         _heartbeat = _time.CreateTimer(static state => _ = ((RedisBroker)state!).HeartbeatAsync(), this, _options.NodeHeartbeatInterval, _options.NodeHeartbeatInterval);
     }
 
@@ -108,15 +107,10 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         await _stopping.CancelAsync();
         RetireFeeds();
         _handler = null;
-        try
+        if (_liveness is { } liveness)
         {
-            // Others learn at once that this node is gone, rather than when its heartbeat expires.
-            var shard = _nodeShard!;
-            await Await(shard.Database.KeyDeleteAsync(_aliveKey), shard, shard.Name, "remove this node's liveness key on", cancellationToken);
-        }
-        catch (Exception e) when (e is PubSubException || IsRedisFailure(e))
-        {
-            // Then it expires on its own.
+            // The broker no longer runs commands: this one goes to the shard directly.
+            await liveness.LeaveAsync(cancellationToken);
         }
         foreach (var shard in _shards)
         {
@@ -148,15 +142,16 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
     public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken)
     {
+        var shard = ShardFor(channel);
         var size = history.IsEnabled ? history.Size : 0;
         var ttl = history.IsEnabled ? Milliseconds(history.Ttl) : 0;
         // Issued before the first await: publishes made one after another reach Redis in that
         // order, pipelined on the shard's connection rather than one round trip at a time.
-        var result = await RunAsync(
-            ShardFor(channel),
+        var result = await _commands.RunAsync(
+            shard,
             RedisScripts.Publish,
             [_keys.Meta(channel), _keys.History(channel)],
-            [Ids.NewEpoch(), data.IsBinary ? BinaryKind : JsonKind, ArrayOf(data.Bytes), size, ttl, Milliseconds(_options.StreamIdleTimeout), _keys.PublicationsName(channel)],
+            [Ids.NewEpoch(), data.IsBinary ? BinaryKind : JsonKind, ArrayOf(data.Bytes), size, ttl, Milliseconds(_options.StreamIdleTimeout), _keys.Publications(channel), PublishCommandOf(shard, channel)],
             channel,
             "publish",
             cancellationToken);
@@ -179,19 +174,14 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
             {
                 return;
             }
-            feed = new ChannelFeed(channel, shard, _keys.Publications(channel), this);
+            feed = new ChannelFeed(channel, shard, shard.Channel(_keys.Publications(channel)), this);
             _feeds.Add(channel, feed);
             subscribing = Issue(shard, feed, subscribe: true, channel);
         }
 
         try
         {
-            await Await(subscribing, shard, channel, "subscribe", cancellationToken);
-            if (!shard.IsSubscribed(feed.RedisChannel))
-            {
-                // The client accepts a subscription while disconnected but will not restore it.
-                throw Unavailable(channel, "subscribe", null);
-            }
+            await _commands.AwaitAsync(subscribing, shard, channel, "subscribe", cancellationToken);
             // Where the channel stands now that the subscription is in effect: what arrives next
             // is checked against it for gaps.
             var position = await ReadAsync(channel, since: -1, limit: 0, cancellationToken);
@@ -205,6 +195,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
                 {
                     _feeds.Remove(channel);
                     feed.Retire();
+                    // Also what the client library keeps of a SUBSCRIBE that failed, to send later.
                     _ = Issue(shard, feed, subscribe: false, channel);
                 }
             }
@@ -228,7 +219,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         }
         try
         {
-            await Await(unsubscribing, shard, channel, "unsubscribe", cancellationToken);
+            await _commands.AwaitAsync(unsubscribing, shard, channel, "unsubscribe", cancellationToken);
         }
         catch (PubSubException e) when (e.InnerException is RedisConnectionException)
         {
@@ -238,15 +229,34 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
     public async ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(
-            ShardFor(nodeId),
+        var shard = ShardFor(nodeId);
+        var result = await _commands.RunAsync(
+            shard,
             RedisScripts.SendToNode,
             [_keys.Alive(nodeId)],
-            [_keys.NodeName(nodeId), ArrayOf(message)],
+            [_keys.Node(nodeId), ArrayOf(message), PublishCommandOf(shard, nodeId)],
             nodeId,
             "send a message to node",
             cancellationToken);
         return (long)result > 0;
+    }
+
+    public async ValueTask<string?> CheckAvailabilityAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _state) != Started)
+        {
+            return "The Redis broker is not running.";
+        }
+        // A short round trip: a readiness probe asks every few seconds.
+        var timeout = TimeSpan.FromTicks(Math.Min(_options.OperationTimeout.Ticks, TimeSpan.FromSeconds(2).Ticks));
+        foreach (var problem in await Task.WhenAll(_shards.Select(shard => shard.CheckAsync(timeout, _time))).WaitAsync(cancellationToken))
+        {
+            if (problem is not null)
+            {
+                return problem;
+            }
+        }
+        return _liveness is { IsListening: true } ? null : "The node is not yet subscribed to its node messages in Redis.";
     }
 
     void IFeedSource.Deliver(Publication publication)
@@ -266,7 +276,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         await ReadAsync(channel, since, limit, CancellationToken.None);
 
     async Task IFeedSource.RestartEpochAsync(string channel, StreamPosition rewound, long deliveredOffset) =>
-        await RunAsync(
+        await _commands.RunAsync(
             ShardFor(channel),
             RedisScripts.RestartEpoch,
             [_keys.Meta(channel), _keys.History(channel)],
@@ -285,7 +295,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
     private async Task<HistoryPage> ReadAsync(string channel, long since, int limit, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(
+        var result = await _commands.RunAsync(
             ShardFor(channel),
             RedisScripts.Read,
             [_keys.Meta(channel), _keys.History(channel)],
@@ -317,99 +327,23 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         return new HistoryPage(latest, publications);
     }
 
-    /// <summary>
-    /// Runs a script on a shard. The command is issued before the first await, so calls made one
-    /// after another are pipelined in that order.
-    /// </summary>
-    private Task<RedisResult> RunAsync(RedisShard shard, RedisScripts.LuaScript script, RedisKey[] keys, RedisValue[] values, string target, string what, CancellationToken cancellationToken) =>
-        CallAsync(shard, db => script.EvaluateAsync(db, keys, values), target, what, cancellationToken);
-
-    private Task<T> CallAsync<T>(RedisShard shard, Func<IDatabase, Task<T>> command, string target, string what, CancellationToken cancellationToken)
-    {
-        Task<T> call;
-        try
-        {
-            if (Volatile.Read(ref _state) != Started)
-            {
-                throw new ObjectDisposedException(nameof(RedisBroker), "The Redis broker is not running.");
-            }
-            call = command(shard.Database);
-        }
-        catch (Exception e) when (IsRedisFailure(e))
-        {
-            return Task.FromException<T>(Unavailable(target, what, e));
-        }
-        return Await(call, shard, target, what, cancellationToken);
-    }
-
-    private async Task<T> Await<T>(Task<T> call, RedisShard shard, string target, string what, CancellationToken cancellationToken)
-    {
-        await Await((Task)call, shard, target, what, cancellationToken);
-        return call.Result;
-    }
-
-    /// <summary>
-    /// Awaits a command within <see cref="RedisBrokerOptions.OperationTimeout"/>, telling the two
-    /// failures a caller must treat differently apart: <c>unavailable</c> when the command never
-    /// left this node (it is safe to send again), <c>timeout</c> when it may have reached Redis and
-    /// taken effect (a stalled Redis that answers later still stores the publication).
-    /// </summary>
-    private async Task Await(Task call, RedisShard shard, string target, string what, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await call.WaitAsync(_options.OperationTimeout, _time, cancellationToken);
-        }
-        catch (TimeoutException e) when (e is not RedisTimeoutException)
-        {
-            Log.CommandTimedOut(_logger, what, target, shard.Name, _options.OperationTimeout.TotalSeconds);
-            throw OutcomeUnknown(target, what, $"Redis did not answer within {_options.OperationTimeout.TotalSeconds:0.###} s", e);
-        }
-        catch (Exception e) when (IsRedisFailure(e))
-        {
-            throw MayHaveBeenSent(e) ? OutcomeUnknown(target, what, "The connection to Redis failed while the request was on its way", e) : Unavailable(target, what, e);
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The client cancels what was in flight on a connection that broke.
-            throw OutcomeUnknown(target, what, "The connection to Redis failed while the request was on its way", e);
-        }
-    }
+    /// <summary>The shard's publish command, for a script; <c>unavailable</c> while the shard's kind is unknown.</summary>
+    private static string PublishCommandOf(RedisShard shard, string target) =>
+        shard.IsCluster is null ? throw RedisCommands.Unavailable(target, "reach", null) : shard.PublishCommand;
 
     /// <summary>Sends SUBSCRIBE or UNSUBSCRIBE for a feed; called under the subscription gate, so they go out in call order.</summary>
     private static Task Issue(RedisShard shard, ChannelFeed feed, bool subscribe, string channel)
     {
         try
         {
-            return subscribe ? feed.SubscribeAsync(shard.Subscriber) : feed.UnsubscribeAsync();
+            var subscriber = shard.Subscriber;
+            return subscribe ? feed.SubscribeAsync(subscriber) : feed.UnsubscribeAsync(subscriber);
         }
-        catch (Exception e) when (IsRedisFailure(e))
+        catch (Exception e) when (RedisCommands.IsRedisFailure(e))
         {
-            return Task.FromException(Unavailable(channel, subscribe ? "subscribe" : "unsubscribe", e));
+            return Task.FromException(RedisCommands.Unavailable(channel, subscribe ? "subscribe" : "unsubscribe", e));
         }
     }
-
-    private static bool IsRedisFailure(Exception e) => e is RedisException or TimeoutException or ObjectDisposedException;
-
-    /// <summary>
-    /// Whether a failed command may have been written to Redis. Only a command the client library
-    /// reports as never sent (no connection to send it on, or still waiting in its queue) surely
-    /// had no effect.
-    /// </summary>
-    private static bool MayHaveBeenSent(Exception e) => e switch
-    {
-        RedisConnectionException connection => connection.FailureType != ConnectionFailureType.UnableToResolvePhysicalConnection
-            && connection.CommandStatus != CommandStatus.WaitingToBeSent,
-        RedisTimeoutException => true,
-        _ => false,
-    };
-
-    private static PubSubException OutcomeUnknown(string target, string what, string problem, Exception cause) =>
-        new(PubSubErrorCodes.Timeout, $"{problem} to {what} '{target}'; whether it took effect is unknown.", cause);
-
-    // Clients see this message: it says what failed, not where Redis runs (the log has that).
-    private static PubSubException Unavailable(string target, string what, Exception? cause) =>
-        new(PubSubErrorCodes.Unavailable, $"Redis is unreachable, so the broker could not {what} '{target}'.", cause);
 
     private void ThrowIfNotStarted()
     {
@@ -431,7 +365,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         }
     }
 
-    private void OnNodeMessage(RedisChannel channel, RedisValue message) => _handler?.OnNodeMessage((byte[]?)message ?? []);
+    private void OnNodeMessage(ReadOnlyMemory<byte> message) => _handler?.OnNodeMessage(message);
 
     private void OnConnectionFailed(RedisShard shard, ConnectionType type, Exception? cause)
     {
@@ -443,6 +377,8 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         {
             return;
         }
+        // In a cluster this is one of its servers: hold every feed of it, to be safe; those whose
+        // server did not fail find nothing missed.
         foreach (var feed in FeedsOn(shard))
         {
             feed.Suspend();
@@ -459,7 +395,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         }
     }
 
-    /// <summary>After the pub/sub connection came back: make sure every subscription is in place, then read what was missed.</summary>
+    /// <summary>After a pub/sub connection came back: once the subscriptions are in effect again, read what was missed.</summary>
     private async Task ResumeAsync(RedisShard shard)
     {
         try
@@ -479,47 +415,49 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
             // The client sent its SUBSCRIBEs again before raising the event; a round trip on the
             // same connection proves Redis has processed them, so that no publication can fall
             // between the history read below and the subscription.
-            await Await(shard.Subscriber.PingAsync(), shard, shard.Name, "ping", _stopping.Token);
+            await _commands.AwaitAsync(shard.Subscriber.PingAsync(), shard, shard.Name, "ping", _stopping.Token);
         }
         catch (Exception e) when (e is PubSubException or OperationCanceledException)
         {
             // The recovery reads retry on their own; a gap in later publications also starts one.
         }
-        if (shard == _nodeShard)
+        if (_liveness is { } liveness && liveness.Shard == shard)
         {
-            await EnsureNodeChannelAsync();
-            await RenewAliveAsync();
+            await liveness.ListenAsync(_stopping.Token);
+            await liveness.RenewAsync(_stopping.Token);
         }
         foreach (var feed in FeedsOn(shard))
         {
-            if (!shard.IsSubscribed(feed.RedisChannel))
-            {
-                await ResubscribeAsync(shard, feed);
-            }
+            // In a cluster the client may still be moving a subscription to the server that now
+            // holds its slot; reading before it is in place could miss what falls between.
+            await WaitUntilSubscribedAsync(shard, feed);
             feed.Recover();
         }
         Interlocked.Increment(ref _resumes);
     }
 
-    private async Task ResubscribeAsync(RedisShard shard, ChannelFeed feed)
+    /// <summary>
+    /// Waits, within the connect timeout, until Redis has confirmed the feed's subscription. The
+    /// client library keeps and restores every subscription itself; this only orders the read after it.
+    /// </summary>
+    private async Task WaitUntilSubscribedAsync(RedisShard shard, ChannelFeed feed)
     {
-        Task subscribing;
-        lock (_subscriptionGate)
+        var deadline = _time.GetTimestamp() + (long)(_options.ConnectTimeout.TotalSeconds * _time.TimestampFrequency);
+        while (!shard.IsSubscribed(feed.RedisChannel) && feed.State != ChannelFeed.FeedState.Retired)
         {
-            if (!_feeds.TryGetValue(feed.Channel, out var current) || current != feed)
+            if (_time.GetTimestamp() > deadline)
+            {
+                Log.NotResubscribed(_logger, feed.Channel, shard.Name);
+                return;
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), _time, _stopping.Token);
+            }
+            catch (OperationCanceledException)
             {
                 return;
             }
-            _ = Issue(shard, feed, subscribe: false, feed.Channel);
-            subscribing = Issue(shard, feed, subscribe: true, feed.Channel);
-        }
-        try
-        {
-            await Await(subscribing, shard, feed.Channel, "subscribe", _stopping.Token);
-        }
-        catch (Exception e) when (e is PubSubException or OperationCanceledException)
-        {
-            Log.ResubscribeFailed(_logger, feed.Channel, shard.Name);
         }
     }
 
@@ -539,8 +477,11 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         }
         try
         {
-            await EnsureNodeChannelAsync();
-            await RenewAliveAsync();
+            if (_liveness is { } liveness)
+            {
+                await liveness.ListenAsync(_stopping.Token);
+                await liveness.RenewAsync(_stopping.Token);
+            }
             foreach (var shard in _shards.Where(shard => shard.IsConnected))
             {
                 foreach (var feed in FeedsOn(shard))
@@ -556,61 +497,6 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         finally
         {
             Volatile.Write(ref _heartbeatRunning, 0);
-        }
-    }
-
-    /// <summary>Subscribes to this node's message channel unless the subscription is in place (it was made while Redis was down, for example).</summary>
-    private async Task EnsureNodeChannelAsync()
-    {
-        var shard = _nodeShard!;
-        if (shard.IsSubscribed(_nodeChannel))
-        {
-            return;
-        }
-        Task subscribing;
-        lock (_subscriptionGate)
-        {
-            if (Volatile.Read(ref _state) != Started)
-            {
-                return;
-            }
-            try
-            {
-                var subscriber = shard.Subscriber;
-                // A subscription made while disconnected is one the client keeps but never sends: start over.
-                subscriber.Unsubscribe(_nodeChannel, _onNodeMessage, CommandFlags.FireAndForget);
-                subscribing = subscriber.SubscribeAsync(_nodeChannel, _onNodeMessage);
-            }
-            catch (Exception e) when (IsRedisFailure(e))
-            {
-                return;
-            }
-        }
-        try
-        {
-            await Await(subscribing, shard, shard.Name, "subscribe to node messages on", _stopping.Token);
-        }
-        catch (Exception e) when (e is PubSubException or OperationCanceledException)
-        {
-            // The heartbeat tries again.
-        }
-    }
-
-    private async Task RenewAliveAsync()
-    {
-        var shard = _nodeShard!;
-        if (!shard.IsSubscribed(_nodeChannel))
-        {
-            // Not alive for others until messages can reach this node.
-            return;
-        }
-        try
-        {
-            await CallAsync(shard, db => db.StringSetAsync(_aliveKey, 1, _options.NodeTimeout), shard.Name, "renew this node's liveness on", _stopping.Token);
-        }
-        catch (Exception e) when (e is PubSubException or OperationCanceledException)
-        {
-            Log.HeartbeatFailed(_logger, e.Message);
         }
     }
 
@@ -636,22 +522,16 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         [LoggerMessage(4, LogLevel.Information, "Recovered {Count} missed publications of '{Channel}' from Redis history.")]
         public static partial void Recovered(ILogger logger, int count, string channel);
 
-        [LoggerMessage(5, LogLevel.Warning, "Redis did not answer within {Seconds} s to {What} '{Target}' (Redis {Shard}).")]
-        public static partial void CommandTimedOut(ILogger logger, string what, string target, string shard, double seconds);
-
         [LoggerMessage(6, LogLevel.Error, "The node's handler failed on a publication of '{Channel}'.")]
         public static partial void HandlerFailed(ILogger logger, string channel, Exception exception);
 
         [LoggerMessage(7, LogLevel.Warning, "History entry {Offset} of '{Channel}' could not be decoded; it was skipped.")]
         public static partial void MalformedHistoryEntry(ILogger logger, string channel, long offset);
 
-        [LoggerMessage(8, LogLevel.Warning, "Subscribing again to '{Channel}' on Redis {Shard} failed; a later reconnect or publication tries again.")]
-        public static partial void ResubscribeFailed(ILogger logger, string channel, string shard);
+        [LoggerMessage(8, LogLevel.Warning, "The subscription to '{Channel}' on Redis {Shard} is not back after the reconnect yet; recovering from history anyway, and a gap in later publications recovers again.")]
+        public static partial void NotResubscribed(ILogger logger, string channel, string shard);
 
         [LoggerMessage(10, LogLevel.Error, "Resuming the channels on Redis {Shard} after a reconnect failed; a gap in later publications starts their recovery.")]
         public static partial void ResumeFailed(ILogger logger, string shard, Exception exception);
-
-        [LoggerMessage(9, LogLevel.Debug, "Renewing the node's liveness key failed: {Reason}")]
-        public static partial void HeartbeatFailed(ILogger logger, string reason);
     }
 }

@@ -30,6 +30,15 @@ internal sealed class RedisBrokerOptionsValidator : IValidateOptions<RedisBroker
         {
             failures.Add("KeyPrefix must not be null (it may be empty).");
         }
+        else if (options.KeyPrefix.AsSpan().IndexOfAny("{}") >= 0)
+        {
+            // The first brace of a key starts its Redis Cluster hash tag: it must be the channel's.
+            failures.Add($"KeyPrefix ('{options.KeyPrefix}') must not contain '{{' or '}}'.");
+        }
+        if (options.Mode == RedisMode.Cluster && options.Shards.Count > 0)
+        {
+            failures.Add("Mode Cluster takes one Configuration (any nodes of the cluster), not Shards: a cluster spreads channels over its own shards.");
+        }
         RequirePositive(options.OperationTimeout, nameof(options.OperationTimeout), failures);
         RequirePositive(options.ConnectTimeout, nameof(options.ConnectTimeout), failures);
         RequirePositive(options.ReconnectInterval, nameof(options.ReconnectInterval), failures);

@@ -1,32 +1,54 @@
-using StackExchange.Redis;
+using System.Text;
 
 namespace PubSub.Redis;
 
 /// <summary>
-/// The names of everything the broker keeps in Redis (docs/architecture.md, "Redis broker"). The
-/// channel or node name always comes last, so names that contain <c>:</c> cannot collide.
+/// The names of everything the broker keeps in Redis (docs/architecture.md, "Redis broker").
 /// </summary>
+/// <remarks>
+/// Every key and pub/sub channel of one channel ends in the channel's name as a hash tag,
+/// <c>{name}</c>, so in a Redis Cluster they all live in the channel's slot: each script touches
+/// one slot, and the sharded pub/sub channel is served by the shard that runs the script. The name
+/// is escaped (<c>%</c>, <c>{</c> and <c>}</c> as <c>%25</c>, <c>%7B</c>, <c>%7D</c>) so that a
+/// brace in it cannot end the tag early and steer the channel into another slot, and two names
+/// never share a key. A node's keys carry its id the same way. Nothing else in a name is special,
+/// and the tag comes last, so names that contain <c>:</c> cannot collide either.
+/// </remarks>
 internal sealed class RedisKeys(string prefix)
 {
     /// <summary>Hash with the channel's epoch (<c>e</c>) and latest offset (<c>o</c>).</summary>
-    public RedisKey Meta(string channel) => prefix + "meta:" + channel;
+    public string Meta(string channel) => prefix + "meta:" + Tag(channel);
 
     /// <summary>Stream of the channel's retained publications; entry id <c>{offset}-0</c>.</summary>
-    public RedisKey History(string channel) => prefix + "history:" + channel;
+    public string History(string channel) => prefix + "history:" + Tag(channel);
 
     /// <summary>Pub/sub channel that carries the channel's publications to subscribed nodes.</summary>
-    public string PublicationsName(string channel) => prefix + "channel:" + channel;
-
-    public RedisChannel Publications(string channel) => Literal(PublicationsName(channel));
+    public string Publications(string channel) => prefix + "channel:" + Tag(channel);
 
     /// <summary>Pub/sub channel that a node listens on for node-to-node messages.</summary>
-    public string NodeName(string nodeId) => prefix + "node:" + nodeId;
-
-    public RedisChannel Node(string nodeId) => Literal(NodeName(nodeId));
+    public string Node(string nodeId) => prefix + "node:" + Tag(nodeId);
 
     /// <summary>String key that exists while the node is alive (renewed by its heartbeat).</summary>
-    public RedisKey Alive(string nodeId) => prefix + "alive:" + nodeId;
+    public string Alive(string nodeId) => prefix + "alive:" + Tag(nodeId);
 
-    // Literal, always: channel names may contain '*' or '?', which must not turn a SUBSCRIBE into a PSUBSCRIBE.
-    private static RedisChannel Literal(string name) => new(name, RedisChannel.PatternMode.Literal);
+    /// <summary>The name as a hash tag: <c>{name}</c>, escaped so it is the whole tag.</summary>
+    internal static string Tag(string name)
+    {
+        if (name.AsSpan().IndexOfAny("%{}") < 0)
+        {
+            return "{" + name + "}";
+        }
+        var tag = new StringBuilder(name.Length + 8).Append('{');
+        foreach (var c in name)
+        {
+            _ = c switch
+            {
+                '%' => tag.Append("%25"),
+                '{' => tag.Append("%7B"),
+                '}' => tag.Append("%7D"),
+                _ => tag.Append(c),
+            };
+        }
+        return tag.Append('}').ToString();
+    }
 }

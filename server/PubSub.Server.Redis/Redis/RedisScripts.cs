@@ -12,7 +12,8 @@ internal static class RedisScripts
 {
     /// <summary>
     /// KEYS: meta, history. ARGV: epoch candidate, kind, data, history size (0: none), history TTL
-    /// (ms), idle TTL (ms), pub/sub channel. Returns {offset, epoch}.
+    /// (ms), idle TTL (ms), pub/sub channel, publish command (PUBLISH, or SPUBLISH in a cluster:
+    /// the channel shares the keys' slot, so the script stays on one shard). Returns {offset, epoch}.
     /// </summary>
     /// <remarks>
     /// A missing meta hash means the channel is new or lost its stream: the candidate becomes the
@@ -43,7 +44,7 @@ internal static class RedisScripts
         end
         redis.call('HSET', KEYS[1], 'e', epoch, 'o', id)
         redis.call('PEXPIRE', KEYS[1], idle)
-        redis.call('PUBLISH', ARGV[7], ARGV[2] .. id .. ':' .. epoch .. ':' .. ARGV[3])
+        redis.call(ARGV[8], ARGV[7], ARGV[2] .. id .. ':' .. epoch .. ':' .. ARGV[3])
         return {offset, epoch}
         """);
 
@@ -110,8 +111,8 @@ internal static class RedisScripts
         """);
 
     /// <summary>
-    /// KEYS: the target's liveness key. ARGV: its pub/sub channel, the message. Returns the number
-    /// of receivers, or -1 when the node's heartbeat has expired.
+    /// KEYS: the target's liveness key. ARGV: its pub/sub channel (in the key's slot), the message,
+    /// the publish command. Returns the number of receivers, or -1 when the node's heartbeat has expired.
     /// </summary>
     /// <remarks>
     /// Both checks are needed: the receiver count is 0 at once for a node whose connection closed,
@@ -119,7 +120,7 @@ internal static class RedisScripts
     /// </remarks>
     public static readonly LuaScript SendToNode = new("""
         if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-        return redis.call('PUBLISH', ARGV[1], ARGV[2])
+        return redis.call(ARGV[3], ARGV[1], ARGV[2])
         """);
 
     /// <summary>

@@ -4,14 +4,23 @@ using StackExchange.Redis;
 namespace PubSub.Redis;
 
 /// <summary>
-/// One Redis instance and this node's connection to it: a StackExchange.Redis multiplexer, which
-/// pipelines every command over one interactive connection and carries pub/sub on a second one.
+/// One Redis deployment and this node's connection to it: a single instance, a master followed
+/// through its sentinels, or a Redis Cluster. A StackExchange.Redis multiplexer pipelines every
+/// command over one interactive connection per server and carries pub/sub on another; it follows
+/// Sentinel failovers and cluster redirections (MOVED, ASK) by itself, and restores the pub/sub
+/// subscriptions after each reconnect.
 /// </summary>
-internal sealed class RedisShard(int index, string configuration) : IAsyncDisposable, IDisposable
+internal sealed class RedisShard(int index, string configuration, RedisMode mode) : IAsyncDisposable, IDisposable
 {
+    private const int Unknown = 0;
+    private const int Standalone = 1;
+    private const int Cluster = 2;
+
     private ConnectionMultiplexer? _multiplexer;
     private int _interactiveDown;
     private int _subscriptionDown;
+    private int _kind;
+    private string? _misconfigured;
 
     public int Index { get; } = index;
 
@@ -24,6 +33,18 @@ internal sealed class RedisShard(int index, string configuration) : IAsyncDispos
 
     public bool IsConnected => _multiplexer?.IsConnected == true;
 
+    /// <summary>
+    /// Whether the deployment is a cluster: known once the node has reached it (or from the
+    /// configured <see cref="RedisMode"/>); null before. Nothing can be sent until it is known,
+    /// because the two modes name their pub/sub channels differently.
+    /// </summary>
+    public bool? IsCluster => Volatile.Read(ref _kind) switch
+    {
+        Standalone => false,
+        Cluster => true,
+        _ => null,
+    };
+
     /// <summary>Raised (off the caller's thread) when a connection drops, with the connection's type.</summary>
     public event Action<RedisShard, ConnectionType, Exception?>? ConnectionFailed;
 
@@ -34,6 +55,7 @@ internal sealed class RedisShard(int index, string configuration) : IAsyncDispos
     /// Connects. When Redis cannot be reached this returns after the connect timeout anyway, and
     /// the multiplexer keeps trying in the background: the node starts, and works once Redis does.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The deployment is not what <see cref="RedisMode"/> says.</exception>
     public async Task ConnectAsync(string nodeId, RedisBrokerOptions options)
     {
         var config = ConfigurationOptions.Parse(configuration);
@@ -48,16 +70,88 @@ internal sealed class RedisShard(int index, string configuration) : IAsyncDispos
         config.BacklogPolicy = BacklogPolicy.FailFast;
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(config);
         multiplexer.ConnectionFailed += (_, e) => ConnectionFailed?.Invoke(this, e.ConnectionType, e.Exception);
-        multiplexer.ConnectionRestored += (_, e) => ConnectionRestored?.Invoke(this, e.ConnectionType);
+        multiplexer.ConnectionRestored += (_, e) =>
+        {
+            LearnKind();
+            ConnectionRestored?.Invoke(this, e.ConnectionType);
+        };
         _multiplexer = multiplexer;
         await WaitForSubscriptionConnectionAsync(multiplexer, options.ConnectTimeout);
+        LearnKind();
+        if (_misconfigured is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+    }
+
+    /// <summary>A pub/sub channel of this deployment: sharded in a cluster (SSUBSCRIBE/SPUBLISH), plain otherwise.</summary>
+    /// <exception cref="PubSubException"><c>unavailable</c> while the deployment's kind is not known yet.</exception>
+    public RedisChannel Channel(string name) => IsCluster switch
+    {
+        true => RedisChannel.Sharded(name),
+        // Literal, always: channel names may contain '*' or '?', which must not turn a SUBSCRIBE into a PSUBSCRIBE.
+        false => RedisChannel.Literal(name),
+        null => throw new PubSubException(PubSubErrorCodes.Unavailable, $"Redis {Name} has not been reached yet."),
+    };
+
+    /// <summary>The publish command the scripts use for pub/sub channels of this deployment.</summary>
+    public string PublishCommand => IsCluster == true ? "SPUBLISH" : "PUBLISH";
+
+    /// <summary>
+    /// Why the node cannot use this deployment now, or null when it can: every server it needs is
+    /// connected and a round trip to one of them completes within <paramref name="timeout"/> (a
+    /// Redis that hangs with its connections open answers nothing).
+    /// </summary>
+    public async Task<string?> CheckAsync(TimeSpan timeout, TimeProvider time)
+    {
+        if (_misconfigured is { } problem)
+        {
+            return problem;
+        }
+        if (_multiplexer is not { } multiplexer || !multiplexer.IsConnected)
+        {
+            return $"Redis {Name} is unreachable.";
+        }
+        if (IsCluster is null)
+        {
+            return $"Redis {Name} has not told yet whether it is a cluster.";
+        }
+        var down = multiplexer.GetServers().Where(server => !server.IsReplica && !server.IsConnected).Select(server => server.EndPoint).ToList();
+        if (down.Count > 0)
+        {
+            return $"Redis {Name}: {string.Join(", ", down)} unreachable.";
+        }
+        try
+        {
+            await multiplexer.GetDatabase().PingAsync().WaitAsync(timeout, time);
+            return null;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            return $"Redis {Name} did not answer within {timeout.TotalSeconds:0.###} s.";
+        }
+    }
+
+    private void LearnKind()
+    {
+        if (Volatile.Read(ref _kind) != Unknown || _multiplexer is not { IsConnected: true } multiplexer)
+        {
+            return;
+        }
+        var isCluster = multiplexer.GetServers().Any(server => server.IsConnected && server.ServerType == ServerType.Cluster);
+        if (mode == RedisMode.Cluster && !isCluster)
+        {
+            // Then nothing is sent: the node stays unready and says why.
+            _misconfigured = $"PubSub:Redis:Mode is Cluster, but Redis {Name} is not a cluster (its cluster-enabled is off).";
+            return;
+        }
+        Interlocked.CompareExchange(ref _kind, mode == RedisMode.Cluster || (mode == RedisMode.Auto && isCluster) ? Cluster : Standalone, Unknown);
     }
 
     /// <summary>
     /// The pub/sub connection can come up a moment after the interactive one that ConnectAsync
-    /// waited for (seen on a loaded machine), and a SUBSCRIBE issued before it is accepted but
-    /// never sent. Waits for it, within the connect timeout, so the node's first subscriptions
-    /// are real ones.
+    /// waited for (seen on a loaded machine), and a SUBSCRIBE issued before it is refused. Waits
+    /// for it, within the connect timeout, so the node's first subscriptions are real ones.
     /// </summary>
     private static async Task WaitForSubscriptionConnectionAsync(ConnectionMultiplexer multiplexer, TimeSpan timeout)
     {
@@ -75,11 +169,7 @@ internal sealed class RedisShard(int index, string configuration) : IAsyncDispos
 
     private ref int DownFlag(ConnectionType type) => ref type == ConnectionType.Subscription ? ref _subscriptionDown : ref _interactiveDown;
 
-    /// <summary>
-    /// True when the subscription to <paramref name="channel"/> was sent on a live connection, so
-    /// the client sends it again after every reconnect. A subscription made while disconnected is
-    /// accepted by the client but never sent.
-    /// </summary>
+    /// <summary>True when Redis has confirmed the subscription to <paramref name="channel"/> on a connection that is up.</summary>
     public bool IsSubscribed(RedisChannel channel) => _multiplexer is { } m && m.GetSubscriber().SubscribedEndpoint(channel) is not null;
 
     /// <summary>Commands issued on the interactive connection and not answered yet; more than one means they are pipelined.</summary>
@@ -98,7 +188,7 @@ internal sealed class RedisShard(int index, string configuration) : IAsyncDispos
             {
                 // Closing a connection that is already broken has nothing left to do.
             }
-            multiplexer.Dispose();
+            await multiplexer.DisposeAsync();
         }
     }
 
