@@ -70,7 +70,7 @@ internal sealed class RedisProcess : IAsyncDisposable
         {
             Port = FreePort.Next();
             _arguments = arguments(Port);
-            if (await LaunchAsync())
+            if (await LaunchAsync([]))
             {
                 return;
             }
@@ -79,7 +79,8 @@ internal sealed class RedisProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the killed process again on the same port, with the same arguments and whatever its directory holds.</summary>
-    public async Task StartAgainAsync()
+    /// <param name="moreArguments">Options for this start only, after the others (so they win).</param>
+    public async Task StartAgainAsync(IReadOnlyList<string>? moreArguments = null)
     {
         if (IsRunning)
         {
@@ -88,7 +89,7 @@ internal sealed class RedisProcess : IAsyncDisposable
         // The port was just released; binding it again can race the kernel for a moment.
         for (var attempt = 0; attempt < 20; attempt++)
         {
-            if (await LaunchAsync())
+            if (await LaunchAsync(moreArguments ?? []))
             {
                 return;
             }
@@ -151,7 +152,7 @@ internal sealed class RedisProcess : IAsyncDisposable
         }
     }
 
-    private async Task<bool> LaunchAsync()
+    private async Task<bool> LaunchAsync(IReadOnlyList<string> moreArguments)
     {
         var start = new ProcessStartInfo("redis-server")
         {
@@ -160,7 +161,7 @@ internal sealed class RedisProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Directory,
         };
-        foreach (var argument in _arguments)
+        foreach (var argument in _arguments.Concat(moreArguments))
         {
             start.ArgumentList.Add(argument);
         }

@@ -38,6 +38,8 @@ public sealed class RedisServer : IAsyncDisposable
                 "--save", "",
                 "--appendonly", persistent ? "yes" : "no",
                 "--appendfsync", "always",
+                // A master waits 5 s by default for more replicas before it sends its data to one.
+                "--repl-diskless-sync-delay", "0",
                 .. options(port),
             ]);
             return server;
@@ -64,6 +66,9 @@ public sealed class RedisServer : IAsyncDisposable
 
     /// <summary>Starts the killed server again on the same port: with its data when persistent, empty otherwise.</summary>
     public Task StartAgainAsync() => _process.StartAgainAsync();
+
+    /// <summary>Starts the killed server again with more options for this start only (a replica's master).</summary>
+    internal Task StartAgainAsync(IReadOnlyList<string> options) => _process.StartAgainAsync(options);
 
     /// <summary>Kills the server and starts it again with no data at all, as a restart without persistence does.</summary>
     public async Task RestartEmptyAsync()
