@@ -29,7 +29,7 @@ internal static class RedisPolling
                     {
                         last = await problem();
                     }
-                    catch (Exception e) when (e is IOException or SocketException or InvalidOperationException or TimeoutException)
+                    catch (Exception e) when (e is IOException or SocketException or RedisReplyException or TimeoutException)
                     {
                         last = e.Message;
                     }

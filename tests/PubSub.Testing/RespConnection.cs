@@ -44,7 +44,7 @@ internal sealed class RespConnection : IAsyncDisposable
     }
 
     /// <summary>The next reply: a string, a long, null, or an array of those.</summary>
-    /// <exception cref="InvalidOperationException">Redis answered with an error.</exception>
+    /// <exception cref="RedisReplyException">Redis answered with an error.</exception>
     public Task<object?> ReadAsync() => ReadValueAsync().WithTimeout("a reply from redis-server");
 
     private async Task<object?> ReadValueAsync()
@@ -56,7 +56,7 @@ internal sealed class RespConnection : IAsyncDisposable
             case '+':
                 return rest;
             case '-':
-                throw new InvalidOperationException("Redis error: " + rest);
+                throw new RedisReplyException("Redis error: " + rest);
             case ':':
                 return long.Parse(rest, CultureInfo.InvariantCulture);
             case '$':
@@ -143,3 +143,6 @@ internal sealed class RespConnection : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>An error reply (MOVED, CLUSTERDOWN, LOADING...), told apart from a test's own mistakes.</summary>
+internal sealed class RedisReplyException(string message) : InvalidOperationException(message);
