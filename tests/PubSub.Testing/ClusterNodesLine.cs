@@ -18,6 +18,10 @@ internal sealed record ClusterNodesLine(string Id, int Port, IReadOnlySet<string
     /// <summary>The role, master and slots, the part of a line that nodes which agree have the same.</summary>
     public string Assignment => $"{Id[..8]}:{(IsMaster ? "master" : "replica of " + MasterId?[..8])} {string.Join(',', Slots)}";
 
+    /// <summary>What <paramref name="node"/> believes of every node it knows.</summary>
+    public static async Task<IReadOnlyList<ClusterNodesLine>> ReadAsync(RedisClusterNode node) =>
+        ParseAll((string)(await node.Server.ExecuteAsync("CLUSTER", "NODES"))!);
+
     public static IReadOnlyList<ClusterNodesLine> ParseAll(string reply) =>
         reply.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Parse).ToList();
 

@@ -76,7 +76,7 @@ public sealed class RedisCluster : IAsyncDisposable
     public async Task<RedisClusterNode> MasterForAsync(string key)
     {
         var slot = await KeySlotAsync(key);
-        var view = await ReadViewAsync(AnyRunningNode());
+        var view = await ClusterNodesLine.ReadAsync(AnyRunningNode());
         var owner = view.FirstOrDefault(line => line.IsMaster && line.Slots.Any(range => range.Contains(slot)))
             ?? throw new InvalidOperationException($"No node serves slot {slot} (of key '{key}').");
         return _nodes.Single(node => node.Id == owner.Id);
@@ -187,84 +187,11 @@ public sealed class RedisCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until the cluster has settled (<see cref="SettlementProblemAsync"/>) and
+    /// Waits until the cluster has settled (<see cref="ClusterSettlement"/>) and
     /// <paramref name="expectation"/>, which reads the nodes' agreed roles and slots, returns null.
     /// </summary>
     private Task WaitUntilSettledAsync(string what, Func<string?> expectation) =>
-        RedisPolling.UntilAsync(async () => await SettlementProblemAsync() ?? expectation(), what, ChangeTimeout);
-
-    /// <summary>
-    /// Null when every running node reports cluster_state:ok, knows every other running node as
-    /// healthy and linked, all agree on who serves which slots and who replicates whom, running
-    /// masters serve every slot and every running replica's replication link is up; what is not so
-    /// otherwise. On agreement the nodes' roles and slots are updated to it.
-    /// </summary>
-    private async Task<string?> SettlementProblemAsync()
-    {
-        var running = _nodes.Where(node => node.IsRunning).ToList();
-        var runningIds = running.Select(node => node.Id).ToHashSet(StringComparer.Ordinal);
-        (RedisClusterNode Node, IReadOnlyList<ClusterNodesLine> View, string Assignment)? agreed = null;
-        foreach (var node in running)
-        {
-            var state = (await RedisInfo.ReadAsync(node.Server, "CLUSTER", "INFO")).GetValueOrDefault("cluster_state");
-            if (state != "ok")
-            {
-                return $"{node.Endpoint} reports cluster_state:{state}";
-            }
-            var view = await ReadViewAsync(node);
-            foreach (var other in running)
-            {
-                var line = view.FirstOrDefault(line => line.Id == other.Id);
-                if (line is null || line.IsFailing || !line.Linked)
-                {
-                    return $"{node.Endpoint} sees {other.Endpoint} as {(line is null ? "unknown" : string.Join(',', line.Flags) + (line.Linked ? "" : ", not linked"))}";
-                }
-            }
-            var assignment = string.Join(" | ", view.Where(line => runningIds.Contains(line.Id)).OrderBy(line => line.Id, StringComparer.Ordinal).Select(line => line.Assignment));
-            if (agreed is null)
-            {
-                agreed = (node, view, assignment);
-            }
-            else if (assignment != agreed.Value.Assignment)
-            {
-                return $"{agreed.Value.Node.Endpoint} and {node.Endpoint} disagree:\n  {agreed.Value.Assignment}\n  {assignment}";
-            }
-        }
-        if (agreed is not { View: var agreedView })
-        {
-            return "no node is running";
-        }
-        var served = agreedView.Where(line => line.IsMaster && runningIds.Contains(line.Id)).Sum(line => line.Slots.Sum(range => range.Count));
-        if (served != SlotCount)
-        {
-            return $"the running masters serve {served} of {SlotCount} slots";
-        }
-        Apply(agreedView);
-        foreach (var replica in running.Where(node => node.Role == RedisClusterRole.Replica))
-        {
-            if ((await RedisInfo.ReadAsync(replica.Server, "INFO", "replication")).GetValueOrDefault("master_link_status") != "up")
-            {
-                return $"the replication link of {replica.Endpoint} is not up";
-            }
-        }
-        return null;
-    }
-
-    private void Apply(IReadOnlyList<ClusterNodesLine> view)
-    {
-        foreach (var line in view)
-        {
-            if (_nodes.FirstOrDefault(node => node.Id == line.Id) is { } node)
-            {
-                node.Role = line.IsMaster ? RedisClusterRole.Master : RedisClusterRole.Replica;
-                node.MasterId = line.MasterId;
-                node.Slots = line.Slots;
-            }
-        }
-    }
-
-    private static async Task<IReadOnlyList<ClusterNodesLine>> ReadViewAsync(RedisClusterNode node) =>
-        ClusterNodesLine.ParseAll((string)(await node.Server.ExecuteAsync("CLUSTER", "NODES"))!);
+        RedisPolling.UntilAsync(async () => await ClusterSettlement.ProblemAsync(_nodes) ?? expectation(), what, ChangeTimeout);
 
     private RedisClusterNode Own(RedisClusterNode node) =>
         _nodes.Contains(node) ? node : throw new ArgumentException($"{node} is not a node of this cluster.", nameof(node));
