@@ -13,6 +13,8 @@ as_root() {
 install_system_packages() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
+  # The cluster fixture runs redis-cli; apt's redis-server brings it, a redis-server from elsewhere may not.
+  command -v redis-cli >/dev/null || missing+=(redis-tools)
   command -v haproxy >/dev/null || missing+=(haproxy)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then

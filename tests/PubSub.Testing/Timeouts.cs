@@ -51,7 +51,11 @@ public static class Timeouts
     }
 
     /// <summary>As <see cref="Until(Func{bool}, string, TimeSpan?)"/>, for state that takes a round trip to read (a key in Redis).</summary>
-    public static async Task Until(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    /// <param name="every">
+    /// How long to wait between two looks; longer than the default where one look is many round
+    /// trips (a whole cluster's topology), so the polling does not starve what it waits for.
+    /// </param>
+    public static async Task Until(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, TimeSpan? every = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? Default);
         while (!await condition())
@@ -60,7 +64,7 @@ public static class Timeouts
             {
                 throw new TimeoutException($"Timed out after {(timeout ?? Default).TotalSeconds} s waiting until {what}.");
             }
-            await Task.Delay(5);
+            await Task.Delay(every ?? TimeSpan.FromMilliseconds(5));
         }
     }
 }
