@@ -33,3 +33,20 @@ public sealed class ShardedRedisBrokerSpecTests(TwoRedisFixture redis) : BrokerS
         return () => expired;
     }
 }
+
+/// <summary>The broker specification, run against the Redis broker on a real Redis Cluster.</summary>
+public sealed class ClusterRedisBrokerSpecTests(RedisClusterFixture redis) : BrokerSpec, IClassFixture<RedisClusterFixture>
+{
+    protected override Task<IBroker> CreateBrokerAsync() => Task.FromResult<IBroker>(TestBrokers.CreateForCluster(redis.Cluster));
+
+    protected override Task<IBroker> CreateBrokerWithShortLivedEmptyStreamsAsync() =>
+        Task.FromResult<IBroker>(TestBrokers.CreateForCluster(redis.Cluster, TestBrokers.ShortLivedEmptyStreams));
+
+    protected override async Task<Func<Task>> WatchEmptyStreamExpiryAsync(string channel)
+    {
+        var key = "pubsub:meta:{" + channel + "}";
+        var master = await redis.Cluster.MasterForAsync(key);
+        var expired = await master.Server.WatchExpiryAsync(key);
+        return () => expired;
+    }
+}

@@ -29,3 +29,13 @@ public sealed class TwoRedisFixture : IAsyncLifetime
         await Second.DisposeAsync();
     }
 }
+
+/// <summary>A real Redis Cluster (three masters with a replica each) for a test class.</summary>
+public sealed class RedisClusterFixture : IAsyncLifetime
+{
+    public RedisCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Cluster = await RedisCluster.StartAsync();
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}

@@ -33,6 +33,15 @@ internal static class TestBrokers
     public static RedisBroker Create(string configuration, Action<RedisBrokerOptions>? configure = null, RecordingLogger<RedisBroker>? logger = null) =>
         Create([configuration], configure, logger);
 
+    /// <summary>A broker on a Redis Cluster, named as an operator would: its nodes and the mode.</summary>
+    public static RedisBroker CreateForCluster(RedisCluster cluster, Action<RedisBrokerOptions>? configure = null, RecordingLogger<RedisBroker>? logger = null) =>
+        Create([], options =>
+        {
+            options.Configuration = cluster.Configuration;
+            options.Mode = RedisMode.Cluster;
+            configure?.Invoke(options);
+        }, logger);
+
     public static async Task<(RedisBroker Broker, RecordingBrokerHandler Handler, string NodeId)> StartAsync(RedisBroker broker)
     {
         var handler = new RecordingBrokerHandler();

@@ -54,6 +54,20 @@ internal sealed partial class ChannelFeed
 
     public RedisChannel RedisChannel { get; }
 
+    // How many heartbeats in a row found the subscription missing while connected; only the heartbeat touches it.
+    private int _missingChecks;
+
+    /// <summary>
+    /// Called by the heartbeat with whether Redis holds the feed's subscription while the shard
+    /// is connected. True when it has been missing for two checks in a row: longer than any
+    /// restore by the client library takes, so the subscription was lost and must be made again.
+    /// </summary>
+    internal bool IsSubscriptionLost(bool subscribed)
+    {
+        _missingChecks = subscribed ? 0 : _missingChecks + 1;
+        return _missingChecks >= 2;
+    }
+
     /// <summary>Where the feed stands; see <see cref="FeedState"/>.</summary>
     internal FeedState State
     {

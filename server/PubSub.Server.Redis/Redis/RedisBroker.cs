@@ -71,6 +71,15 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
     internal RedisShard ShardFor(string name) => _shards[ShardMap.ShardOf(name, _shards.Length)];
 
+    /// <summary>The feed of a channel this node is subscribed to, for tests.</summary>
+    internal ChannelFeed? FeedOf(string channel)
+    {
+        lock (_subscriptionGate)
+        {
+            return _feeds.GetValueOrDefault(channel);
+        }
+    }
+
     public async Task StartAsync(string nodeId, IBrokerHandler handler, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(nodeId);
@@ -383,6 +392,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         {
             feed.Suspend();
         }
+        shard.MarkSubscriptionsSuspect();
     }
 
     private void OnConnectionRestored(RedisShard shard, ConnectionType type)
@@ -461,6 +471,38 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         }
     }
 
+    /// <summary>
+    /// Makes a feed's subscription again: when Redis no longer holds it although the shard is
+    /// connected, or after a cluster server failed. The client library restores subscriptions
+    /// after reconnects, but after a cluster master's failover it left sharded ones unrestored, or
+    /// restored in name only (StackExchange.Redis 3.4.35, seen in tests): the feed would hear
+    /// nothing more. Then the missed publications are read from history.
+    /// </summary>
+    private async Task RenewSubscriptionAsync(RedisShard shard, ChannelFeed feed)
+    {
+        Task subscribing;
+        lock (_subscriptionGate)
+        {
+            if (!_feeds.TryGetValue(feed.Channel, out var current) || current != feed)
+            {
+                return;
+            }
+            Log.SubscriptionLost(_logger, feed.Channel, shard.Name);
+            feed.Suspend();
+            _ = Issue(shard, feed, subscribe: false, feed.Channel);
+            subscribing = Issue(shard, feed, subscribe: true, feed.Channel);
+        }
+        try
+        {
+            await _commands.AwaitAsync(subscribing, shard, feed.Channel, "subscribe", _stopping.Token);
+        }
+        catch (Exception e) when (e is PubSubException or OperationCanceledException)
+        {
+            // The next heartbeat looks again.
+        }
+        feed.Recover();
+    }
+
     private List<ChannelFeed> FeedsOn(RedisShard shard)
     {
         lock (_subscriptionGate)
@@ -484,8 +526,15 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
             }
             foreach (var shard in _shards.Where(shard => shard.IsConnected))
             {
+                // After a cluster server failed, once the cluster serves every slot again: every
+                // subscription made afresh, wherever its slot lives now.
+                var renewAll = shard.SubscriptionsSuspect && await shard.CheckAsync(_options.OperationTimeout, _time) is null && shard.TakeSubscriptionsSuspect();
                 foreach (var feed in FeedsOn(shard))
                 {
+                    if (feed.IsSubscriptionLost(shard.IsSubscribed(feed.RedisChannel)) || renewAll)
+                    {
+                        await RenewSubscriptionAsync(shard, feed);
+                    }
                     feed.RecoverIfStalled();
                 }
             }
@@ -530,6 +579,9 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
         [LoggerMessage(8, LogLevel.Warning, "The subscription to '{Channel}' on Redis {Shard} is not back after the reconnect yet; recovering from history anyway, and a gap in later publications recovers again.")]
         public static partial void NotResubscribed(ILogger logger, string channel, string shard);
+
+        [LoggerMessage(12, LogLevel.Warning, "Redis {Shard} no longer holds this node's subscription to '{Channel}' though the connection is up; subscribing again and recovering from history.")]
+        public static partial void SubscriptionLost(ILogger logger, string channel, string shard);
 
         [LoggerMessage(10, LogLevel.Error, "Resuming the channels on Redis {Shard} after a reconnect failed; a gap in later publications starts their recovery.")]
         public static partial void ResumeFailed(ILogger logger, string shard, Exception exception);

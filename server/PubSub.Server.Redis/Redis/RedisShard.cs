@@ -98,9 +98,9 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
     public string PublishCommand => IsCluster == true ? "SPUBLISH" : "PUBLISH";
 
     /// <summary>
-    /// Why the node cannot use this deployment now, or null when it can: every server it needs is
-    /// connected and a round trip to one of them completes within <paramref name="timeout"/> (a
-    /// Redis that hangs with its connections open answers nothing).
+    /// Why the node cannot use this deployment now, or null when it can: it is connected, a round
+    /// trip completes within <paramref name="timeout"/> (a Redis that hangs with its connections
+    /// open answers nothing), and in a cluster the master of every slot is reachable.
     /// </summary>
     public async Task<string?> CheckAsync(TimeSpan timeout, TimeProvider time)
     {
@@ -112,19 +112,24 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
         {
             return $"Redis {Name} is unreachable.";
         }
-        if (IsCluster is null)
+        if (IsCluster is not { } isCluster)
         {
             return $"Redis {Name} has not told yet whether it is a cluster.";
         }
-        var down = multiplexer.GetServers().Where(server => !server.IsReplica && !server.IsConnected).Select(server => server.EndPoint).ToList();
-        if (down.Count > 0)
-        {
-            return $"Redis {Name}: {string.Join(", ", down)} unreachable.";
-        }
         try
         {
-            await multiplexer.GetDatabase().PingAsync().WaitAsync(timeout, time);
-            return null;
+            var database = multiplexer.GetDatabase();
+            if (!isCluster)
+            {
+                await database.PingAsync().WaitAsync(timeout, time);
+                return null;
+            }
+            await database.PingAsync().WaitAsync(timeout, time);
+            // Every slot's master as the client knows the cluster now (it learns a failover as it happens).
+            var masters = multiplexer.GetServers().FirstOrDefault(server => server.IsConnected)?.ClusterConfiguration?.Nodes
+                .Where(node => !node.IsReplica && node.Slots.Count > 0 && node.EndPoint is not null) ?? [];
+            var unserved = masters.Where(node => !multiplexer.GetServer(node.EndPoint!).IsConnected).Select(node => node.EndPoint).ToList();
+            return unserved.Count == 0 ? null : $"Redis Cluster {Name}: the master of some slots ({string.Join(", ", unserved)}) is unreachable.";
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
@@ -168,6 +173,21 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
     public void MarkUp(ConnectionType type) => Interlocked.Exchange(ref DownFlag(type), 0);
 
     private ref int DownFlag(ConnectionType type) => ref type == ConnectionType.Subscription ? ref _subscriptionDown : ref _interactiveDown;
+
+    private int _subscriptionsSuspect;
+
+    /// <summary>
+    /// Records that a cluster server's pub/sub connection failed: after a master's failover the
+    /// client library may keep a sharded subscription it believes restored that hears nothing
+    /// (StackExchange.Redis 3.4.35, seen in a test), so the broker makes them again once the
+    /// cluster serves every slot. True when that was not already pending.
+    /// </summary>
+    public bool MarkSubscriptionsSuspect() => IsCluster == true && Interlocked.Exchange(ref _subscriptionsSuspect, 1) == 0;
+
+    /// <summary>Takes the mark of <see cref="MarkSubscriptionsSuspect"/>: true once per failure.</summary>
+    public bool TakeSubscriptionsSuspect() => Interlocked.Exchange(ref _subscriptionsSuspect, 0) == 1;
+
+    public bool SubscriptionsSuspect => Volatile.Read(ref _subscriptionsSuspect) == 1;
 
     /// <summary>True when Redis has confirmed the subscription to <paramref name="channel"/> on a connection that is up.</summary>
     public bool IsSubscribed(RedisChannel channel) => _multiplexer is { } m && m.GetSubscriber().SubscribedEndpoint(channel) is not null;
