@@ -18,15 +18,15 @@ builder.WebHost.UseStaticWebAssets();
 // PubSub__ApiKey and PubSub__Channels__0__Template, configures the node.
 var pubsub = builder.Services.AddPubSub(options => builder.Configuration.GetSection("PubSub").Bind(options));
 
-// PubSub:Redis:Configuration (one Redis) or PubSub:Redis:Shards:0, :1, ... (several) make the node
-// one of many that share channels through Redis; without either it runs alone, in memory.
-// Environment variables: PubSub__Redis__Configuration=127.0.0.1:6379, PubSub__Redis__Shards__0=...
+// PubSub:Redis:Configuration (one Redis, a Sentinel service, or a Redis Cluster) or
+// PubSub:Redis:Shards:0, :1, ... (several independent instances) make the node one of many that
+// share channels through Redis; without either it runs alone, in memory. Environment variables:
+// PubSub__Redis__Configuration=127.0.0.1:6379, PubSub__Redis__Mode=Cluster, PubSub__Redis__Shards__0=...
 var redis = builder.Configuration.GetSection("PubSub:Redis");
 if (!string.IsNullOrWhiteSpace(redis["Configuration"]) || redis.GetSection("Shards").GetChildren().Any())
 {
     pubsub.AddRedisBroker(redis);
 }
-builder.Services.AddHealthChecks();
 
 var app = builder.Build();
 
@@ -34,7 +34,9 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.MapPubSub("/pubsub");
 app.MapPubSubApi("/api");
-app.MapHealthChecks("/healthz");
+// /healthz/live (the process answers), /healthz/ready and /healthz (the node can reach its broker:
+// 503 with the reason as JSON while it cannot). Load balancers ask /healthz/ready.
+app.MapPubSubHealthChecks("/healthz");
 // Off by default: the load generator's memory readings (docs/benchmarks.md).
 app.MapDiagnosticsIfEnabled();
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,6 +7,7 @@ using PubSub;
 using PubSub.Api;
 using PubSub.Http;
 using PubSub.Cluster;
+using PubSub.Health;
 using PubSub.Transports;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -73,6 +75,30 @@ public static class PubSubEndpointRouteBuilderExtensions
         var group = endpoints.MapGroup(prefix);
         group.MapPost("publish", api.PublishAsync);
         group.MapGet("history", api.HistoryAsync);
+        return group;
+    }
+
+    /// <summary>
+    /// Maps the node's health endpoints under <paramref name="prefix"/>: <c>{prefix}/live</c>
+    /// answers 200 while the process runs (for a supervisor that restarts what hangs);
+    /// <c>{prefix}/ready</c> answers 200 when the node can serve clients and 503 with the reason
+    /// as JSON when it cannot (its broker is unreachable, for example), for load balancers; and
+    /// <c>{prefix}</c> itself answers as <c>ready</c> does. Every check tagged
+    /// <see cref="PubSubHealthChecks.ReadyTag"/> counts for readiness.
+    /// </summary>
+    public static IEndpointConventionBuilder MapPubSubHealthChecks(this IEndpointRouteBuilder endpoints, string prefix = "/healthz")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        EnsureServices(endpoints, nameof(MapPubSubHealthChecks));
+        var group = endpoints.MapGroup(prefix);
+        var ready = new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(PubSubHealthChecks.ReadyTag),
+            ResponseWriter = HealthReportWriter.WriteAsync,
+        };
+        group.MapHealthChecks("live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthReportWriter.WriteAsync });
+        group.MapHealthChecks("ready", ready);
+        group.MapHealthChecks("", ready);
         return group;
     }
 

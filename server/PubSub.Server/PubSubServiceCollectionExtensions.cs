@@ -5,6 +5,7 @@ using PubSub.Api;
 using PubSub.Brokers;
 using PubSub.Channels;
 using PubSub.Cluster;
+using PubSub.Health;
 using PubSub.Http;
 using PubSub.Sessions;
 using PubSub.Transports;
@@ -37,6 +38,7 @@ public static class PubSubServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PubSubOptions>, PubSubOptionsValidator>());
         services.AddRouting();
         services.AddAuthorization();
+        services.AddHealthChecks().AddCheck<BrokerHealthCheck>(PubSubHealthChecks.Broker, tags: [PubSubHealthChecks.ReadyTag]);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IBroker>(provider => new MemoryBroker(new MemoryBackplane(provider.GetRequiredService<TimeProvider>()), ownsBackplane: true));
 

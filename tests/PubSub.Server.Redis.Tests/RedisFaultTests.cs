@@ -274,4 +274,23 @@ public sealed class RedisFaultTests : IAsyncLifetime
             return false;
         }
     }
+
+    [Fact]
+    public async Task With_a_wrong_password_the_node_starts_unready_says_why_and_refuses_to_publish()
+    {
+        var server = await StartRedisAsync();
+        await server.ExecuteAsync("CONFIG", "SET", "requirepass", "right");
+        var logger = new RecordingLogger<RedisBroker>();
+
+        var (broker, _, _) = await StartNodeAsync(server.Configuration + ",password=wrong", logger).WithTimeout("the node to start");
+        var publishing = await Assert.ThrowsAsync<PubSubException>(() => broker.PublishAsync("wrong/password", Json(1), History, CancellationToken.None).AsTask());
+        // The client library reports the refusal with its connection attempts.
+        await Timeouts.Until(async () => await broker.CheckAvailabilityAsync(CancellationToken.None) is { } why && why.Contains("credentials", StringComparison.Ordinal),
+            "the node to say that Redis refused its credentials");
+        var readiness = await broker.CheckAvailabilityAsync(CancellationToken.None);
+
+        Assert.Equal(PubSubErrorCodes.Unavailable, publishing.Code);
+        Assert.DoesNotContain("wrong", readiness, StringComparison.Ordinal);
+        Assert.Contains(logger.At(LogLevel.Warning), m => m.Contains("Redis", StringComparison.Ordinal) && m.Contains("password=***", StringComparison.Ordinal));
+    }
 }

@@ -97,7 +97,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         await Task.WhenAll(_shards.Select(shard => shard.ConnectAsync(nodeId, _options))).WaitAsync(cancellationToken);
         foreach (var shard in _shards.Where(shard => !shard.IsConnected))
         {
-            Log.UnreachableAtStart(_logger, shard.Name);
+            Log.UnreachableAtStart(_logger, shard.Unreachable);
         }
         _liveness = new NodeLiveness(ShardFor(nodeId), _keys, nodeId, _options, _commands, OnNodeMessage, _logger);
         // Listen before announcing: a node that looks alive must be able to receive.
@@ -559,8 +559,8 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Redis {Shard} is unreachable as the node starts; publishing and subscribing fail with 'unavailable' until it connects.")]
-        public static partial void UnreachableAtStart(ILogger logger, string shard);
+        [LoggerMessage(1, LogLevel.Warning, "{Problem} The node starts anyway; publishing and subscribing fail with 'unavailable', and it is not ready, until Redis answers.")]
+        public static partial void UnreachableAtStart(ILogger logger, string problem);
 
         [LoggerMessage(2, LogLevel.Warning, "The {ConnectionType} connection to Redis {Shard} failed; reconnecting.")]
         public static partial void ConnectionFailed(ILogger logger, ConnectionType connectionType, string shard, Exception? exception);

@@ -21,6 +21,7 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
     private int _subscriptionDown;
     private int _kind;
     private string? _misconfigured;
+    private ConnectionFailureType _lastFailure;
 
     public int Index { get; } = index;
 
@@ -68,8 +69,13 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
         // A command issued while the connection is down fails at once ('unavailable': surely not
         // carried out), instead of waiting in the client's backlog to be sent, or not, later.
         config.BacklogPolicy = BacklogPolicy.FailFast;
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(config);
-        multiplexer.ConnectionFailed += (_, e) => ConnectionFailed?.Invoke(this, e.ConnectionType, e.Exception);
+        // The first failures happen before the multiplexer exists to raise its events; its connect log tells them.
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(config, new ConnectLog(this));
+        multiplexer.ConnectionFailed += (_, e) =>
+        {
+            _lastFailure = e.FailureType;
+            ConnectionFailed?.Invoke(this, e.ConnectionType, e.Exception);
+        };
         multiplexer.ConnectionRestored += (_, e) =>
         {
             LearnKind();
@@ -83,6 +89,11 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
             throw new InvalidOperationException(problem);
         }
     }
+
+    /// <summary>Why the deployment cannot be reached, as well as the client library can tell.</summary>
+    public string Unreachable => _lastFailure == ConnectionFailureType.AuthenticationFailure
+        ? $"Redis {Name} refused the credentials: check the password (and user) in its configuration."
+        : $"Redis {Name} is unreachable.";
 
     /// <summary>A pub/sub channel of this deployment: sharded in a cluster (SSUBSCRIBE/SPUBLISH), plain otherwise.</summary>
     /// <exception cref="PubSubException"><c>unavailable</c> while the deployment's kind is not known yet.</exception>
@@ -110,7 +121,7 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
         }
         if (_multiplexer is not { } multiplexer || !multiplexer.IsConnected)
         {
-            return $"Redis {Name} is unreachable.";
+            return Unreachable;
         }
         if (IsCluster is not { } isCluster)
         {
@@ -213,6 +224,24 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
     }
 
     public void Dispose() => Interlocked.Exchange(ref _multiplexer, null)?.Dispose();
+
+    /// <summary>Reads the client library's connect log for what only it says: that Redis refused the credentials.</summary>
+    private sealed class ConnectLog(RedisShard shard) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void WriteLine(string? value)
+        {
+            if (value?.Contains(nameof(ConnectionFailureType.AuthenticationFailure), StringComparison.Ordinal) == true)
+            {
+                shard._lastFailure = ConnectionFailureType.AuthenticationFailure;
+            }
+        }
+
+        public override void Write(char value)
+        {
+        }
+    }
 
     private static ObjectDisposedException NotStarted() => new(nameof(RedisShard), "The Redis broker is not running.");
 }
