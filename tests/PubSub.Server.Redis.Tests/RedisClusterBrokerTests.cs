@@ -139,24 +139,7 @@ public sealed class RedisClusterBrokerTests : IAsyncLifetime
         Assert.NotEmpty(refused);
         foreach (var handler in new[] { publisherHandler, subscriberHandler })
         {
-            var seen = new List<StreamPosition>();
-            while (!confirmed.All(seen.Contains))
-            {
-                try
-                {
-                    seen.Add((await handler.NextPublicationAsync()).Position);
-                }
-                catch (TimeoutException e)
-                {
-                    throw new TimeoutException($"{e.Message} Delivered {seen.Count}, the last {seen.LastOrDefault()}; the first confirmed one missing is {confirmed.First(c => !seen.Contains(c))}; feeds {publisher.FeedOf(Channel)?.State} and {subscriber.FeedOf(Channel)?.State}.", e);
-                }
-            }
-            // Once each, in order within each epoch (a promoted replica that lagged restarts the epoch).
-            Assert.Equal(seen.Count, seen.Distinct().Count());
-            foreach (var epoch in seen.GroupBy(p => p.Epoch))
-            {
-                Assert.Equal(epoch.OrderBy(p => p.Offset), epoch);
-            }
+            await TestBrokers.AssertEveryConfirmedOnceInOrderAsync(handler, confirmed, () => $"feeds {publisher.FeedOf(Channel)?.State} and {subscriber.FeedOf(Channel)?.State}");
         }
     }
 

@@ -42,6 +42,32 @@ internal static class TestBrokers
             configure?.Invoke(options);
         }, logger);
 
+    /// <summary>
+    /// Reads deliveries until every <paramref name="confirmed"/> publication has come, and checks
+    /// that none came twice and each epoch's came in offset order (a promoted replica that lagged
+    /// restarts the epoch). What a failover must never do is lose a confirmed publication silently.
+    /// </summary>
+    public static async Task AssertEveryConfirmedOnceInOrderAsync(RecordingBrokerHandler handler, IReadOnlyList<StreamPosition> confirmed, Func<string> state)
+    {
+        var seen = new List<StreamPosition>();
+        while (!confirmed.All(seen.Contains))
+        {
+            try
+            {
+                seen.Add((await handler.NextPublicationAsync()).Position);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message} Delivered {seen.Count}, the last {seen.LastOrDefault()}; the first confirmed one missing is {confirmed.First(c => !seen.Contains(c))}; {state()}.", e);
+            }
+        }
+        Assert.Equal(seen.Count, seen.Distinct().Count());
+        foreach (var epoch in seen.GroupBy(p => p.Epoch))
+        {
+            Assert.Equal(epoch.OrderBy(p => p.Offset), epoch);
+        }
+    }
+
     public static async Task<(RedisBroker Broker, RecordingBrokerHandler Handler, string NodeId)> StartAsync(RedisBroker broker)
     {
         var handler = new RecordingBrokerHandler();
