@@ -53,8 +53,9 @@ public static class PubSubErrorCodes
     public const string Internal = "internal";
 
     /// <summary>
-    /// Whether a failure may pass by itself (the broker is down or slow), so the same request can
-    /// succeed later; every other code is a refusal that asking again will not change.
+    /// Whether a failure may pass by itself (the broker is down or slow, or a fault), so the same
+    /// request can succeed later; every other code is a refusal that asking again will not change.
+    /// The rule of protocol/error-codes.json (<c>retry: later</c>), which the clients follow too.
     /// </summary>
-    internal static bool IsTransient(string code) => code is Unavailable or Timeout;
+    internal static bool IsTransient(string code) => code is Unavailable or Timeout or Internal;
 }

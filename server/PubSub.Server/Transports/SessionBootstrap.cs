@@ -174,6 +174,12 @@ internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHand
         {
             return true;
         }
+        catch (Exception e)
+        {
+            // A fault, not a refusal: made again like any transient failure ('internal').
+            Log.SubscribeFailed(logger, session.Id, match.Channel, e);
+            return session.IsClosed;
+        }
     }
 
     private bool TryReadChannels(HttpContext context, out List<(string Channel, StreamPosition? Since)> channels, out string problem)
@@ -213,5 +219,8 @@ internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHand
     {
         [LoggerMessage(1, LogLevel.Debug, "Subscribing session {SessionId} to '{Channel}' failed for now ({Code}); trying again.")]
         public static partial void SubscribeDeferred(ILogger logger, string sessionId, string channel, string code);
+
+        [LoggerMessage(3, LogLevel.Error, "Subscribing session {SessionId} to '{Channel}' failed unexpectedly; trying again.")]
+        public static partial void SubscribeFailed(ILogger logger, string sessionId, string channel, Exception exception);
     }
 }
