@@ -7,6 +7,7 @@ using PubSub.Channels;
 using PubSub.Cluster;
 using PubSub.Health;
 using PubSub.Http;
+using PubSub.Node;
 using PubSub.Sessions;
 using PubSub.Transports;
 
@@ -43,11 +44,16 @@ public static class PubSubServiceCollectionExtensions
         services.TryAddSingleton<IBroker>(provider => new MemoryBroker(new MemoryBackplane(provider.GetRequiredService<TimeProvider>()), ownsBackplane: true));
 
         services.AddSingleton<PubSubMarker>();
+        services.AddSingleton<NodeIdentity>();
         services.AddSingleton<ChannelRegistry>();
         services.AddSingleton<ChannelHub>();
-        services.AddSingleton<PubSubNode>();
-        services.AddSingleton<IPubSubPublisher>(provider => provider.GetRequiredService<PubSubNode>());
-        services.AddHostedService(provider => provider.GetRequiredService<PubSubNode>());
+        services.AddSingleton<HookRunner>();
+        services.AddSingleton<ChannelPublisher>();
+        services.AddSingleton<IPubSubPublisher>(provider => provider.GetRequiredService<ChannelPublisher>());
+        services.AddSingleton<SessionRegistry>();
+        services.AddSingleton<NodeHeartbeat>();
+        services.AddSingleton<BrokerInbox>();
+        services.AddHostedService<PubSubNode>();
         services.AddSingleton<SessionFrameHandler>();
         services.AddSingleton<OriginPolicy>();
         services.AddSingleton<RequestBodyReader>();
@@ -58,6 +64,7 @@ public static class PubSubServiceCollectionExtensions
         services.AddSingleton<LongPollingTransport>();
         services.AddSingleton<SessionRequestHandler>();
         services.AddSingleton<SessionForwarder>();
+        services.AddSingleton<INodeMessageHandler>(provider => provider.GetRequiredService<SessionForwarder>());
         services.AddSingleton<SessionEndpoints>();
         services.AddSingleton<ServerApi>();
         return builder;

@@ -36,38 +36,38 @@ public sealed class TestNode : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    internal PubSubNode Node => Services.GetRequiredService<PubSubNode>();
+    internal PubSub.Sessions.SessionRegistry Sessions => Services.GetRequiredService<PubSub.Sessions.SessionRegistry>();
 
-    public string NodeId => Node.NodeId;
+    public string NodeId => Services.GetRequiredService<PubSub.Node.NodeIdentity>().Id;
 
-    public int SessionCount => Node.SessionCount;
+    public int SessionCount => Sessions.Count;
 
     /// <summary>Whether this node still holds the session.</summary>
-    public bool HasSession(string sessionId) => Node.FindSession(sessionId) is not null;
+    public bool HasSession(string sessionId) => Sessions.Find(sessionId) is not null;
 
     /// <summary>Whether this node is holding a poll of the long-polling session right now.</summary>
     public bool IsPollHeld(string sessionId) =>
         Services.GetRequiredService<PubSub.Transports.LongPollingTransport>().Find(sessionId) is { } poll && poll.ActivePoll is not null;
 
     /// <summary>Ends a session from the server side (code 4003, reconnect allowed), as an application kick or an expiry would.</summary>
-    public void CloseSession(string sessionId) => Node.FindSession(sessionId)?.Close(PubSub.Protocol.DisconnectReason.SessionClosed);
+    public void CloseSession(string sessionId) => Sessions.Find(sessionId)?.Close(PubSub.Protocol.DisconnectReason.SessionClosed);
 
     /// <summary>Ends a session from the server side with any disconnect code (4500: the application disconnects the client for good).</summary>
     public void CloseSession(string sessionId, int code, string reason) =>
-        Node.FindSession(sessionId)?.Close(new PubSub.Protocol.DisconnectReason(code, reason));
+        Sessions.Find(sessionId)?.Close(new PubSub.Protocol.DisconnectReason(code, reason));
 
     /// <summary>Drops a session without a word to its client, as a node that died would: its next poll or send gets 404.</summary>
-    public void AbandonSession(string sessionId) => Node.FindSession(sessionId)?.Abandon();
+    public void AbandonSession(string sessionId) => Sessions.Find(sessionId)?.Abandon();
 
     /// <summary>Whether the session's transport is waiting for its client to take a write (the client is not reading).</summary>
-    public bool IsWaitingOnClient(string sessionId) => Node.FindSession(sessionId) is { } session && session.Outbound.WaitingOnClientSince != 0;
+    public bool IsWaitingOnClient(string sessionId) => Sessions.Find(sessionId) is { } session && session.Outbound.WaitingOnClientSince != 0;
 
     /// <summary>Bytes the session holds for its client: waiting, and on their way but not taken yet.</summary>
-    public long HeldBytes(string sessionId) => Node.FindSession(sessionId)?.Outbound.HeldBytes ?? 0;
+    public long HeldBytes(string sessionId) => Sessions.Find(sessionId)?.Outbound.HeldBytes ?? 0;
 
     /// <summary>Whether the WebSocket session has a ping outstanding that something from the client has answered since.</summary>
     public bool PingAnswered(string sessionId) =>
-        Node.FindSession(sessionId) is { } session && session.PingSentTimestamp != 0 && session.LastInboundTimestamp >= session.PingSentTimestamp;
+        Sessions.Find(sessionId) is { } session && session.Heartbeat.PingAnswered;
 
     public IPubSubPublisher Publisher => Services.GetRequiredService<IPubSubPublisher>();
 

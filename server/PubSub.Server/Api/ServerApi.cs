@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using PubSub.Channels;
 using PubSub.Http;
 using PubSub.Protocol;
 
@@ -17,15 +19,15 @@ internal sealed class ServerApi
 {
     public const string ApiKeyHeader = "X-API-Key";
 
-    private readonly PubSubNode _node;
+    private readonly ChannelPublisher _publisher;
     private readonly RequestBodyReader _bodies;
     private readonly byte[]? _keyHash;
 
-    public ServerApi(PubSubNode node, RequestBodyReader bodies)
+    public ServerApi(ChannelPublisher publisher, IOptions<PubSubOptions> options, RequestBodyReader bodies)
     {
-        _node = node;
+        _publisher = publisher;
         _bodies = bodies;
-        _keyHash = string.IsNullOrEmpty(node.Options.ApiKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(node.Options.ApiKey));
+        _keyHash = string.IsNullOrEmpty(options.Value.ApiKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.ApiKey));
     }
 
     public async Task PublishAsync(HttpContext context)
@@ -45,7 +47,7 @@ internal sealed class ServerApi
         }
         try
         {
-            var position = await _node.PublishAsync(channel, data, context.RequestAborted);
+            var position = await _publisher.PublishAsync(channel, data, context.RequestAborted);
             await WriteJsonAsync(context, writer =>
             {
                 writer.WriteStartObject();
@@ -91,7 +93,7 @@ internal sealed class ServerApi
 
         try
         {
-            var page = await _node.GetHistoryAsync(channel, since, limit, context.RequestAborted);
+            var page = await _publisher.GetHistoryAsync(channel, since, limit, context.RequestAborted);
             await WriteJsonAsync(context, writer => ServerFrames.WriteHistory(writer, page));
         }
         catch (PubSubException e)

@@ -13,7 +13,7 @@ internal readonly record struct SubscribeOutcome(StreamPosition Latest, bool? Re
 /// with the broker (one broker subscription per channel, however many sessions), and fans each
 /// publication out by serializing it once and handing the same bytes to every subscriber.
 /// </summary>
-internal sealed partial class ChannelHub : IBrokerHandler
+internal sealed partial class ChannelHub
 {
     /// <summary>
     /// How long the node keeps its broker subscription after the last local subscriber leaves, so
@@ -25,7 +25,6 @@ internal sealed partial class ChannelHub : IBrokerHandler
     private readonly IBroker _broker;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private Action<ReadOnlyMemory<byte>>? _nodeMessageHandler;
 
     public ChannelHub(IBroker broker, TimeProvider time, ILogger<ChannelHub> logger)
     {
@@ -38,9 +37,6 @@ internal sealed partial class ChannelHub : IBrokerHandler
     public int LocalChannelCount => _channels.Count;
 
     public bool HasLocalChannel(string channel) => _channels.ContainsKey(channel);
-
-    /// <summary>Where node-to-node messages go; set by the component that routes them.</summary>
-    public void OnNodeMessage(Action<ReadOnlyMemory<byte>> handler) => _nodeMessageHandler = handler;
 
     /// <summary>
     /// Brings a subscription live: registers it (buffering), makes sure the node receives the
@@ -110,7 +106,8 @@ internal sealed partial class ChannelHub : IBrokerHandler
         }
     }
 
-    void IBrokerHandler.OnPublication(Publication publication)
+    /// <summary>A publication the broker delivered to this node: serialized once, handed to every local subscriber.</summary>
+    public void OnPublication(Publication publication)
     {
         if (!_channels.TryGetValue(publication.Channel, out var channel))
         {
@@ -128,8 +125,6 @@ internal sealed partial class ChannelHub : IBrokerHandler
             subscriber.Deliver(frame);
         }
     }
-
-    void IBrokerHandler.OnNodeMessage(ReadOnlyMemory<byte> message) => _nodeMessageHandler?.Invoke(message);
 
     private async Task<LocalChannel> AcquireAsync(Subscription subscription, CancellationToken cancellationToken)
     {

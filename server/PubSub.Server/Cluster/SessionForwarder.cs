@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using PubSub.Node;
 using PubSub.Protocol;
 using PubSub.Transports;
 
@@ -21,7 +22,7 @@ namespace PubSub.Cluster;
 /// knows within <see cref="SilenceTimeout"/> when the owner died or a message was lost, instead of
 /// holding the client for the poll timeout and more.
 /// </remarks>
-internal sealed partial class SessionForwarder
+internal sealed partial class SessionForwarder : INodeMessageHandler
 {
     /// <summary>How often the owner says it is still working on a forwarded request.</summary>
     public static readonly TimeSpan HoldingInterval = TimeSpan.FromSeconds(2);
@@ -33,29 +34,32 @@ internal sealed partial class SessionForwarder
     public static readonly TimeSpan SilenceTimeout = 3 * HoldingInterval;
 
     private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
-    private readonly PubSubNode _node;
+    private readonly IBroker _broker;
+    private readonly NodeIdentity _identity;
+    private readonly TimeProvider _time;
     private readonly SessionRequestHandler _local;
     private readonly ILogger _logger;
 
-    public SessionForwarder(PubSubNode node, SessionRequestHandler local, ILogger<SessionForwarder> logger)
+    public SessionForwarder(IBroker broker, NodeIdentity identity, TimeProvider time, SessionRequestHandler local, ILogger<SessionForwarder> logger)
     {
-        _node = node;
+        _broker = broker;
+        _identity = identity;
+        _time = time;
         _local = local;
         _logger = logger;
-        node.Hub.OnNodeMessage(OnNodeMessage);
     }
 
     public async Task<SessionResponse> ForwardAsync(string owner, SessionRequest request, CancellationToken cancellationToken)
     {
         var id = Guid.NewGuid().ToString("N");
-        var pending = new Pending(_node.Time);
+        var pending = new Pending(_time);
         _pending[id] = pending;
         try
         {
             bool delivered;
             try
             {
-                delivered = await _node.Broker.SendToNodeAsync(owner, EncodeRequest(id, request), cancellationToken);
+                delivered = await _broker.SendToNodeAsync(owner, EncodeRequest(id, request), cancellationToken);
             }
             catch (PubSubException e)
             {
@@ -68,7 +72,7 @@ internal sealed partial class SessionForwarder
             }
             while (true)
             {
-                var silent = _node.Time.GetElapsedTime(pending.LastHeard);
+                var silent = _time.GetElapsedTime(pending.LastHeard);
                 if (silent >= SilenceTimeout)
                 {
                     Log.OwnerSilent(_logger, owner, request.SessionId, SilenceTimeout.TotalSeconds);
@@ -76,7 +80,7 @@ internal sealed partial class SessionForwarder
                 }
                 try
                 {
-                    return await pending.Answer.Task.WaitAsync(SilenceTimeout - silent, _node.Time, cancellationToken);
+                    return await pending.Answer.Task.WaitAsync(SilenceTimeout - silent, _time, cancellationToken);
                 }
                 catch (TimeoutException)
                 {
@@ -101,7 +105,7 @@ internal sealed partial class SessionForwarder
         : SessionResponse.Error(PubSubErrorCodes.Timeout,
             $"The node that owns session '{request.SessionId}' did not confirm the frames in time; whether they were handled is unknown.");
 
-    private void OnNodeMessage(ReadOnlyMemory<byte> message)
+    public void OnNodeMessage(ReadOnlyMemory<byte> message)
     {
         try
         {
@@ -145,12 +149,12 @@ internal sealed partial class SessionForwarder
             writer.WriteString("id"u8, id);
         }, ReadOnlyMemory<byte>.Empty);
         // Said at once (the request arrived) and then every interval until the response goes.
-        using var heartbeat = _node.Time.CreateTimer(_ => _ = SendQuietlyAsync(from, holding), null, TimeSpan.Zero, HoldingInterval);
+        using var heartbeat = _time.CreateTimer(_ => _ = SendQuietlyAsync(from, holding), null, TimeSpan.Zero, HoldingInterval);
         try
         {
             var response = await _local.HandleAsync(request, CancellationToken.None);
             heartbeat.Dispose();
-            await _node.Broker.SendToNodeAsync(from, EncodeResponse(id, response), CancellationToken.None);
+            await _broker.SendToNodeAsync(from, EncodeResponse(id, response), CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -163,7 +167,7 @@ internal sealed partial class SessionForwarder
     {
         try
         {
-            await _node.Broker.SendToNodeAsync(to, message, CancellationToken.None);
+            await _broker.SendToNodeAsync(to, message, CancellationToken.None);
         }
         catch (Exception e) when (e is PubSubException or ObjectDisposedException)
         {
@@ -175,7 +179,7 @@ internal sealed partial class SessionForwarder
     {
         writer.WriteString("kind"u8, "request"u8);
         writer.WriteString("id"u8, id);
-        writer.WriteString("from"u8, _node.NodeId);
+        writer.WriteString("from"u8, _identity.Id);
         writer.WriteString("type"u8, request.Kind == SessionRequestKind.Poll ? "poll"u8 : "send"u8);
         writer.WriteString("session"u8, request.SessionId);
         writer.WriteString("user"u8, request.UserKey);

@@ -29,9 +29,6 @@ internal sealed class Session
     private SemaphoreSlim? _publishes;
     private readonly Action<Session> _onClosed;
     private DisconnectReason? _closeReason;
-    private long _lastInboundTimestamp;
-    private long _pingSentTimestamp;
-    private long _lastPingTimestamp;
 
     public Session(string id, string transport, ClaimsPrincipal user, string? userKey, long outboundLimit, long now, Action<Session> onClosed)
     {
@@ -40,8 +37,7 @@ internal sealed class Session
         User = user;
         UserKey = userKey;
         Outbound = new OutboundQueue(outboundLimit);
-        _lastInboundTimestamp = now;
-        _lastPingTimestamp = now;
+        Heartbeat = new SessionHeartbeat(now);
         _onClosed = onClosed;
     }
 
@@ -53,7 +49,7 @@ internal sealed class Session
     public ClaimsPrincipal User { get; }
 
     /// <summary>
-    /// The identity the session is bound to (<see cref="PubSubNode.UserKeyOf"/>; empty for anonymous);
+    /// The identity the session is bound to (<see cref="UserKey.Of"/>; empty for anonymous);
     /// requests from another are refused. Null for a WebSocket session of a user who has no key: it
     /// is bound to no request, as nothing else can reach it anyway.
     /// </summary>
@@ -124,24 +120,8 @@ internal sealed class Session
         _onClosed(this);
     }
 
-    /// <summary>Records that the client sent something, which answers any outstanding ping.</summary>
-    public void MarkInbound(long timestamp) => Volatile.Write(ref _lastInboundTimestamp, timestamp);
-
-    public long LastInboundTimestamp => Volatile.Read(ref _lastInboundTimestamp);
-
-    /// <summary>When the unanswered ping was sent; 0 when none is outstanding.</summary>
-    public long PingSentTimestamp
-    {
-        get => Volatile.Read(ref _pingSentTimestamp);
-        set => Volatile.Write(ref _pingSentTimestamp, value);
-    }
-
-    /// <summary>When the last ping was sent (the session's start before the first).</summary>
-    public long LastPingTimestamp
-    {
-        get => Volatile.Read(ref _lastPingTimestamp);
-        set => Volatile.Write(ref _lastPingTimestamp, value);
-    }
+    /// <summary>When the client last sent something, and the ping it owes an answer to (WebSocket).</summary>
+    public SessionHeartbeat Heartbeat { get; }
 
     public int SubscriptionCount
     {

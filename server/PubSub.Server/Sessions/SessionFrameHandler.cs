@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PubSub.Channels;
 using PubSub.Protocol;
 
@@ -10,7 +11,15 @@ namespace PubSub.Sessions;
 /// Bad input never throws out of here: the client gets an <c>error</c> frame or an error reply,
 /// and the session goes on.
 /// </summary>
-internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizationService authorization, ILogger<SessionFrameHandler> logger)
+internal sealed partial class SessionFrameHandler(
+    ChannelRegistry channels,
+    ChannelHub hub,
+    ChannelPublisher publisher,
+    HookRunner hooks,
+    IAuthorizationService authorization,
+    IOptions<PubSubOptions> options,
+    TimeProvider time,
+    ILogger<SessionFrameHandler> logger)
 {
     /// <summary>Handles a batch of frames in order; batches of one session never overlap.</summary>
     public async Task HandleBatchAsync(Session session, ReadOnlyMemory<byte> batch, CancellationToken cancellationToken)
@@ -18,7 +27,7 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         await session.InboundLock.WaitAsync(cancellationToken);
         try
         {
-            session.MarkInbound(node.Time.GetTimestamp());
+            session.Heartbeat.MarkInbound(time.GetTimestamp());
             foreach (var line in FrameBatch.Split(batch))
             {
                 if (session.IsClosed)
@@ -70,7 +79,7 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         CancellationToken cancellationToken)
     {
         var subscription = new Subscription(session, match);
-        if (!session.TryAdd(subscription, node.Options.MaxSubscriptionsPerSession, out var error))
+        if (!session.TryAdd(subscription, options.Value.MaxSubscriptionsPerSession, out var error))
         {
             throw new PubSubException(error.Code, error.Message);
         }
@@ -78,7 +87,7 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         SubscribeOutcome outcome;
         try
         {
-            outcome = await node.Hub.SubscribeAsync(subscription, since, firstFrame, cancellationToken);
+            outcome = await hub.SubscribeAsync(subscription, since, firstFrame, cancellationToken);
         }
         catch
         {
@@ -89,7 +98,7 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         if (session.IsClosed)
         {
             // The session closed while this was in flight; its release may have missed it.
-            node.Hub.Unsubscribe(subscription);
+            hub.Unsubscribe(subscription);
         }
         return outcome;
     }
@@ -101,36 +110,12 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
     public async ValueTask AuthorizeReadAsync(Session session, ChannelMatch match)
     {
         await AuthorizePolicyAsync(session, match);
-        if (match.Options.OnSubscribe is { } hook)
-        {
-            var context = new SubscribeContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services);
-            await RunHookAsync(nameof(ChannelOptions.OnSubscribe), match, hook, context);
-        }
-    }
-
-    /// <summary>
-    /// Runs an application hook and applies its rejection. A hook that throws is the
-    /// application's bug: it is logged here, once, with the hook and the channel, and the caller
-    /// gets <c>internal</c> without the exception's details, whichever transport asked.
-    /// </summary>
-    private async ValueTask RunHookAsync<TContext>(string name, ChannelMatch match, Func<TContext, ValueTask> hook, TContext context)
-        where TContext : RejectableChannelContext
-    {
-        try
-        {
-            await hook(context);
-        }
-        catch (Exception e) when (e is not PubSubException)
-        {
-            Log.HookFailed(logger, name, match.Channel, e);
-            throw new PubSubException(PubSubErrorCodes.Internal, "The server failed to handle the request.");
-        }
-        ThrowIfRejected(context);
+        await hooks.AuthorizeSubscribeAsync(session, match);
     }
 
     /// <summary>Resolves a channel name, or throws the protocol error that says why it is refused.</summary>
     public ChannelMatch Resolve(string? channel) =>
-        node.Channels.TryResolve(channel, out var match, out var error) ? match! : throw new PubSubException(error.Code, error.Message);
+        channels.TryResolve(channel, out var match, out var error) ? match! : throw new PubSubException(error.Code, error.Message);
 
     private async Task HandleFrameAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
     {
@@ -187,13 +172,13 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         var match = Resolve(frame.Channel);
         var subscription = session.Remove(match.Channel)
             ?? throw new PubSubException(PubSubErrorCodes.NotSubscribed, $"Not subscribed to '{match.Channel}'.");
-        node.Hub.Unsubscribe(subscription);
+        hub.Unsubscribe(subscription);
         // The reply leaves the channel in the cursor of transports that keep one.
         if (frame.Id is { } id)
         {
             session.Send(OutboundFrame.Removing(ServerFrames.ReplyEmpty(id), match.Channel));
         }
-        await node.RunUnsubscribeHookAsync(subscription);
+        await hooks.NotifyUnsubscribeAsync(subscription);
     }
 
     private async Task PublishAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
@@ -205,11 +190,7 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         }
         await AuthorizePolicyAsync(session, match);
         var data = frame.Data!.Value;
-        if (match.Options.OnPublish is { } hook)
-        {
-            var context = new PublishContext(match.Channel, match.RouteValues, session.User, session.Id, node.Services, data);
-            await RunHookAsync(nameof(ChannelOptions.OnPublish), match, hook, context);
-        }
+        await hooks.AuthorizePublishAsync(session, match, data);
         // Issued now, in frame order (which is offset order: IBroker requires publishes started
         // one after another to take offsets in that order), but not awaited before the next
         // frame: with a broker that has a round trip, a client's publishes travel pipelined
@@ -219,11 +200,11 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         ValueTask<StreamPosition> publishing;
         try
         {
-            publishing = node.PublishAsync(match, data, CancellationToken.None);
+            publishing = publisher.PublishAsync(match, data, CancellationToken.None);
         }
         catch
         {
-            // PubSubNode.PublishAsync reports failures through its task; this guards the slot anyway.
+            // The publisher reports failures through its task; this guards the slot anyway.
             session.PublishSlots.Release();
             throw;
         }
@@ -257,7 +238,7 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         var match = Resolve(frame.Channel);
         // Reading history reveals what subscribing would: the same checks apply.
         await AuthorizeReadAsync(session, match);
-        var page = await node.GetHistoryAsync(match, frame.Since, frame.Limit ?? ClientFrameParser.DefaultHistoryLimit, cancellationToken);
+        var page = await publisher.GetHistoryAsync(match, frame.Since, frame.Limit ?? ClientFrameParser.DefaultHistoryLimit, cancellationToken);
         if (ServerFrames.ReplyHistoryUpperBound(page) is var size && size > session.Outbound.Limit)
         {
             // Like every frame, a reply must fit in what the session may hold for its client.
@@ -280,14 +261,6 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         }
     }
 
-    private static void ThrowIfRejected(RejectableChannelContext context)
-    {
-        if (context.RejectionCode is { } code)
-        {
-            throw new PubSubException(code, context.RejectionMessage!);
-        }
-    }
-
     private static void Reply(Session session, long? id, Func<long, byte[]> reply)
     {
         if (id is { } value)
@@ -304,7 +277,5 @@ internal sealed partial class SessionFrameHandler(PubSubNode node, IAuthorizatio
         [LoggerMessage(1, LogLevel.Error, "Handling a {FrameType} frame of session {SessionId} failed.")]
         public static partial void FrameFailed(ILogger logger, ClientFrameType frameType, string sessionId, Exception exception);
 
-        [LoggerMessage(2, LogLevel.Error, "The {Hook} hook of channel '{Channel}' failed.")]
-        public static partial void HookFailed(ILogger logger, string hook, string channel, Exception exception);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 using PubSub.Protocol;
 using PubSub.Sessions;
 
@@ -17,16 +18,18 @@ internal sealed class LongPollingTransport : IDisposable
     public const int MaxResponseBytes = 1024 * 1024;
 
     private readonly ConcurrentDictionary<string, PollSession> _sessions = new(StringComparer.Ordinal);
-    private readonly PubSubNode _node;
+    private readonly PubSubOptions _options;
+    private readonly TimeProvider _time;
     private readonly SessionBootstrap _bootstrap;
     private readonly ITimer _sweep;
 
-    public LongPollingTransport(PubSubNode node, SessionBootstrap bootstrap)
+    public LongPollingTransport(IOptions<PubSubOptions> options, TimeProvider time, SessionBootstrap bootstrap)
     {
-        _node = node;
+        _options = options.Value;
+        _time = time;
         _bootstrap = bootstrap;
         var tick = TimeSpan.FromSeconds(1);
-        _sweep = node.Time.CreateTimer(static s => ((LongPollingTransport)s!).CloseAbandonedSessions(), this, tick, tick);
+        _sweep = time.CreateTimer(static s => ((LongPollingTransport)s!).CloseAbandonedSessions(), this, tick, tick);
     }
 
     public void Dispose() => _sweep.Dispose();
@@ -41,7 +44,7 @@ internal sealed class LongPollingTransport : IDisposable
         {
             return;
         }
-        var poll = new PollSession(session, _node.Time.GetTimestamp());
+        var poll = new PollSession(session, _time.GetTimestamp());
         _sessions[session.Id] = poll;
         _bootstrap.StartSubscriptions(session, channels);
         var response = await PollAsync(poll, ack: 0, context.RequestAborted);
@@ -87,7 +90,7 @@ internal sealed class LongPollingTransport : IDisposable
                     }
                 }
 
-                using var timeout = new CancellationTokenSource(_node.Options.PollTimeout, _node.Time);
+                using var timeout = new CancellationTokenSource(_options.PollTimeout, _time);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(mine.Token, timeout.Token);
                 try
                 {
@@ -107,7 +110,7 @@ internal sealed class LongPollingTransport : IDisposable
                 {
                     poll.ActivePoll = null;
                 }
-                poll.LastPollEnded = _node.Time.GetTimestamp();
+                poll.LastPollEnded = _time.GetTimestamp();
             }
             mine.Dispose();
         }
@@ -116,13 +119,13 @@ internal sealed class LongPollingTransport : IDisposable
     /// <summary>Closes sessions whose client stopped polling for longer than the grace period.</summary>
     internal void CloseAbandonedSessions()
     {
-        var now = _node.Time.GetTimestamp();
+        var now = _time.GetTimestamp();
         foreach (var poll in _sessions.Values)
         {
             bool abandoned;
             lock (poll.Gate)
             {
-                abandoned = poll.ActivePoll is null && _node.Time.GetElapsedTime(poll.LastPollEnded, now) > _node.Options.PollGracePeriod;
+                abandoned = poll.ActivePoll is null && _time.GetElapsedTime(poll.LastPollEnded, now) > _options.PollGracePeriod;
             }
             if (abandoned)
             {

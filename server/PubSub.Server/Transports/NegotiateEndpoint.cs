@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using PubSub.Node;
 using PubSub.Protocol;
 
 namespace PubSub.Transports;
@@ -14,15 +16,15 @@ internal sealed class NegotiateEndpoint
 {
     private readonly byte[] _body;
 
-    public NegotiateEndpoint(PubSubNode node)
+    public NegotiateEndpoint(NodeIdentity identity, IOptions<PubSubOptions> configured)
     {
-        var options = node.Options;
+        var options = configured.Value;
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, ServerFrames.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteNumber("version"u8, 1);
-            writer.WriteString("node"u8, node.NodeId);
+            writer.WriteString("node"u8, identity.Id);
             writer.WriteStartArray("transports"u8);
             if (options.Transports.HasFlag(PubSubTransports.WebSocket))
             {

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PubSub.Sessions;
 
 namespace PubSub.Transports;
@@ -13,7 +14,7 @@ namespace PubSub.Transports;
 /// (docs/protocol.md, section 3.3); frames from the client arrive through <c>/send</c>. Each event
 /// carries the resume cursor as its id, so a plain EventSource resumes on any node.
 /// </summary>
-internal sealed partial class ServerSentEventsTransport(PubSubNode node, SessionBootstrap bootstrap, ILogger<ServerSentEventsTransport> logger)
+internal sealed partial class ServerSentEventsTransport(IOptions<PubSubOptions> configured, TimeProvider time, SessionBootstrap bootstrap, ILogger<ServerSentEventsTransport> logger)
 {
     /// <summary>
     /// How long a browser waits before reconnecting a dropped stream (the SSE <c>retry:</c> field).
@@ -27,7 +28,7 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
 
     public async Task HandleAsync(HttpContext context)
     {
-        var opened = await bootstrap.OpenAsync(context, TransportNames.ServerSentEvents, (int)node.Options.PingInterval.TotalSeconds);
+        var opened = await bootstrap.OpenAsync(context, TransportNames.ServerSentEvents, (int)configured.Value.PingInterval.TotalSeconds);
         if (opened is not var (session, channels))
         {
             return;
@@ -47,7 +48,7 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         using var aborted = context.RequestAborted.Register(static s => ((Session)s!).Abandon(), session);
-        using var deadline = new CloseDeadline(session, node.Time, context.Abort);
+        using var deadline = new CloseDeadline(session, time, context.Abort);
         try
         {
             await response.StartAsync(context.RequestAborted);
@@ -72,13 +73,13 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         var batch = new List<OutboundFrame>();
         // One timer source for the stream, re-armed before each wait; a new one only after it fires,
         // which happens only when the stream was idle anyway.
-        var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, node.Time);
+        var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         try
         {
             while (true)
             {
                 bool more;
-                idle.CancelAfter(node.Options.PingInterval);
+                idle.CancelAfter(configured.Value.PingInterval);
                 try
                 {
                     more = await session.Outbound.WaitToReadAsync(idle.Token);
@@ -87,7 +88,7 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
                 {
                     // Nothing to send for a whole interval: a comment keeps proxies from closing the stream.
                     idle.Dispose();
-                    idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, node.Time);
+                    idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
                     await writer.WriteAsync(s_heartbeat);
                     continue;
                 }
@@ -118,7 +119,7 @@ internal sealed partial class ServerSentEventsTransport(PubSubNode node, Session
         var flushing = writer.FlushAsync();
         if (!flushing.IsCompleted)
         {
-            session.Outbound.MarkWaitingOnClient(node.Time.GetTimestamp());
+            session.Outbound.MarkWaitingOnClient(time.GetTimestamp());
         }
         FlushResult flushed;
         try

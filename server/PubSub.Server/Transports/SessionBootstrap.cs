@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PubSub.Node;
 using PubSub.Channels;
 using PubSub.Http;
 using PubSub.Protocol;
@@ -13,7 +15,7 @@ namespace PubSub.Transports;
 /// subscriptions. Every channel is checked before anything is sent, so a refused channel fails the
 /// request with an HTTP error (a native EventSource then stops instead of retrying forever).
 /// </summary>
-internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHandler frames, ILogger<SessionBootstrap> logger)
+internal sealed partial class SessionBootstrap(SessionRegistry sessions, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, ILogger<SessionBootstrap> logger)
 {
     public const string CursorParameter = "lastEventId";
     public const string CursorHeader = "Last-Event-ID";
@@ -36,7 +38,7 @@ internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHand
             return null;
         }
 
-        var session = node.CreateSession(context.User, transport);
+        var session = sessions.Create(context.User, transport);
         var channels = new List<(ChannelMatch, StreamPosition?)>(requested.Count);
         try
         {
@@ -60,7 +62,7 @@ internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHand
             return null;
         }
 
-        session.Send(ServerFrames.Connected(session.Id, node.NodeId, transport, pingSeconds));
+        session.Send(ServerFrames.Connected(session.Id, identity.Id, transport, pingSeconds));
         return (session, channels);
     }
 
@@ -118,7 +120,7 @@ internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHand
         {
             try
             {
-                await Task.Delay(RetryDelays[Math.Min(attempt, RetryDelays.Length - 1)], node.Time, session.Closed);
+                await Task.Delay(RetryDelays[Math.Min(attempt, RetryDelays.Length - 1)], time, session.Closed);
                 await session.InboundLock.WaitAsync(session.Closed);
             }
             catch (OperationCanceledException)
@@ -190,7 +192,7 @@ internal sealed partial class SessionBootstrap(PubSubNode node, SessionFrameHand
         {
             cursor = context.Request.Query[CursorParameter].ToString();
         }
-        var limit = node.Options.MaxSubscriptionsPerSession;
+        var limit = options.Value.MaxSubscriptionsPerSession;
         if (cursor.Length > 0)
         {
             if (!ResumeCursor.TryParse(cursor, limit, out var entries, out problem))

@@ -2,6 +2,8 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using PubSub.Cluster;
 using PubSub.Http;
+using PubSub.Node;
+using PubSub.Sessions;
 
 namespace PubSub.Transports;
 
@@ -10,7 +12,7 @@ namespace PubSub.Transports;
 /// hands it to the owning node (this one, or another through the broker), and writes the answer.
 /// This is what makes sticky sessions unnecessary.
 /// </summary>
-internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler local, SessionForwarder forwarder, LongPollingTransport polling, RequestBodyReader bodies)
+internal sealed class SessionEndpoints(NodeIdentity identity, SessionRequestHandler local, SessionForwarder forwarder, LongPollingTransport polling, RequestBodyReader bodies)
 {
     public async Task SendAsync(HttpContext context)
     {
@@ -57,17 +59,17 @@ internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler lo
     }
 
     /// <summary>
-    /// The key of the caller's identity (<see cref="PubSubNode.UserKeyOf"/>); null, with 403
+    /// The key of the caller's identity (<see cref="UserKey.Of"/>); null, with 403
     /// written, for a user a session cannot be bound to: its requests could not be told from
     /// another user's.
     /// </summary>
     public static async Task<string?> UserKeyOrRefuseAsync(HttpContext context)
     {
-        if (PubSubNode.UserKeyOf(context.User) is { } userKey)
+        if (UserKey.Of(context.User) is { } userKey)
         {
             return userKey;
         }
-        await HttpErrors.WriteAsync(context, PubSubErrorCodes.Forbidden, PubSubNode.UnboundUserMessage);
+        await HttpErrors.WriteAsync(context, PubSubErrorCodes.Forbidden, UserKey.UnboundUserMessage);
         return null;
     }
 
@@ -86,7 +88,7 @@ internal sealed class SessionEndpoints(PubSubNode node, SessionRequestHandler lo
     }
 
     private Task<SessionResponse> RouteAsync(string owner, SessionRequest request, CancellationToken cancellationToken) =>
-        owner == node.NodeId ? local.HandleAsync(request, cancellationToken) : forwarder.ForwardAsync(owner, request, cancellationToken);
+        owner == identity.Id ? local.HandleAsync(request, cancellationToken) : forwarder.ForwardAsync(owner, request, cancellationToken);
 
     private static bool TryReadSession(HttpContext context, out string sessionId, out string owner)
     {

@@ -7,7 +7,7 @@ namespace PubSub.Transports;
 /// came straight from the client or was forwarded by another node: the session must exist, belong
 /// to the caller's identity, and be on a transport that uses the request.
 /// </summary>
-internal sealed class SessionRequestHandler(PubSubNode node, SessionFrameHandler frames, LongPollingTransport polling)
+internal sealed class SessionRequestHandler(SessionRegistry sessions, SessionFrameHandler frames, LongPollingTransport polling)
 {
     public async Task<SessionResponse> HandleAsync(SessionRequest request, CancellationToken cancellationToken)
     {
@@ -15,7 +15,7 @@ internal sealed class SessionRequestHandler(PubSubNode node, SessionFrameHandler
         {
             if (polling.Find(request.SessionId) is not { } poll)
             {
-                return node.FindSession(request.SessionId) is null
+                return sessions.Find(request.SessionId) is null
                     ? SessionResponse.SessionNotFound(request.SessionId)
                     : SessionResponse.Error(PubSubErrorCodes.BadRequest, "The session is not a long-polling session.");
             }
@@ -26,7 +26,7 @@ internal sealed class SessionRequestHandler(PubSubNode node, SessionFrameHandler
             return await polling.PollAsync(poll, request.Ack, cancellationToken);
         }
 
-        if (node.FindSession(request.SessionId) is not { } session)
+        if (sessions.Find(request.SessionId) is not { } session)
         {
             return SessionResponse.SessionNotFound(request.SessionId);
         }

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PubSub.Node;
 using PubSub.Http;
 using PubSub.Protocol;
 using PubSub.Sessions;
@@ -13,7 +15,7 @@ namespace PubSub.Transports;
 /// (docs/protocol.md, section 3.2). One loop reads batches and hands them to the frame handler;
 /// the other drains the outbound queue, coalescing whatever waits into one message.
 /// </summary>
-internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHandler frames, ILogger<WebSocketTransport> logger)
+internal sealed partial class WebSocketTransport(SessionRegistry sessions, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, ILogger<WebSocketTransport> logger)
 {
     public const string JsonSubprotocol = "pubsub.json";
 
@@ -55,12 +57,12 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
             KeepAliveInterval = TimeSpan.Zero,
         });
 
-        var session = node.CreateSession(context.User, TransportNames.WebSocket);
-        session.Send(ServerFrames.Connected(session.Id, node.NodeId, TransportNames.WebSocket, (int)node.Options.PingInterval.TotalSeconds));
+        var session = sessions.Create(context.User, TransportNames.WebSocket);
+        session.Send(ServerFrames.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
 
         try
         {
-            using var deadline = new CloseDeadline(session, node.Time, socket.Abort);
+            using var deadline = new CloseDeadline(session, time, socket.Abort);
             var receiving = ReceiveLoopAsync(socket, session);
             await SendLoopAsync(socket, session);
             await CloseAsync(socket, session.CloseReason);
@@ -74,7 +76,7 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
 
     private async Task ReceiveLoopAsync(WebSocket socket, Session session)
     {
-        var maxSize = node.Options.MaxMessageSize;
+        var maxSize = options.Value.MaxMessageSize;
         try
         {
             while (true)
@@ -119,7 +121,7 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
                     }
                     while (!result.EndOfMessage);
 
-                    session.MarkInbound(node.Time.GetTimestamp());
+                    session.Heartbeat.MarkInbound(time.GetTimestamp());
                     if (tooLarge)
                     {
                         session.Send(ServerFrames.Error(PubSubErrorCodes.MessageTooLarge, $"A message may hold at most {maxSize} bytes; this one was discarded."));
@@ -153,7 +155,7 @@ internal sealed partial class WebSocketTransport(PubSubNode node, SessionFrameHa
     {
         try
         {
-            await DrainAsync(session.Outbound, socket, node.Time);
+            await DrainAsync(session.Outbound, socket, time);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {

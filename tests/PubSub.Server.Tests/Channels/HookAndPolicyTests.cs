@@ -177,4 +177,41 @@ public sealed class HookAndPolicyTests
         Assert.Equal(0, node.SessionCount);
         using var poll = await PollClient.OpenAsync(node.BaseUri);
     }
+
+    [Fact]
+    public async Task Each_hook_call_runs_in_a_service_scope_of_its_own_so_scoped_services_work_and_are_disposed()
+    {
+        var seen = new ConcurrentQueue<ScopedWork>();
+        await using var node = await TestNode.StartAsync(
+            o => o.Channel("scoped/{x}", c => c.AllowClientPublish()
+                .OnSubscribe(ctx => seen.Enqueue(ctx.Services.GetRequiredService<ScopedWork>().Use()))
+                .OnPublish(ctx => seen.Enqueue(ctx.Services.GetRequiredService<ScopedWork>().Use()))
+                .OnUnsubscribe(ctx => seen.Enqueue(ctx.Services.GetRequiredService<ScopedWork>().Use()))),
+            services: b => b.Services.AddScoped<ScopedWork>());
+        await using var client = await node.ConnectAsync();
+
+        await client.SubscribeAsync("scoped/a");
+        await client.PublishAsync("scoped/a", new { n = 1 });
+        await client.RequestAsync(new() { ["type"] = "unsubscribe", ["channel"] = "scoped/a" });
+        await Timeouts.Until(() => seen.Count == 3 && seen.All(w => w.Disposed), "three hook calls whose scopes ended");
+
+        // Like a DbContext: one instance per call, never shared, disposed when the call's scope ends.
+        Assert.Equal(3, seen.Distinct().Count());
+    }
+
+    /// <summary>A scoped service that knows whether its scope has ended, as a DbContext does.</summary>
+    private sealed class ScopedWork : IAsyncDisposable
+    {
+        private volatile bool _disposed;
+
+        public bool Disposed => _disposed;
+
+        public ScopedWork Use() => _disposed ? throw new ObjectDisposedException(nameof(ScopedWork)) : this;
+
+        public ValueTask DisposeAsync()
+        {
+            _disposed = true;
+            return ValueTask.CompletedTask;
+        }
+    }
 }

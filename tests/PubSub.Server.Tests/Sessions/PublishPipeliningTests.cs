@@ -111,7 +111,7 @@ public sealed class PublishPipeliningTests
     }
 
     private static int FreeSlots(TestNode node, WsClient client) =>
-        node.Services.GetRequiredService<PubSubNode>().FindSession(client.SessionId)!.PublishSlots.CurrentCount;
+        node.Services.GetRequiredService<PubSub.Sessions.SessionRegistry>().Find(client.SessionId)!.PublishSlots.CurrentCount;
 
     /// <summary>Publish frames 1..count, ids 1..count, as one batch: sent without waiting for any reply.</summary>
     private static string Batch(int count, string channel, Func<int, object> data) =>

@@ -141,18 +141,18 @@ public sealed class SessionBindingTests : IAsyncLifetime
 
         string?[] keys =
         [
-            PubSubNode.UserKeyOf(User("A", (ClaimTypes.NameIdentifier, "1"))),
-            PubSubNode.UserKeyOf(User("A", (ClaimTypes.Name, "1"))),
-            PubSubNode.UserKeyOf(User("B", (ClaimTypes.NameIdentifier, "1"))),
-            PubSubNode.UserKeyOf(User("A:id", (ClaimTypes.NameIdentifier, "1"))),
-            PubSubNode.UserKeyOf(User("A", (ClaimTypes.NameIdentifier, "id:1"))),
+            PubSub.Sessions.UserKey.Of(User("A", (ClaimTypes.NameIdentifier, "1"))),
+            PubSub.Sessions.UserKey.Of(User("A", (ClaimTypes.Name, "1"))),
+            PubSub.Sessions.UserKey.Of(User("B", (ClaimTypes.NameIdentifier, "1"))),
+            PubSub.Sessions.UserKey.Of(User("A:id", (ClaimTypes.NameIdentifier, "1"))),
+            PubSub.Sessions.UserKey.Of(User("A", (ClaimTypes.NameIdentifier, "id:1"))),
         ];
 
         Assert.Equal(keys.Length, keys.Distinct().Count());
         Assert.DoesNotContain("", keys);
-        Assert.Equal("", PubSubNode.UserKeyOf(User(null, (ClaimTypes.NameIdentifier, "1"))));
-        Assert.Null(PubSubNode.UserKeyOf(User("A", (ClaimTypes.Email, "a@example.com"))));
+        Assert.Equal("", PubSub.Sessions.UserKey.Of(User(null, (ClaimTypes.NameIdentifier, "1"))));
+        Assert.Null(PubSub.Sessions.UserKey.Of(User("A", (ClaimTypes.Email, "a@example.com"))));
         // The name identifier wins over the name.
-        Assert.Equal(keys[0], PubSubNode.UserKeyOf(User("A", (ClaimTypes.Name, "someone"), (ClaimTypes.NameIdentifier, "1"))));
+        Assert.Equal(keys[0], PubSub.Sessions.UserKey.Of(User("A", (ClaimTypes.Name, "someone"), (ClaimTypes.NameIdentifier, "1"))));
     }
 }

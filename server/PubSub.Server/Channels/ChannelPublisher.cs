@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+
+namespace PubSub.Channels;
+
+/// <summary>
+/// Publishes and reads history for every publisher (server code in process, the HTTP API, and a
+/// client's frames once their checks passed), with the rules all of them share: the channel must
+/// match a template, the data fits the size limit, and positions are in the protocol's range.
+/// </summary>
+internal sealed class ChannelPublisher(IBroker broker, ChannelRegistry channels, IOptions<PubSubOptions> options) : IPubSubPublisher
+{
+    private readonly PubSubOptions _options = options.Value;
+
+    public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, CancellationToken cancellationToken = default) =>
+        await PublishAsync(channels.Resolve(channel), data, cancellationToken);
+
+    /// <summary>Publishes to a resolved channel; the size limit applies to every publisher.</summary>
+    public async ValueTask<StreamPosition> PublishAsync(ChannelMatch match, Payload data, CancellationToken cancellationToken)
+    {
+        if (data.Bytes.Length > _options.MaxMessageSize)
+        {
+            throw new PubSubException(PubSubErrorCodes.MessageTooLarge, $"The data is larger than {_options.MaxMessageSize} bytes.");
+        }
+        return await broker.PublishAsync(match.Channel, data, match.Options.History, cancellationToken);
+    }
+
+    public async ValueTask<HistoryPage> GetHistoryAsync(string channel, StreamPosition? since = null, int limit = 100, CancellationToken cancellationToken = default) =>
+        await GetHistoryAsync(channels.Resolve(channel), since, limit, cancellationToken);
+
+    public async ValueTask<HistoryPage> GetHistoryAsync(ChannelMatch match, StreamPosition? since, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        if (since is { } from && !StreamPosition.IsValidOffset(from.Offset))
+        {
+            throw new PubSubException(PubSubErrorCodes.BadRequest, $"Offset {from.Offset} is outside the protocol's range (0 to 2^53-1).");
+        }
+        var page = await broker.ReadHistoryAsync(match.Channel, new HistoryQuery(since?.Offset, limit), cancellationToken);
+        if (since is { } position && position.Epoch != page.Latest.Epoch)
+        {
+            throw new PubSubException(PubSubErrorCodes.EpochMismatch,
+                $"Position {position} is from epoch '{position.Epoch}'; the channel is now in epoch '{page.Latest.Epoch}'.");
+        }
+        return page;
+    }
+}
