@@ -66,36 +66,42 @@ public sealed class ChannelBuilder
         return this;
     }
 
+    /// <summary>Runs <paramref name="hook"/> before a client subscribes to, or reads the history of, a channel of this template; it may refuse with <see cref="RejectableChannelContext.Reject(string, string)"/>.</summary>
     public ChannelBuilder OnSubscribe(Func<SubscribeContext, ValueTask> hook)
     {
         Options.OnSubscribe = hook;
         return this;
     }
 
+    /// <inheritdoc cref="OnSubscribe(Func{SubscribeContext, ValueTask})"/>
     public ChannelBuilder OnSubscribe(Action<SubscribeContext> hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
         return OnSubscribe(context => { hook(context); return ValueTask.CompletedTask; });
     }
 
+    /// <summary>Runs <paramref name="hook"/> before a client's publication to a channel of this template is published; it sees the data and may refuse.</summary>
     public ChannelBuilder OnPublish(Func<PublishContext, ValueTask> hook)
     {
         Options.OnPublish = hook;
         return this;
     }
 
+    /// <inheritdoc cref="OnPublish(Func{PublishContext, ValueTask})"/>
     public ChannelBuilder OnPublish(Action<PublishContext> hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
         return OnPublish(context => { hook(context); return ValueTask.CompletedTask; });
     }
 
+    /// <summary>Runs <paramref name="hook"/> after a client's subscription to a channel of this template ended, whyever it ended.</summary>
     public ChannelBuilder OnUnsubscribe(Func<UnsubscribeContext, ValueTask> hook)
     {
         Options.OnUnsubscribe = hook;
         return this;
     }
 
+    /// <inheritdoc cref="OnUnsubscribe(Func{UnsubscribeContext, ValueTask})"/>
     public ChannelBuilder OnUnsubscribe(Action<UnsubscribeContext> hook)
     {
         ArgumentNullException.ThrowIfNull(hook);

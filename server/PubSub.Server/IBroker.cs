@@ -3,7 +3,7 @@ namespace PubSub;
 /// <summary>
 /// What a node needs from the store and bus it shares with the other nodes: publish with
 /// history, node-level interest in channels, history reads, and messages between nodes.
-/// <see cref="PubSubServiceCollectionExtensions.AddPubSub(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{PubSubOptions}?)"/>
+/// <c>AddPubSub()</c>
 /// registers an in-memory broker; the Redis broker replaces it for several nodes.
 /// </summary>
 /// <remarks>
@@ -77,6 +77,7 @@ public readonly record struct HistoryOptions(int Size, TimeSpan Ttl)
     /// <summary>No history: publications still get offsets, but nothing can be recovered.</summary>
     public static HistoryOptions None => default;
 
+    /// <summary>Whether anything is kept (a size and a TTL above zero).</summary>
     public bool IsEnabled => Size > 0 && Ttl > TimeSpan.Zero;
 }
 

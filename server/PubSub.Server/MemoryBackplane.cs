@@ -56,6 +56,7 @@ public sealed class MemoryBackplane : IDisposable
     private readonly ConcurrentDictionary<string, MemoryBroker[]> _interest = new(StringComparer.Ordinal);
     private readonly Lock _interestGate = new();
 
+    /// <summary>A backplane on the system clock, with the default bounds.</summary>
     public MemoryBackplane()
         : this(TimeProvider.System)
     {
@@ -90,6 +91,7 @@ public sealed class MemoryBackplane : IDisposable
     /// <summary>How many empty and published streams the backplane holds, for tests.</summary>
     internal (int Empty, int Published) StreamCount => _streams.Count;
 
+    /// <summary>Frees the history it holds.</summary>
     public void Dispose() => _history.Dispose();
 
     internal void Attach(string nodeId, MemoryBroker broker)

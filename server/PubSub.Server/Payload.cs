@@ -114,10 +114,13 @@ public readonly struct Payload : IEquatable<Payload>
     public JsonElement ToJsonElement() =>
         IsBinary ? throw new InvalidOperationException("The payload is binary, not JSON.") : JsonSerializer.Deserialize<JsonElement>(Bytes.Span);
 
+    /// <summary>True when both are the same kind with the same bytes.</summary>
     public bool Equals(Payload other) => IsBinary == other.IsBinary && Bytes.Span.SequenceEqual(other.Bytes.Span);
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is Payload other && Equals(other);
 
+    /// <inheritdoc/>
     public override int GetHashCode()
     {
         var hash = new HashCode();
@@ -126,10 +129,13 @@ public readonly struct Payload : IEquatable<Payload>
         return hash.ToHashCode();
     }
 
+    /// <summary>Whether two payloads are equal (<see cref="Equals(Payload)"/>).</summary>
     public static bool operator ==(Payload left, Payload right) => left.Equals(right);
 
+    /// <summary>Whether two payloads differ.</summary>
     public static bool operator !=(Payload left, Payload right) => !left.Equals(right);
 
+    /// <summary>The JSON text, or <c>binary[n]</c> for a byte string.</summary>
     public override string ToString() =>
         IsBinary ? $"binary[{Bytes.Length}]" : System.Text.Encoding.UTF8.GetString(Bytes.Span);
 }

@@ -6,6 +6,7 @@ namespace PubSub;
 /// </summary>
 public class PubSubException : Exception
 {
+    /// <summary>A failure with protocol error <paramref name="code"/> and a message that says what happened.</summary>
     public PubSubException(string code, string message, Exception? innerException = null)
         : base(message, innerException)
     {

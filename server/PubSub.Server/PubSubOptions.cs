@@ -6,15 +6,34 @@ namespace PubSub;
 /// </summary>
 public sealed class PubSubOptions
 {
+    /// <summary>The default <see cref="PingInterval"/>: 25 s.</summary>
     public static readonly TimeSpan DefaultPingInterval = TimeSpan.FromSeconds(25);
+
+    /// <summary>The default <see cref="PongTimeout"/>: 10 s.</summary>
     public static readonly TimeSpan DefaultPongTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The default <see cref="PollTimeout"/>: 25 s.</summary>
     public static readonly TimeSpan DefaultPollTimeout = TimeSpan.FromSeconds(25);
+
+    /// <summary>The default <see cref="PollGracePeriod"/>: 20 s.</summary>
     public static readonly TimeSpan DefaultPollGracePeriod = TimeSpan.FromSeconds(20);
+
+    /// <summary>The default <see cref="RequestBodyTimeout"/>: 10 s.</summary>
     public static readonly TimeSpan DefaultRequestBodyTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The default <see cref="MaxMessageSize"/>: 65,536 bytes.</summary>
     public const int DefaultMaxMessageSize = 64 * 1024;
+
+    /// <summary>The default <see cref="MaxChannelLength"/>: 255.</summary>
     public const int DefaultMaxChannelLength = 255;
+
+    /// <summary>The default <see cref="MaxSubscriptionsPerSession"/>: 128.</summary>
     public const int DefaultMaxSubscriptionsPerSession = 128;
+
+    /// <summary>The default <see cref="OutboundBufferLimit"/>: 1 MiB.</summary>
     public const int DefaultOutboundBufferLimit = 1024 * 1024;
+
+    /// <summary>The default <see cref="WriteTimeout"/>: 10 s.</summary>
     public static readonly TimeSpan DefaultWriteTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>

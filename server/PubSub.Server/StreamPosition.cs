@@ -15,5 +15,6 @@ public readonly record struct StreamPosition(long Offset, string Epoch)
 
     internal static bool IsValidOffset(long offset) => offset is >= 0 and <= MaxOffset;
 
+    /// <summary><c>{epoch}:{offset}</c>.</summary>
     public override string ToString() => $"{Epoch}:{Offset}";
 }

@@ -7,7 +7,7 @@ namespace PubSub.Sessions;
 /// <summary>
 /// One logical client connection, owned by this node: its identity, its subscriptions and its
 /// outbound queue. Transports move frames in and out; the session does not know which transport
-/// it is on beyond its name. Every server-to-client frame goes through <see cref="Send"/>.
+/// it is on beyond its name. Every server-to-client frame goes through <see cref="Send(in OutboundFrame)"/>.
 /// </summary>
 // Neither the token source (no timer) nor the semaphore (no wait handle) holds anything that
 // needs disposing, and both outlive the session's close for whoever still holds the session.
