@@ -102,6 +102,32 @@ public static class PubSubEndpointRouteBuilderExtensions
         return group;
     }
 
+    /// <summary>
+    /// Guards endpoints the way the server API is guarded (for an operator's endpoints such as
+    /// <c>/metrics</c>): callers send <see cref="PubSubOptions.ApiKey"/> in <c>X-API-Key</c> or as
+    /// <c>Authorization: Bearer</c>; with no key configured only an authorization policy on the
+    /// endpoints opens them, and without one every call gets 403.
+    /// </summary>
+    public static TBuilder RequirePubSubApiKey<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Add(endpoint =>
+        {
+            var next = endpoint.RequestDelegate ?? throw new InvalidOperationException($"RequirePubSubApiKey() needs an endpoint with a handler ({endpoint.DisplayName}).");
+            endpoint.RequestDelegate = async context =>
+            {
+                var guard = context.RequestServices.GetService<ApiKeyGuard>()
+                    ?? throw new InvalidOperationException("RequirePubSubApiKey() needs PubSub's services: call 'builder.Services.AddPubSub(...)'.");
+                if (await guard.AuthorizeAsync(context, $"{context.Request.Path} is closed: configure PubSub:ApiKey, or put an authorization policy on it."))
+                {
+                    await next(context);
+                }
+            };
+        });
+        return builder;
+    }
+
     private static void EnsureServices(IEndpointRouteBuilder endpoints, string method)
     {
         if (endpoints.ServiceProvider.GetService<PubSubMarker>() is null)

@@ -5,6 +5,7 @@ using PubSub.Api;
 using PubSub.Brokers;
 using PubSub.Channels;
 using PubSub.Cluster;
+using PubSub.Diagnostics;
 using PubSub.Health;
 using PubSub.Http;
 using PubSub.Node;
@@ -44,6 +45,9 @@ public static class PubSubServiceCollectionExtensions
         services.TryAddSingleton<IBroker>(provider => new MemoryBroker(new MemoryBackplane(provider.GetRequiredService<TimeProvider>()), ownsBackplane: true));
 
         services.AddSingleton<PubSubMarker>();
+        services.AddMetrics();
+        services.AddSingleton<PubSubMetrics>();
+        services.AddSingleton<MeasuredBroker>(provider => new(provider.GetRequiredService<IBroker>(), provider.GetRequiredService<PubSubMetrics>()));
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton<ChannelRegistry>();
         services.AddSingleton<ChannelHub>();
@@ -66,6 +70,7 @@ public static class PubSubServiceCollectionExtensions
         services.AddSingleton<SessionForwarder>();
         services.AddSingleton<INodeMessageHandler>(provider => provider.GetRequiredService<SessionForwarder>());
         services.AddSingleton<SessionEndpoints>();
+        services.AddSingleton<ApiKeyGuard>();
         services.AddSingleton<ServerApi>();
         return builder;
     }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
@@ -17,17 +15,17 @@ namespace PubSub.Api;
 /// </summary>
 internal sealed class ServerApi
 {
-    public const string ApiKeyHeader = "X-API-Key";
+    public const string ApiKeyHeader = ApiKeyGuard.ApiKeyHeader;
 
     private readonly ChannelPublisher _publisher;
     private readonly RequestBodyReader _bodies;
-    private readonly byte[]? _keyHash;
+    private readonly ApiKeyGuard _guard;
 
-    public ServerApi(ChannelPublisher publisher, IOptions<PubSubOptions> options, RequestBodyReader bodies)
+    public ServerApi(ChannelPublisher publisher, ApiKeyGuard guard, RequestBodyReader bodies)
     {
         _publisher = publisher;
         _bodies = bodies;
-        _keyHash = string.IsNullOrEmpty(options.Value.ApiKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.ApiKey));
+        _guard = guard;
     }
 
     public async Task PublishAsync(HttpContext context)
@@ -47,7 +45,7 @@ internal sealed class ServerApi
         }
         try
         {
-            var position = await _publisher.PublishAsync(channel, data, context.RequestAborted);
+            var position = await _publisher.PublishAsync(channel, data, ChannelPublisher.Api, context.RequestAborted);
             await WriteJsonAsync(context, writer =>
             {
                 writer.WriteStartObject();
@@ -102,29 +100,8 @@ internal sealed class ServerApi
         }
     }
 
-    private async Task<bool> AuthorizeAsync(HttpContext context)
-    {
-        if (_keyHash is not null)
-        {
-            var offered = context.Request.Headers[ApiKeyHeader].ToString();
-            // Hashing first makes the comparison constant-time in the key's length too.
-            if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(offered)), _keyHash))
-            {
-                await HttpErrors.WriteAsync(context, PubSubErrorCodes.Unauthorized, $"Send the API key in the '{ApiKeyHeader}' header.");
-                return false;
-            }
-            return true;
-        }
-        // No key: only an authorization policy on the endpoint (already enforced by the
-        // authorization middleware before we got here) opens the API.
-        if (context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is null)
-        {
-            await HttpErrors.WriteAsync(context, PubSubErrorCodes.Forbidden,
-                "The server API is closed: configure PubSub:ApiKey, or put an authorization policy on MapPubSubApi().");
-            return false;
-        }
-        return true;
-    }
+    private Task<bool> AuthorizeAsync(HttpContext context) =>
+        _guard.AuthorizeAsync(context, "The server API is closed: configure PubSub:ApiKey, or put an authorization policy on MapPubSubApi().");
 
     private static bool TryParsePublish(byte[] body, out string channel, out Payload data, out string problem)
     {

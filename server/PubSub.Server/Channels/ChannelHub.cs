@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using PubSub.Diagnostics;
 using PubSub.Protocol;
 using PubSub.Sessions;
 
@@ -22,12 +23,15 @@ internal sealed partial class ChannelHub
     public static readonly TimeSpan InterestLinger = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<string, LocalChannel> _channels = new(StringComparer.Ordinal);
-    private readonly IBroker _broker;
+    private readonly MeasuredBroker _broker;
+    private readonly PubSubMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public ChannelHub(IBroker broker, TimeProvider time, ILogger<ChannelHub> logger)
+    public ChannelHub(MeasuredBroker broker, TimeProvider time, PubSubMetrics metrics, ILogger<ChannelHub> logger)
     {
+        _metrics = metrics;
+        metrics.ObserveChannels(() => LocalChannelCount);
         _broker = broker;
         _time = time;
         _logger = logger;
@@ -65,6 +69,10 @@ internal sealed partial class ChannelHub
                 outcome = outcome with { Recovered = true };
                 startAt = from;
                 replay = page.Publications;
+            }
+            if (since is not null)
+            {
+                _metrics.Recovery(outcome.Recovered == true, replay.Count);
             }
             await subscription.ActivateAsync(firstFrame(outcome), startAt, replay, cancellationToken);
             return outcome;
@@ -119,7 +127,7 @@ internal sealed partial class ChannelHub
             return;
         }
         // Serialize once; every subscriber queues the same bytes.
-        var frame = OutboundFrame.Advancing(ServerFrames.Message(publication), publication.Channel, publication.Position);
+        var frame = OutboundFrame.Publication(ServerFrames.Message(publication), publication.Channel, publication.Position);
         foreach (var subscriber in subscribers)
         {
             subscriber.Deliver(frame);
@@ -139,6 +147,7 @@ internal sealed partial class ChannelHub
                     continue;
                 }
                 channel.Add(subscription);
+                _metrics.SubscriptionsChanged(1);
                 channel.CancelLinger();
                 // Once per channel, however many sessions join while it is in flight.
                 interest = channel.Interest ??= _broker.SubscribeAsync(channel.Name, CancellationToken.None).AsTask();
@@ -168,7 +177,12 @@ internal sealed partial class ChannelHub
     {
         lock (channel.Gate)
         {
-            if (channel.Remove(subscription) && channel.Subscribers.Length == 0 && !channel.Retired)
+            if (!channel.Remove(subscription))
+            {
+                return;
+            }
+            _metrics.SubscriptionsChanged(-1);
+            if (channel.Subscribers.Length == 0 && !channel.Retired)
             {
                 channel.StartLinger(_time, InterestLinger, () => OnLingerExpired(channel));
             }

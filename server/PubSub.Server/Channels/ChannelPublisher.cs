@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using PubSub.Diagnostics;
 
 namespace PubSub.Channels;
 
@@ -7,12 +8,37 @@ namespace PubSub.Channels;
 /// client's frames once their checks passed), with the rules all of them share: the channel must
 /// match a template, the data fits the size limit, and positions are in the protocol's range.
 /// </summary>
-internal sealed class ChannelPublisher(IBroker broker, ChannelRegistry channels, IOptions<PubSubOptions> options) : IPubSubPublisher
+internal sealed class ChannelPublisher(MeasuredBroker broker, ChannelRegistry channels, PubSubMetrics metrics, IOptions<PubSubOptions> options) : IPubSubPublisher
 {
     private readonly PubSubOptions _options = options.Value;
 
-    public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, CancellationToken cancellationToken = default) =>
-        await PublishAsync(channels.Resolve(channel), data, cancellationToken);
+    /// <summary>Publishers as the metrics tell them apart.</summary>
+    public const string Server = "server";
+    public const string Api = "api";
+    public const string Client = "client";
+
+    public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, CancellationToken cancellationToken = default) =>
+        PublishAsync(channel, data, Server, cancellationToken);
+
+    /// <summary>Publishes for <paramref name="publisher"/> (<see cref="Server"/>, <see cref="Api"/>), counting the outcome.</summary>
+    public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, string publisher, CancellationToken cancellationToken) =>
+        await MeasureAsync(publisher, () => PublishAsync(channels.Resolve(channel), data, cancellationToken));
+
+    /// <summary>Runs a publish request and counts its outcome (<c>pubsub.publication</c>), whatever refused it.</summary>
+    public async ValueTask<StreamPosition> MeasureAsync(string publisher, Func<ValueTask<StreamPosition>> publish)
+    {
+        try
+        {
+            var position = await publish();
+            metrics.Publication(publisher, refusal: null);
+            return position;
+        }
+        catch (PubSubException e)
+        {
+            metrics.Publication(publisher, e.Code);
+            throw;
+        }
+    }
 
     /// <summary>Publishes to a resolved channel; the size limit applies to every publisher.</summary>
     public async ValueTask<StreamPosition> PublishAsync(ChannelMatch match, Payload data, CancellationToken cancellationToken)

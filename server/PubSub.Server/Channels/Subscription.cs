@@ -75,7 +75,7 @@ internal sealed class Subscription
         _position = position;
         foreach (var publication in replay)
         {
-            await DeliverPacedAsync(OutboundFrame.Advancing(ServerFrames.Message(publication), Channel, publication.Position), cancellationToken);
+            await DeliverPacedAsync(OutboundFrame.Publication(ServerFrames.Message(publication), Channel, publication.Position), cancellationToken);
         }
 
         while (true)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using PubSub.Diagnostics;
 using PubSub.Node;
 using PubSub.Protocol;
 using PubSub.Transports;
@@ -34,15 +35,17 @@ internal sealed partial class SessionForwarder : INodeMessageHandler
     public static readonly TimeSpan SilenceTimeout = 3 * HoldingInterval;
 
     private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
-    private readonly IBroker _broker;
+    private readonly MeasuredBroker _broker;
     private readonly NodeIdentity _identity;
     private readonly TimeProvider _time;
     private readonly SessionRequestHandler _local;
     private readonly ILogger _logger;
+    private readonly PubSubMetrics _metrics;
 
-    public SessionForwarder(IBroker broker, NodeIdentity identity, TimeProvider time, SessionRequestHandler local, ILogger<SessionForwarder> logger)
+    public SessionForwarder(MeasuredBroker broker, PubSubMetrics metrics, NodeIdentity identity, TimeProvider time, SessionRequestHandler local, ILogger<SessionForwarder> logger)
     {
         _broker = broker;
+        _metrics = metrics;
         _identity = identity;
         _time = time;
         _local = local;
@@ -63,12 +66,12 @@ internal sealed partial class SessionForwarder : INodeMessageHandler
             }
             catch (PubSubException e)
             {
-                return SessionResponse.Error(e.Code, e.Message);
+                return Counted(request, "broker_failed", SessionResponse.Error(e.Code, e.Message));
             }
             if (!delivered)
             {
                 // The owner is gone, and with it the session: the client starts over and recovers.
-                return SessionResponse.SessionNotFound(request.SessionId);
+                return Counted(request, "owner_gone", SessionResponse.SessionNotFound(request.SessionId));
             }
             while (true)
             {
@@ -76,11 +79,11 @@ internal sealed partial class SessionForwarder : INodeMessageHandler
                 if (silent >= SilenceTimeout)
                 {
                     Log.OwnerSilent(_logger, owner, request.SessionId, SilenceTimeout.TotalSeconds);
-                    return Unanswered(request);
+                    return Counted(request, "owner_silent", Unanswered(request));
                 }
                 try
                 {
-                    return await pending.Answer.Task.WaitAsync(SilenceTimeout - silent, _time, cancellationToken);
+                    return Counted(request, "answered", await pending.Answer.Task.WaitAsync(SilenceTimeout - silent, _time, cancellationToken));
                 }
                 catch (TimeoutException)
                 {
@@ -92,6 +95,12 @@ internal sealed partial class SessionForwarder : INodeMessageHandler
         {
             _pending.TryRemove(id, out _);
         }
+    }
+
+    private SessionResponse Counted(SessionRequest request, string outcome, SessionResponse response)
+    {
+        _metrics.Forwarded(request.Kind == SessionRequestKind.Poll ? "poll" : "send", outcome);
+        return response;
     }
 
     /// <summary>

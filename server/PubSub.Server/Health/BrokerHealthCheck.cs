@@ -7,7 +7,7 @@ namespace PubSub.Health;
 /// A node whose Redis is unreachable would answer every publish and subscribe with
 /// <c>unavailable</c>; a load balancer that asks this sends its clients elsewhere meanwhile.
 /// </summary>
-internal sealed class BrokerHealthCheck(IBroker broker) : IHealthCheck
+internal sealed class BrokerHealthCheck(PubSub.Diagnostics.MeasuredBroker broker) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         await broker.CheckAvailabilityAsync(cancellationToken) is { } problem

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PubSub.Diagnostics;
 using PubSub.Protocol;
 using PubSub.Sessions;
 
@@ -14,7 +15,7 @@ namespace PubSub.Node;
 /// </summary>
 internal sealed partial class PubSubNode(
     NodeIdentity identity,
-    IBroker broker,
+    MeasuredBroker broker,
     BrokerInbox inbox,
     SessionRegistry sessions,
     NodeHeartbeat heartbeat,
@@ -32,7 +33,7 @@ internal sealed partial class PubSubNode(
         // without a word. Telling every client to reconnect the moment shutdown begins lets them
         // go at once, to another node.
         _stopping = lifetime?.ApplicationStopping.Register(static state => ((SessionRegistry)state!).CloseAll(DisconnectReason.Shutdown), sessions) ?? default;
-        Log.NodeStarted(logger, identity.Id, broker.GetType().Name);
+        Log.NodeStarted(logger, identity.Id, broker.Name);
         if (options.Value.Channels.Count == 0)
         {
             // Valid, but almost certainly a configuration that was not found or not bound.

@@ -23,12 +23,13 @@ internal readonly struct OutboundFrame
         Json = json;
     }
 
-    private OutboundFrame(ReadOnlyMemory<byte> json, string channel, StreamPosition position, CursorEffect effect)
+    private OutboundFrame(ReadOnlyMemory<byte> json, string channel, StreamPosition position, CursorEffect effect, bool isPublication = false)
     {
         Json = json;
         Channel = channel;
         Position = position;
         Effect = effect;
+        IsPublication = isPublication;
     }
 
     public ReadOnlyMemory<byte> Json { get; }
@@ -39,9 +40,27 @@ internal readonly struct OutboundFrame
 
     public CursorEffect Effect { get; }
 
+    /// <summary>A <c>message</c> frame: a publication delivered (what the delivery metrics count).</summary>
+    public bool IsPublication { get; }
+
     /// <summary>A frame after which the client is at <paramref name="position"/> in <paramref name="channel"/>.</summary>
     public static OutboundFrame Advancing(ReadOnlyMemory<byte> json, string channel, StreamPosition position) =>
         new(json, channel, position, CursorEffect.Advance);
+
+    /// <summary>A publication's <c>message</c> frame; the client is then at its position.</summary>
+    public static OutboundFrame Publication(ReadOnlyMemory<byte> json, string channel, StreamPosition position) =>
+        new(json, channel, position, CursorEffect.Advance, isPublication: true);
+
+    /// <summary>How many of <paramref name="frames"/> are publications.</summary>
+    public static int CountPublications(List<OutboundFrame> frames)
+    {
+        var count = 0;
+        foreach (var frame in frames)
+        {
+            count += frame.IsPublication ? 1 : 0;
+        }
+        return count;
+    }
 
     /// <summary>A frame after which the client is no longer subscribed to <paramref name="channel"/>.</summary>
     public static OutboundFrame Removing(ReadOnlyMemory<byte> json, string channel) =>

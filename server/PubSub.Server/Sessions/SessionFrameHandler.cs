@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PubSub.Channels;
+using PubSub.Diagnostics;
 using PubSub.Protocol;
 
 namespace PubSub.Sessions;
@@ -16,6 +17,7 @@ internal sealed partial class SessionFrameHandler(
     ChannelHub hub,
     ChannelPublisher publisher,
     HookRunner hooks,
+    PubSubMetrics metrics,
     IAuthorizationService authorization,
     IOptions<PubSubOptions> options,
     TimeProvider time,
@@ -154,6 +156,10 @@ internal sealed partial class SessionFrameHandler(
         }
         catch (PubSubException e)
         {
+            if (frame.Type == ClientFrameType.Publish)
+            {
+                metrics.Publication(ChannelPublisher.Client, e.Code);
+            }
             Fail(session, frame.Id, e.Code, e.Message);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -216,10 +222,12 @@ internal sealed partial class SessionFrameHandler(
         try
         {
             var position = await publishing;
+            metrics.Publication(ChannelPublisher.Client, refusal: null);
             Reply(session, frame.Id, id => ServerFrames.ReplyPosition(id, position));
         }
         catch (PubSubException e)
         {
+            metrics.Publication(ChannelPublisher.Client, e.Code);
             Fail(session, frame.Id, e.Code, e.Message);
         }
         catch (Exception e)

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PubSub.Channels;
+using PubSub.Diagnostics;
 using PubSub.Node;
 using PubSub.Protocol;
 
@@ -18,6 +19,7 @@ internal sealed partial class SessionRegistry(
     TimeProvider time,
     ChannelHub hub,
     HookRunner hooks,
+    PubSubMetrics metrics,
     ILogger<SessionRegistry> logger)
 {
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
@@ -52,6 +54,7 @@ internal sealed partial class SessionRegistry(
             time.GetTimestamp(),
             OnClosed);
         _sessions[session.Id] = session;
+        metrics.SessionOpened(transport);
         Log.SessionOpened(logger, session.Id, transport);
         return session;
     }
@@ -70,6 +73,7 @@ internal sealed partial class SessionRegistry(
     private void OnClosed(Session session)
     {
         _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
+        metrics.SessionClosed(session.Transport, session.CloseReason);
         Log.SessionClosed(logger, session.Id, session.CloseReason?.Code ?? 1000);
         // The fan-out may be what closed it (a slow consumer): release elsewhere.
         ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.registry.ReleaseAsync(state.session), (registry: this, session), preferLocal: false);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using PubSub.Diagnostics;
 using PubSub.Protocol;
 using PubSub.Sessions;
 
@@ -20,11 +21,13 @@ internal sealed class LongPollingTransport : IDisposable
     private readonly ConcurrentDictionary<string, PollSession> _sessions = new(StringComparer.Ordinal);
     private readonly PubSubOptions _options;
     private readonly TimeProvider _time;
+    private readonly PubSubMetrics _metrics;
     private readonly SessionBootstrap _bootstrap;
     private readonly ITimer _sweep;
 
-    public LongPollingTransport(IOptions<PubSubOptions> options, TimeProvider time, SessionBootstrap bootstrap)
+    public LongPollingTransport(IOptions<PubSubOptions> options, TimeProvider time, SessionBootstrap bootstrap, PubSubMetrics metrics)
     {
+        _metrics = metrics;
         _options = options.Value;
         _time = time;
         _bootstrap = bootstrap;
@@ -78,7 +81,7 @@ internal sealed class LongPollingTransport : IDisposable
                     {
                         return SessionResponse.EmptyPoll;
                     }
-                    if (poll.TakeBatch() is { } batch)
+                    if (poll.TakeBatch(_metrics) is { } batch)
                     {
                         return SessionResponse.Frames(batch);
                     }
@@ -174,13 +177,16 @@ internal sealed class LongPollingTransport : IDisposable
         /// sent again), then new frames from the queue up to the size cap. Null when there is none.
         /// Frames sent count against the session's limit until they are acknowledged.
         /// </summary>
-        public byte[]? TakeBatch()
+        public byte[]? TakeBatch(PubSubMetrics metrics)
         {
             var size = OutboundFrame.JoinedLength(_unacked);
             if (size < MaxResponseBytes)
             {
                 _scratch.Clear();
-                Session.Outbound.DequeueBatch(_scratch, MaxResponseBytes - size);
+                var held = Session.Outbound.HeldBytes;
+                var bytes = Session.Outbound.DequeueBatch(_scratch, MaxResponseBytes - size);
+                // A frame counts once, when it first goes out; what a lost response sends again does not.
+                metrics.Written(TransportNames.LongPolling, OutboundFrame.CountPublications(_scratch), bytes, held);
                 _unacked.AddRange(_scratch);
             }
             if (_unacked.Count == 0)

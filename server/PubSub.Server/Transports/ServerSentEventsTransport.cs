@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PubSub.Diagnostics;
 using PubSub.Sessions;
 
 namespace PubSub.Transports;
@@ -14,7 +15,7 @@ namespace PubSub.Transports;
 /// (docs/protocol.md, section 3.3); frames from the client arrive through <c>/send</c>. Each event
 /// carries the resume cursor as its id, so a plain EventSource resumes on any node.
 /// </summary>
-internal sealed partial class ServerSentEventsTransport(IOptions<PubSubOptions> configured, TimeProvider time, SessionBootstrap bootstrap, ILogger<ServerSentEventsTransport> logger)
+internal sealed partial class ServerSentEventsTransport(IOptions<PubSubOptions> configured, TimeProvider time, SessionBootstrap bootstrap, PubSubMetrics metrics, ILogger<ServerSentEventsTransport> logger)
 {
     /// <summary>
     /// How long a browser waits before reconnecting a dropped stream (the SSE <c>retry:</c> field).
@@ -108,7 +109,9 @@ internal sealed partial class ServerSentEventsTransport(IOptions<PubSubOptions> 
     private async ValueTask<bool> WriteBatchAsync(PipeWriter writer, Session session, ResumeCursor cursor, List<OutboundFrame> batch)
     {
         batch.Clear();
+        var held = session.Outbound.HeldBytes;
         var bytes = session.Outbound.DequeueBatch(batch, WebSocketTransport.MaxCoalescedBytes);
+        metrics.Written(TransportNames.ServerSentEvents, OutboundFrame.CountPublications(batch), bytes, held);
         foreach (var frame in batch)
         {
             cursor.Apply(frame);

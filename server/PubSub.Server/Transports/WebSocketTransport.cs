@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PubSub.Node;
+using PubSub.Diagnostics;
 using PubSub.Http;
 using PubSub.Protocol;
 using PubSub.Sessions;
@@ -15,7 +16,7 @@ namespace PubSub.Transports;
 /// (docs/protocol.md, section 3.2). One loop reads batches and hands them to the frame handler;
 /// the other drains the outbound queue, coalescing whatever waits into one message.
 /// </summary>
-internal sealed partial class WebSocketTransport(SessionRegistry sessions, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, ILogger<WebSocketTransport> logger)
+internal sealed partial class WebSocketTransport(SessionRegistry sessions, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, PubSubMetrics metrics, ILogger<WebSocketTransport> logger)
 {
     public const string JsonSubprotocol = "pubsub.json";
 
@@ -155,7 +156,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, NodeI
     {
         try
         {
-            await DrainAsync(session.Outbound, socket, time);
+            await DrainAsync(session.Outbound, socket, time, metrics);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -170,13 +171,15 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, NodeI
     /// until the write completes, and a write the socket cannot take at once marks the session as
     /// waiting on its client (see <see cref="OutboundQueue"/>).
     /// </summary>
-    internal static async Task DrainAsync(OutboundQueue outbound, WebSocket socket, TimeProvider time)
+    internal static async Task DrainAsync(OutboundQueue outbound, WebSocket socket, TimeProvider time, PubSubMetrics? metrics = null)
     {
         var batch = new List<OutboundFrame>();
         while (await outbound.WaitToReadAsync(CancellationToken.None))
         {
             batch.Clear();
+            var held = outbound.HeldBytes;
             var bytes = outbound.DequeueBatch(batch, MaxCoalescedBytes);
+            metrics?.Written(TransportNames.WebSocket, OutboundFrame.CountPublications(batch), bytes, held);
             if (batch.Count == 1)
             {
                 await SendMessageAsync(socket, batch[0].Json, outbound, time);

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using PubSub.Protocol;
+
+namespace PubSub.Diagnostics;
+
+/// <summary>
+/// The node's instruments, in the <see cref="PubSubTelemetry.MeterName"/> meter made through
+/// <see cref="IMeterFactory"/>, named in OpenTelemetry's style (<c>pubsub.session.active</c>;
+/// attributes such as <c>pubsub.transport</c>, <c>error.type</c>). The hot paths record per write
+/// or per batch, never per delivery, and attributes are a few known values, so no record allocates.
+/// docs/deployment.md lists every instrument and what it means.
+/// </summary>
+internal sealed class PubSubMetrics
+{
+    private readonly Meter _meter;
+    private readonly UpDownCounter<long> _sessionsActive;
+    private readonly Counter<long> _sessionsOpened;
+    private readonly Counter<long> _sessionsClosed;
+    private readonly Counter<long> _slowConsumers;
+    private readonly Counter<long> _heartbeatTimeouts;
+    private readonly UpDownCounter<long> _subscriptionsActive;
+    private readonly Counter<long> _publications;
+    private readonly Counter<long> _deliveries;
+    private readonly Counter<long> _bytesSent;
+    private readonly Histogram<long> _held;
+    private readonly Counter<long> _recoveries;
+    private readonly Histogram<long> _replayed;
+    private readonly Counter<long> _forwarded;
+    private readonly Histogram<double> _brokerDuration;
+    private readonly Counter<long> _brokerErrors;
+
+    public PubSubMetrics(IMeterFactory meters)
+    {
+        _meter = meters.Create(PubSubTelemetry.MeterName);
+        _sessionsActive = _meter.CreateUpDownCounter<long>("pubsub.session.active", "{session}", "Sessions open on this node.");
+        _sessionsOpened = _meter.CreateCounter<long>("pubsub.session.opened", "{session}", "Sessions opened.");
+        _sessionsClosed = _meter.CreateCounter<long>("pubsub.session.closed", "{session}", "Sessions closed, by close code (1000: the client left).");
+        _slowConsumers = _meter.CreateCounter<long>("pubsub.session.slow_consumer", "{session}", "Sessions closed because their client did not take what was sent (4001).");
+        _heartbeatTimeouts = _meter.CreateCounter<long>("pubsub.session.heartbeat_timeout", "{session}", "WebSocket sessions closed because nothing came after a ping (4002).");
+        _subscriptionsActive = _meter.CreateUpDownCounter<long>("pubsub.subscription.active", "{subscription}", "Subscriptions of this node's sessions.");
+        _publications = _meter.CreateCounter<long>("pubsub.publication", "{publication}", "Publish requests, by publisher and outcome (accepted, or refused with its error code).");
+        _deliveries = _meter.CreateCounter<long>("pubsub.delivery", "{message}", "Publications written to clients.");
+        _bytesSent = _meter.CreateCounter<long>("pubsub.bytes_sent", "By", "Bytes written to clients.");
+        _held = _meter.CreateHistogram<long>("pubsub.outbound.held", "By", "What a session holds for its client at each write: its outbound queue's depth.");
+        _recoveries = _meter.CreateCounter<long>("pubsub.recovery", "{subscription}", "Subscriptions made from a position, by whether history covered it.");
+        _replayed = _meter.CreateHistogram<long>("pubsub.recovery.replayed", "{message}", "Publications replayed from history to a recovered subscription.");
+        _forwarded = _meter.CreateCounter<long>("pubsub.forward.request", "{request}", "Long-polling and /send requests forwarded to the node that owns the session, by outcome.");
+        _brokerDuration = _meter.CreateHistogram<double>("pubsub.broker.operation.duration", "s", "How long broker operations take.");
+        _brokerErrors = _meter.CreateCounter<long>("pubsub.broker.error", "{operation}", "Broker operations that failed, by error code.");
+    }
+
+    /// <summary>Observes the channels this node holds (from the hub, which registers itself).</summary>
+    public void ObserveChannels(Func<int> count) =>
+        _meter.CreateObservableUpDownCounter("pubsub.channel.active", () => (long)count(), "{channel}", "Channels with subscribers on this node (or lingering).");
+
+    public void SessionOpened(string transport)
+    {
+        var tags = new TagList { { "pubsub.transport", transport }, { "pubsub.encoding", "json" } };
+        _sessionsActive.Add(1, tags);
+        _sessionsOpened.Add(1, tags);
+    }
+
+    public void SessionClosed(string transport, DisconnectReason? reason)
+    {
+        var code = reason?.Code ?? 1000;
+        _sessionsActive.Add(-1, new TagList { { "pubsub.transport", transport }, { "pubsub.encoding", "json" } });
+        _sessionsClosed.Add(1, new TagList { { "pubsub.transport", transport }, { "pubsub.close.code", code }, { "pubsub.close.reason", ReasonName(code) } });
+        if (code == DisconnectReason.SlowConsumer.Code)
+        {
+            _slowConsumers.Add(1, new KeyValuePair<string, object?>("pubsub.transport", transport));
+        }
+        else if (code == DisconnectReason.HeartbeatTimeout.Code)
+        {
+            _heartbeatTimeouts.Add(1);
+        }
+    }
+
+    /// <summary>A short, bounded name for a close code, so dashboards need no table of codes.</summary>
+    private static string ReasonName(int code) => code switch
+    {
+        1000 => "client",
+        4000 => "shutdown",
+        4001 => "slow_consumer",
+        4002 => "heartbeat_timeout",
+        4003 => "session_closed",
+        4500 => "kicked",
+        4501 => "protocol_violation",
+        _ => "application",
+    };
+
+    public void SubscriptionsChanged(int delta) => _subscriptionsActive.Add(delta);
+
+    /// <summary>A publish request's outcome: <paramref name="refusal"/> is the error code, null when it was published.</summary>
+    public void Publication(string publisher, string? refusal) =>
+        _publications.Add(1, new TagList { { "pubsub.publisher", publisher }, { "pubsub.outcome", refusal is null ? "accepted" : "refused" }, { "error.type", refusal } });
+
+    /// <summary>A transport write: how many publications and bytes it carried, and what the session held before it.</summary>
+    public void Written(string transport, int publications, long bytes, long held)
+    {
+        if (bytes == 0)
+        {
+            return;
+        }
+        var tag = new KeyValuePair<string, object?>("pubsub.transport", transport);
+        if (publications > 0)
+        {
+            _deliveries.Add(publications, tag);
+        }
+        _bytesSent.Add(bytes, tag);
+        _held.Record(held, tag);
+    }
+
+    public void Recovery(bool recovered, int replayed)
+    {
+        _recoveries.Add(1, new KeyValuePair<string, object?>("pubsub.recovered", recovered));
+        if (recovered)
+        {
+            _replayed.Record(replayed);
+        }
+    }
+
+    public void Forwarded(string kind, string outcome) =>
+        _forwarded.Add(1, new TagList { { "pubsub.request", kind }, { "pubsub.outcome", outcome } });
+
+    public void BrokerOperation(string operation, TimeSpan duration, string? errorCode)
+    {
+        var tag = new KeyValuePair<string, object?>("pubsub.broker.operation", operation);
+        _brokerDuration.Record(duration.TotalSeconds, tag);
+        if (errorCode is not null)
+        {
+            _brokerErrors.Add(1, new TagList { tag, { "error.type", errorCode } });
+        }
+    }
+}
