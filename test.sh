@@ -17,6 +17,8 @@ install_system_packages() {
   command -v redis-cli >/dev/null || missing+=(redis-tools)
   command -v haproxy >/dev/null || missing+=(haproxy)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # The metrics test scrapes a Host with a real Prometheus.
+  command -v prometheus >/dev/null || missing+=(prometheus)
   if [ ${#missing[@]} -gt 0 ]; then
     step "Installing ${missing[*]}"
     as_root apt-get update -qq

@@ -28,6 +28,9 @@ if (!string.IsNullOrWhiteSpace(redis["Configuration"]) || redis.GetSection("Shar
     pubsub.AddRedisBroker(redis);
 }
 
+// /metrics for Prometheus (Host:Metrics; docs/deployment.md, "Metrics").
+builder.AddMetricsIfEnabled();
+
 var app = builder.Build();
 
 app.UseDefaultFiles();
@@ -37,6 +40,7 @@ app.MapPubSubApi("/api");
 // /healthz/live (the process answers), /healthz/ready and /healthz (the node can reach its broker:
 // 503 with the reason as JSON while it cannot). Load balancers ask /healthz/ready.
 app.MapPubSubHealthChecks("/healthz");
+app.MapMetricsIfEnabled();
 // Off by default: the load generator's memory readings (docs/benchmarks.md).
 app.MapDiagnosticsIfEnabled();
 

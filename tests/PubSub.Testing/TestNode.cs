@@ -71,6 +71,10 @@ public sealed class TestNode : IAsyncDisposable
 
     public IPubSubPublisher Publisher => Services.GetRequiredService<IPubSubPublisher>();
 
+    /// <summary>Collects what this node (and no other) records in one of its PubSub instruments, from now on.</summary>
+    public Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<T> CollectMetric<T>(string instrument) where T : struct =>
+        new(Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PubSubTelemetry.MeterName, instrument);
+
     /// <summary>How long a node forwarding a request waits without a word from the session's owner before it answers by itself.</summary>
     public static TimeSpan ForwardingSilenceTimeout => PubSub.Cluster.SessionForwarder.SilenceTimeout;
 

@@ -41,12 +41,16 @@ internal sealed class PubSubMetrics
         _subscriptionsActive = _meter.CreateUpDownCounter<long>("pubsub.subscription.active", "{subscription}", "Subscriptions of this node's sessions.");
         _publications = _meter.CreateCounter<long>("pubsub.publication", "{publication}", "Publish requests, by publisher and outcome (accepted, or refused with its error code).");
         _deliveries = _meter.CreateCounter<long>("pubsub.delivery", "{message}", "Publications written to clients.");
-        _bytesSent = _meter.CreateCounter<long>("pubsub.bytes_sent", "By", "Bytes written to clients.");
-        _held = _meter.CreateHistogram<long>("pubsub.outbound.held", "By", "What a session holds for its client at each write: its outbound queue's depth.");
+        _bytesSent = _meter.CreateCounter<long>("pubsub.outbound.bytes", "By", "Bytes written to clients.");
+        _held = _meter.CreateHistogram("pubsub.outbound.held", "By", "What a session holds for its client at each write: its outbound queue's depth.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216] });
         _recoveries = _meter.CreateCounter<long>("pubsub.recovery", "{subscription}", "Subscriptions made from a position, by whether history covered it.");
-        _replayed = _meter.CreateHistogram<long>("pubsub.recovery.replayed", "{message}", "Publications replayed from history to a recovered subscription.");
+        _replayed = _meter.CreateHistogram("pubsub.recovery.replayed", "{message}", "Publications replayed from history to a recovered subscription.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 1, 10, 100, 1000, 10000] });
         _forwarded = _meter.CreateCounter<long>("pubsub.forward.request", "{request}", "Long-polling and /send requests forwarded to the node that owns the session, by outcome.");
-        _brokerDuration = _meter.CreateHistogram<double>("pubsub.broker.operation.duration", "s", "How long broker operations take.");
+        // OpenTelemetry's buckets for durations in seconds (the SDK's default ones are for milliseconds).
+        _brokerDuration = _meter.CreateHistogram("pubsub.broker.operation.duration", "s", "How long broker operations take.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _brokerErrors = _meter.CreateCounter<long>("pubsub.broker.error", "{operation}", "Broker operations that failed, by error code.");
     }
 
@@ -92,8 +96,15 @@ internal sealed class PubSubMetrics
     public void SubscriptionsChanged(int delta) => _subscriptionsActive.Add(delta);
 
     /// <summary>A publish request's outcome: <paramref name="refusal"/> is the error code, null when it was published.</summary>
-    public void Publication(string publisher, string? refusal) =>
-        _publications.Add(1, new TagList { { "pubsub.publisher", publisher }, { "pubsub.outcome", refusal is null ? "accepted" : "refused" }, { "error.type", refusal } });
+    public void Publication(string publisher, string? refusal)
+    {
+        var tags = new TagList { { "pubsub.publisher", publisher }, { "pubsub.outcome", refusal is null ? "accepted" : "refused" } };
+        if (refusal is not null)
+        {
+            tags.Add("error.type", refusal);
+        }
+        _publications.Add(1, tags);
+    }
 
     /// <summary>A transport write: how many publications and bytes it carried, and what the session held before it.</summary>
     public void Written(string transport, int publications, long bytes, long held)

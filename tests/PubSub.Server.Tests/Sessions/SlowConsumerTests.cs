@@ -15,6 +15,7 @@ public sealed class SlowConsumerTests
             o.OutboundBufferLimit = 64 * 1024;
             o.Channel("bulk/{x}", c => c.History(10_000, TimeSpan.FromMinutes(5)));
         });
+        using var slowConsumers = node.CollectMetric<long>("pubsub.session.slow_consumer");
         await using var fast = await node.ConnectAsync();
         var slow = await node.ConnectAsync();
         var subscribed = await fast.SubscribeAsync("bulk/a");
@@ -57,6 +58,7 @@ public sealed class SlowConsumerTests
         }
         await slow.Closed.WithTimeout("the slow client's socket to close");
         Assert.Equal((WebSocketCloseStatus)4001, slow.CloseStatus);
+        Assert.Equal(1, slowConsumers.Sum(("pubsub.transport", "websocket")));
         await slow.DisposeAsync();
 
         // The fast subscriber got everything, in order.

@@ -30,6 +30,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task A_long_polling_session_is_served_entirely_through_the_node_that_does_not_own_it()
     {
+        using var forwarded = _other.CollectMetric<long>("pubsub.forward.request");
         using var poll = await PollClient.OpenAsync(_owner.BaseUri);
         poll.Via = _other.Http;
 
@@ -52,6 +53,8 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.StartsWith(_owner.NodeId + ".", poll.SessionId, StringComparison.Ordinal);
         Assert.Equal(1, subscribed.GetProperty("id").GetInt64());
         Assert.Equal([1L, 2], messages.Select(m => m.GetProperty("offset").GetInt64()));
+        Assert.Equal(2, forwarded.Sum(("pubsub.request", "send"), ("pubsub.outcome", "answered")));
+        Assert.True(forwarded.Sum(("pubsub.request", "poll"), ("pubsub.outcome", "answered")) >= 2);
     }
 
     [Fact]
@@ -113,6 +116,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task When_the_owner_is_gone_the_client_is_told_at_once_to_reconnect()
     {
+        using var forwarded = _other.CollectMetric<long>("pubsub.forward.request");
         using var poll = await PollClient.OpenAsync(_owner.BaseUri);
         await _owner.DisposeAsync();
 
@@ -122,6 +126,7 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, status);
         Assert.Contains("session_not_found", body, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, send);
+        Assert.Equal(2, forwarded.Sum(("pubsub.outcome", "owner_gone")));
         _owner = await TestNode.StartAsync(services: b => b.AddMemoryBroker(_backplane));
     }
 
