@@ -14,7 +14,8 @@
 #   transports  fan-out over WebSocket, SSE and long-polling at the same load (target 4)
 #   idle        $CONNECTIONS idle WebSocket connections: server memory per connection (target 3)
 #   crossnode   two PubSub nodes on a Redis broker, subscribers split, publisher on node 1,
-#               against the same run on one node (target 5; PubSub only, needs the Redis broker)
+#               against the same run on one node (target 5; PubSub only, needs the Redis broker),
+#               on one Redis and then on a 3-master Redis Cluster ($CROSSNODE_BROKERS)
 #   heapstat    where an idle connection's managed heap goes, by type ($HEAP_CONNECTIONS [2000])
 #   all         every one of the above (about 10 minutes, build not counted)
 #
@@ -24,7 +25,7 @@
 #   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]
 #   WARMUP [3]  DURATION [10]  DRAIN [5]   HISTORY [100] (history size of PubSub's bench channels)
 #   SERVER_CORE [0]  GEN_CORE [1]   PORT_BASE [5100]   OUT [bench/results]   LABEL [scenario]
-#   NO_BUILD=1 skips the build.   PUBSUB_REDIS_ARGS [--PubSub:Redis:Configuration={redis}]: the
+#   CROSSNODE_BROKERS [redis cluster]   NO_BUILD=1 skips the build.   PUBSUB_REDIS_ARGS [--PubSub:Redis:Configuration={redis}]: the
 #   Host options that select the Redis broker, {redis} standing for host:port (crossnode).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -54,9 +55,11 @@ SERVER_CORE="${SERVER_CORE:-0}"
 GEN_CORE="${GEN_CORE:-1}"
 PORT_BASE="${PORT_BASE:-5100}"
 OUT="${OUT:-$root/bench/results}"
+# Absolute: the servers start from their own folders.
+mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 PUBSUB_REDIS_ARGS="${PUBSUB_REDIS_ARGS:---PubSub:Redis:Configuration={redis}}"
 LABEL="${LABEL:-$scenario}"
-mkdir -p "$OUT"
+CROSSNODE_BROKERS="${CROSSNODE_BROKERS:-redis cluster}"
 CSV="$OUT/results.csv"
 
 host_dir="$root/server/PubSub.Host/bin/Release/net10.0"
@@ -84,6 +87,7 @@ pubsub_args=("--PubSub:Channels:90:Template=bench/{id}" --PubSub:Channels:90:All
   "--PubSub:Channels:90:HistorySize=$HISTORY" --PubSub:Channels:90:HistoryTtl=00:05:00)
 
 started_pids=()
+cluster_dirs=()
 
 stop_all() {
   for pid in "${started_pids[@]}"; do
@@ -93,6 +97,8 @@ stop_all() {
     wait "$pid" 2>/dev/null || true
   done
   started_pids=()
+  [ ${#cluster_dirs[@]} -eq 0 ] || rm -rf "${cluster_dirs[@]}"
+  cluster_dirs=()
 }
 trap stop_all EXIT INT TERM
 
@@ -170,24 +176,58 @@ run_idle() {
   run_pair --scenario idle --connections "$CONNECTIONS" --hold 5 "$@"
 }
 
-# Two PubSub nodes sharing a Redis broker, against one node with the memory broker and one node
-# on Redis, same load. The Host selects the Redis broker from configuration (README, "Scaling out
-# with Redis"); PUBSUB_REDIS_ARGS holds those options, {redis} standing for the Redis address.
-# Redis runs on the servers' core.
+# One redis-server on the servers' core, no persistence; its pid in redis_pid.
+start_redis() { # port [extra redis-server args...]
+  local port=$1
+  shift
+  taskset -c "$SERVER_CORE" redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+    --loglevel warning "$@" &
+  redis_pid=$!
+  started_pids+=("$redis_pid")
+  for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# A Redis Cluster of three masters (no replicas: a benchmark measures the hop, not failover) on
+# ports port..port+2, cluster bus on port+10.., each node's state in a throwaway folder. Its pids
+# in cluster_pids; returns when every node reports cluster_state:ok.
+start_redis_cluster() { # port
+  local port=$1 dir node addresses=() state
+  dir="$(mktemp -d /tmp/pubsub-bench-cluster.XXXXXX)"
+  cluster_dirs+=("$dir")
+  cluster_pids=()
+  for node in 0 1 2; do
+    mkdir -p "$dir/$node"
+    start_redis $((port + node)) --dir "$dir/$node" --logfile redis.log --cluster-enabled yes --cluster-config-file nodes.conf \
+      --cluster-port $((port + 10 + node))
+    cluster_pids+=("$redis_pid")
+    addresses+=("127.0.0.1:$((port + node))")
+  done
+  redis-cli --cluster create "${addresses[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+  for _ in $(seq 1 100); do
+    state=0
+    for node in 0 1 2; do
+      redis-cli -p $((port + node)) cluster info | grep -q 'cluster_state:ok' && state=$((state + 1))
+    done
+    [ "$state" = 3 ] && return 0
+    sleep 0.1
+  done
+  echo "the Redis Cluster on ports $port..$((port + 2)) did not reach cluster_state:ok in 10 s" >&2
+  return 1
+}
+
+# Two PubSub nodes sharing a Redis broker, against one node with the memory broker, same load:
+# first on one Redis, then on a Redis Cluster ($CROSSNODE_BROKERS). The Host selects the broker
+# from configuration (README, "Scaling out with Redis"); PUBSUB_REDIS_ARGS holds those options,
+# {redis} standing for the Redis address(es). Redis runs on the servers' core, and server CPU
+# counts it: it does part of the work that the memory broker does in-process.
 run_crossnode() {
   if [ ! -d "$root/server/PubSub.Server.Redis" ]; then
     echo "crossnode needs the Redis broker (server/PubSub.Server.Redis), which this tree does not have yet." >&2
     return 1
   fi
   command -v redis-server >/dev/null || { echo "crossnode needs redis-server (./test.sh installs it)" >&2; return 1; }
-  local redis_port=$((PORT_BASE + 79)) node1=$((PORT_BASE + 11)) node2=$((PORT_BASE + 12)) pid1 redis_args
-  step "redis-server on 127.0.0.1:$redis_port (core $SERVER_CORE, no persistence)"
-  taskset -c "$SERVER_CORE" redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --loglevel warning &
-  local redis_pid=$!
-  started_pids+=("$redis_pid")
-  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  # shellcheck disable=SC2206
-  redis_args=(${PUBSUB_REDIS_ARGS//\{redis\}/127.0.0.1:$redis_port})
+  local redis_port=$((PORT_BASE + 79)) cluster_port=$((PORT_BASE + 80)) node1=$((PORT_BASE + 11)) node2=$((PORT_BASE + 12))
+  local pid1 broker address broker_pids redis_args
   local load=(--scenario crossnode --subscribers "$SUBS" --rate "$RATE")
 
   step "pubsub, one node, memory broker: $*"
@@ -197,22 +237,42 @@ run_crossnode() {
     "${load[@]}" $(common_run_args) --label "$LABEL/1-node-memory" "$@" || true
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 
-  step "pubsub, one node, Redis broker: $*"
-  start_server pubsub "$node1" "${redis_args[@]}"
-  # Server CPU counts Redis too: it does part of the work that the memory broker does in-process.
-  # shellcheck disable=SC2046
-  generator run --target pubsub --url "http://127.0.0.1:$node1" --server-pid "$server_pid" --server-pid "$redis_pid" --diag \
-    "${load[@]}" $(common_run_args) --label "$LABEL/1-node-redis" "$@" || true
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  for broker in $CROSSNODE_BROKERS; do
+    case "$broker" in
+      redis)
+        step "redis-server on 127.0.0.1:$redis_port (core $SERVER_CORE, no persistence)"
+        start_redis "$redis_port"
+        address="127.0.0.1:$redis_port"; broker_pids=(--server-pid "$redis_pid")
+        # shellcheck disable=SC2206
+        redis_args=(${PUBSUB_REDIS_ARGS//\{redis\}/$address}) ;;
+      cluster)
+        step "Redis Cluster, 3 masters on 127.0.0.1:$cluster_port..$((cluster_port + 2)) (core $SERVER_CORE, no persistence)"
+        start_redis_cluster "$cluster_port"
+        address="127.0.0.1:$cluster_port,127.0.0.1:$((cluster_port + 1)),127.0.0.1:$((cluster_port + 2))"
+        broker_pids=()
+        for pid in "${cluster_pids[@]}"; do broker_pids+=(--server-pid "$pid"); done
+        # shellcheck disable=SC2206
+        redis_args=(${PUBSUB_REDIS_ARGS//\{redis\}/$address} --PubSub:Redis:Mode=Cluster) ;;
+      *) echo "unknown broker '$broker' in CROSSNODE_BROKERS (redis, cluster)" >&2; return 1 ;;
+    esac
 
-  step "pubsub, two nodes, Redis broker: $*"
-  start_server pubsub "$node1" "${redis_args[@]}"
-  pid1="$server_pid"
-  start_server pubsub "$node2" "${redis_args[@]}"
-  # shellcheck disable=SC2046
-  generator run --target pubsub --url "http://127.0.0.1:$node1" --url "http://127.0.0.1:$node2" \
-    --server-pid "$pid1" --server-pid "$server_pid" --server-pid "$redis_pid" --diag "${load[@]}" $(common_run_args) --label "$LABEL/2-nodes-redis" "$@" || true
-  stop_all
+    step "pubsub, one node, $broker broker: $*"
+    start_server pubsub "$node1" "${redis_args[@]}"
+    # shellcheck disable=SC2046
+    generator run --target pubsub --url "http://127.0.0.1:$node1" --server-pid "$server_pid" "${broker_pids[@]}" --diag \
+      "${load[@]}" $(common_run_args) --label "$LABEL/1-node-$broker" "$@" || true
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+
+    step "pubsub, two nodes, $broker broker: $*"
+    start_server pubsub "$node1" "${redis_args[@]}"
+    pid1="$server_pid"
+    start_server pubsub "$node2" "${redis_args[@]}"
+    # shellcheck disable=SC2046
+    generator run --target pubsub --url "http://127.0.0.1:$node1" --url "http://127.0.0.1:$node2" \
+      --server-pid "$pid1" --server-pid "$server_pid" "${broker_pids[@]}" --diag "${load[@]}" $(common_run_args) \
+      --label "$LABEL/2-nodes-$broker" "$@" || true
+    stop_all
+  done
 }
 
 # Where each idle connection's heap goes: the heap by type (ClrMD, bench/HeapStat) before and

@@ -30,13 +30,19 @@ if (!string.IsNullOrWhiteSpace(redis["Configuration"]) || redis.GetSection("Shar
 
 // /metrics for Prometheus (Host:Metrics; docs/deployment.md, "Metrics").
 builder.AddMetricsIfEnabled();
+// JWT bearer tokens when Authentication:Schemes:Bearer is configured (docs/deployment.md, "Token authentication").
+builder.AddAuthenticationIfConfigured();
+// Host:ApiRateLimit: the server API per client address (docs/deployment.md, "Limits").
+builder.AddApiRateLimitIfEnabled();
 
 var app = builder.Build();
 
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseAuthenticationIfConfigured("/pubsub");
 app.MapPubSub("/pubsub");
-app.MapPubSubApi("/api");
+app.UseApiRateLimitIfEnabled();
+app.MapPubSubApi("/api").WithApiRateLimitIfEnabled(app.Configuration);
 // /healthz/live (the process answers), /healthz/ready and /healthz (the node can reach its broker:
 // 503 with the reason as JSON while it cannot). Load balancers ask /healthz/ready.
 app.MapPubSubHealthChecks("/healthz");

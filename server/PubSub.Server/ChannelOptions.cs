@@ -1,3 +1,5 @@
+using PubSub.Channels;
+
 namespace PubSub;
 
 /// <summary>
@@ -21,6 +23,28 @@ public sealed class ChannelOptions
     /// <summary>An authorization policy a client must satisfy to subscribe, read history or publish. Handlers get the channel name as the resource.</summary>
     public string? AuthorizationPolicy { get; set; }
 
+    /// <summary>
+    /// Whether only a signed-in user may subscribe, read history or publish. Like the three rules
+    /// below, it can be set in configuration, so a Host with token authentication needs no code.
+    /// </summary>
+    public bool RequireAuthenticatedUser { get; set; }
+
+    /// <summary>Roles of which a signed-in user must have at least one (empty: any user). Implies <see cref="RequireAuthenticatedUser"/>.</summary>
+    public IList<string> RequireRoles { get; } = [];
+
+    /// <summary>
+    /// Claims a signed-in user must have, each by type with the values accepted (an empty list
+    /// accepts any value): <c>"RequireClaims": { "scope": [ "chat" ] }</c>. Implies <see cref="RequireAuthenticatedUser"/>.
+    /// </summary>
+    public IDictionary<string, string[]> RequireClaims { get; } = new Dictionary<string, string[]>();
+
+    /// <summary>
+    /// A parameter of <see cref="Template"/> that must equal the signed-in user's id (the name
+    /// identifier claim, a token's <c>sub</c>, else the name): with <c>users/{id}/notifications</c>
+    /// and <c>"id"</c>, only user 42 may read <c>users/42/notifications</c>. Implies <see cref="RequireAuthenticatedUser"/>.
+    /// </summary>
+    public string? UserParameter { get; set; }
+
     /// <summary>Runs before a client subscribes; may reject.</summary>
     public Func<SubscribeContext, ValueTask>? OnSubscribe { get; set; }
 
@@ -31,6 +55,11 @@ public sealed class ChannelOptions
     public Func<UnsubscribeContext, ValueTask>? OnUnsubscribe { get; set; }
 
     internal HistoryOptions History => new(HistorySize, HistoryTtl);
+
+    internal ChannelAccess Access => _access ??= ChannelAccess.Of(this);
+
+    // Built on first use, after the options were bound and validated.
+    private ChannelAccess? _access;
 }
 
 /// <summary>Configures a channel template fluently: <c>c.History(100, TimeSpan.FromMinutes(5)).AllowClientPublish()</c>.</summary>
@@ -55,6 +84,14 @@ public sealed class ChannelBuilder
     public ChannelBuilder AllowClientPublish()
     {
         Options.AllowClientPublish = true;
+        return this;
+    }
+
+    /// <summary>Lets only the user whose id is the template's <paramref name="parameter"/> subscribe or publish: <c>Channel("users/{id}/notifications", c =&gt; c.ForUser("id"))</c>.</summary>
+    public ChannelBuilder ForUser(string parameter)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(parameter);
+        Options.UserParameter = parameter;
         return this;
     }
 

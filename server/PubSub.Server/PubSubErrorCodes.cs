@@ -49,6 +49,18 @@ public static class PubSubErrorCodes
     /// </summary>
     public const string Timeout = "timeout";
 
+    /// <summary>The node holds as many sessions as it may (<see cref="PubSubLimits.MaxConnections"/>); another node may take the client.</summary>
+    public const string OverCapacity = "over_capacity";
+
+    /// <summary>The user or client address holds as many sessions on the node as it may.</summary>
+    public const string TooManyConnections = "too_many_connections";
+
+    /// <summary>Connects or publishes arrive faster than the limit allows; the same request succeeds after a pause.</summary>
+    public const string RateLimited = "rate_limited";
+
+    /// <summary>The channel has as many subscribers on the node as it may.</summary>
+    public const string TooManySubscribers = "too_many_subscribers";
+
     /// <summary>An unexpected server fault.</summary>
     public const string Internal = "internal";
 
@@ -57,5 +69,6 @@ public static class PubSubErrorCodes
     /// request can succeed later; every other code is a refusal that asking again will not change.
     /// The rule of protocol/error-codes.json (<c>retry: later</c>), which the clients follow too.
     /// </summary>
-    internal static bool IsTransient(string code) => code is Unavailable or Timeout or Internal;
+    internal static bool IsTransient(string code) =>
+        code is Unavailable or Timeout or Internal or OverCapacity or TooManyConnections or RateLimited or TooManySubscribers;
 }

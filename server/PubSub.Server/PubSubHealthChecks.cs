@@ -8,4 +8,7 @@ public static class PubSubHealthChecks
 
     /// <summary>The name of the check that asks the broker.</summary>
     public const string Broker = "pubsub-broker";
+
+    /// <summary>The name of the check that fails while the node drains (<see cref="PubSubOptions.Drain"/>).</summary>
+    public const string Drain = "pubsub-drain";
 }

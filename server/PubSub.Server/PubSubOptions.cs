@@ -106,6 +106,12 @@ public sealed class PubSubOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>How the node leaves when its host stops: at once by default, or drained over time.</summary>
+    public PubSubDrain Drain { get; } = new();
+
+    /// <summary>What one client, address or channel may take of this node; none by default.</summary>
+    public PubSubLimits Limits { get; } = new();
+
     /// <summary>The channel templates. A channel whose name matches none is rejected.</summary>
     public IList<ChannelOptions> Channels { get; } = [];
 

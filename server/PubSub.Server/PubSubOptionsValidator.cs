@@ -61,6 +61,12 @@ internal sealed class PubSubOptionsValidator(IOptions<AuthenticationOptions> aut
                 "List the origins that may connect instead (AllowedOrigins: ['https://app.example.com', ...]).");
         }
 
+        ValidateLimits(options.Limits, failures);
+        if (options.Drain.Delay < TimeSpan.Zero || options.Drain.Window < TimeSpan.Zero)
+        {
+            failures.Add("Drain:Delay and Drain:Window must not be negative.");
+        }
+
         var templates = new HashSet<string>(StringComparer.Ordinal);
         foreach (var channel in options.Channels)
         {
@@ -88,7 +94,11 @@ internal sealed class PubSubOptionsValidator(IOptions<AuthenticationOptions> aut
         }
         try
         {
-            RoutePatternFactory.Parse(template);
+            var pattern = RoutePatternFactory.Parse(template);
+            if (channel.UserParameter is { } user && pattern.GetParameter(user) is null)
+            {
+                failures.Add($"Channel template '{template}': UserParameter '{user}' is not one of its parameters.");
+            }
         }
         catch (RoutePatternException e)
         {
@@ -101,6 +111,28 @@ internal sealed class PubSubOptionsValidator(IOptions<AuthenticationOptions> aut
         if (channel.HistorySize > 0 && channel.HistoryTtl <= TimeSpan.Zero)
         {
             failures.Add($"Channel template '{template}': HistorySize is set, so HistoryTtl must be positive.");
+        }
+    }
+
+    private static void ValidateLimits(PubSubLimits limits, List<string> failures)
+    {
+        foreach (var (name, value) in new (string, double)[]
+        {
+            (nameof(limits.MaxConnections), limits.MaxConnections),
+            (nameof(limits.MaxConnectionsPerUser), limits.MaxConnectionsPerUser),
+            (nameof(limits.MaxConnectionsPerIp), limits.MaxConnectionsPerIp),
+            (nameof(limits.ConnectsPerSecondPerIp), limits.ConnectsPerSecondPerIp),
+            (nameof(limits.ConnectBurstPerIp), limits.ConnectBurstPerIp),
+            (nameof(limits.PublishesPerSecondPerSession), limits.PublishesPerSecondPerSession),
+            (nameof(limits.PublishesPerSecondPerUser), limits.PublishesPerSecondPerUser),
+            (nameof(limits.PublishBurst), limits.PublishBurst),
+            (nameof(limits.MaxSubscribersPerChannel), limits.MaxSubscribersPerChannel),
+        })
+        {
+            if (value < 0 || double.IsNaN(value))
+            {
+                failures.Add($"Limits:{name} must be 0 (no limit) or more (it is {value}).");
+            }
         }
     }
 

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using PubSub;
 using PubSub.Api;
@@ -8,6 +10,7 @@ using PubSub.Cluster;
 using PubSub.Diagnostics;
 using PubSub.Health;
 using PubSub.Http;
+using PubSub.Limits;
 using PubSub.Node;
 using PubSub.Sessions;
 using PubSub.Transports;
@@ -40,7 +43,19 @@ public static class PubSubServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PubSubOptions>, PubSubOptionsValidator>());
         services.AddRouting();
         services.AddAuthorization();
-        services.AddHealthChecks().AddCheck<BrokerHealthCheck>(PubSubHealthChecks.Broker, tags: [PubSubHealthChecks.ReadyTag]);
+        services.AddHealthChecks()
+            .AddCheck<BrokerHealthCheck>(PubSubHealthChecks.Broker, tags: [PubSubHealthChecks.ReadyTag])
+            .Add(new HealthCheckRegistration(PubSubHealthChecks.Drain, provider => provider.GetRequiredService<NodeDrain>(), null, [PubSubHealthChecks.ReadyTag]));
+        // The drain runs inside the host's shutdown: give it the time it is configured to take.
+        services.AddOptions<HostOptions>().PostConfigure<IOptions<PubSubOptions>>((host, pubsub) =>
+        {
+            var drain = pubsub.Value.Drain;
+            var needed = drain.Delay + drain.Window + TimeSpan.FromSeconds(5);
+            if (drain.IsEnabled && host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IBroker>(provider => new MemoryBroker(new MemoryBackplane(provider.GetRequiredService<TimeProvider>()), ownsBackplane: true));
 
@@ -54,10 +69,15 @@ public static class PubSubServiceCollectionExtensions
         services.AddSingleton<HookRunner>();
         services.AddSingleton<ChannelPublisher>();
         services.AddSingleton<IPubSubPublisher>(provider => provider.GetRequiredService<ChannelPublisher>());
+        services.AddSingleton<ConnectionLimiter>();
+        services.AddSingleton<PublishLimiter>();
+        services.AddSingleton<SessionAdmission>();
         services.AddSingleton<SessionRegistry>();
         services.AddSingleton<NodeHeartbeat>();
         services.AddSingleton<BrokerInbox>();
         services.AddHostedService<PubSubNode>();
+        services.AddSingleton<NodeDrain>();
+        services.AddHostedService(provider => provider.GetRequiredService<NodeDrain>());
         services.AddSingleton<SessionFrameHandler>();
         services.AddSingleton<OriginPolicy>();
         services.AddSingleton<RequestBodyReader>();

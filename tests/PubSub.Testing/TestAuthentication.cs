@@ -15,7 +15,7 @@ namespace PubSub.Testing;
 /// By default the identity carries the name as both its name identifier and its name claim;
 /// <c>X-Test-Claims</c> (<c>id</c>, <c>name</c> or <c>none</c>) keeps only one or neither, and
 /// <c>X-Test-Authentication-Type</c> gives the identity another authentication type, as a second
-/// scheme of the application would.
+/// scheme of the application would; <c>X-Test-Extra-Claims</c> adds claims (<c>scope=chat,tier=gold</c>).
 /// </summary>
 public sealed class TestAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
@@ -25,6 +25,9 @@ public sealed class TestAuthenticationHandler(IOptionsMonitor<AuthenticationSche
     public const string RolesHeader = "X-Test-Roles";
     public const string ClaimsHeader = "X-Test-Claims";
     public const string AuthenticationTypeHeader = "X-Test-Authentication-Type";
+
+    /// <summary>Extra claims, each <c>type=value</c>, comma-separated.</summary>
+    public const string ExtraClaimsHeader = "X-Test-Extra-Claims";
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -47,6 +50,8 @@ public sealed class TestAuthenticationHandler(IOptionsMonitor<AuthenticationSche
         {
             claims.Add(new(ClaimTypes.Name, user));
         }
+        claims.AddRange(Request.Headers[ExtraClaimsHeader].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(claim => claim.Split('=', 2)).Select(pair => new Claim(pair[0], pair[1])));
         claims.AddRange(Request.Headers[RolesHeader].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(role => new Claim(ClaimTypes.Role, role)));
         var authenticationType = Request.Headers[AuthenticationTypeHeader].ToString() is { Length: > 0 } type ? type : SchemeName;
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, authenticationType));

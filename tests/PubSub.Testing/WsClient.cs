@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -60,6 +62,26 @@ public sealed class WsClient : IAsyncDisposable
         client.Connected = await client.NextAsync();
         Assert.Equal("connected", client.Connected.GetProperty("type").GetString());
         return client;
+    }
+
+    /// <summary>
+    /// Attempts a WebSocket upgrade that the server is expected to refuse: the HTTP status and the
+    /// response headers it refused with. Fails the test if the upgrade succeeds.
+    /// </summary>
+    public static async Task<(HttpStatusCode Status, HttpResponseHeaders Headers)> RefusedUpgradeAsync(Uri uri, Action<ClientWebSocketOptions>? configure = null)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("pubsub.json");
+        socket.Options.CollectHttpResponseDetails = true;
+        configure?.Invoke(socket.Options);
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(uri, CancellationToken.None).WithTimeout("the refused WebSocket handshake"));
+        var headers = new HttpResponseMessage().Headers;
+        foreach (var (name, values) in socket.HttpResponseHeaders ?? new Dictionary<string, IEnumerable<string>>())
+        {
+            headers.TryAddWithoutValidation(name, values);
+        }
+        Assert.True(socket.HttpStatusCode != 0, $"no HTTP status: {refused.Message}");
+        return (socket.HttpStatusCode, headers);
     }
 
     /// <summary>Sends one text message as is.</summary>

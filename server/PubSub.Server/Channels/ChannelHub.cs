@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PubSub.Diagnostics;
+using PubSub.Limits;
 using PubSub.Protocol;
 using PubSub.Sessions;
 
@@ -27,9 +29,11 @@ internal sealed partial class ChannelHub
     private readonly PubSubMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly int _maxSubscribers;
 
-    public ChannelHub(MeasuredBroker broker, TimeProvider time, PubSubMetrics metrics, ILogger<ChannelHub> logger)
+    public ChannelHub(MeasuredBroker broker, IOptions<PubSubOptions> options, TimeProvider time, PubSubMetrics metrics, ILogger<ChannelHub> logger)
     {
+        _maxSubscribers = options.Value.Limits.MaxSubscribersPerChannel;
         _metrics = metrics;
         metrics.ObserveChannels(() => LocalChannelCount);
         _broker = broker;
@@ -145,6 +149,12 @@ internal sealed partial class ChannelHub
                 if (channel.Retired)
                 {
                     continue;
+                }
+                if (_maxSubscribers > 0 && channel.Subscribers.Length >= _maxSubscribers)
+                {
+                    _metrics.LimitRefused(LimitNames.SubscribersPerChannel);
+                    throw new PubSubException(PubSubErrorCodes.TooManySubscribers,
+                        $"'{channel.Name}' has as many subscribers on this node as it may ({_maxSubscribers}).");
                 }
                 channel.Add(subscription);
                 _metrics.SubscriptionsChanged(1);

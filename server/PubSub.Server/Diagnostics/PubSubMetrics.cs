@@ -29,6 +29,7 @@ internal sealed class PubSubMetrics
     private readonly Counter<long> _forwarded;
     private readonly Histogram<double> _brokerDuration;
     private readonly Counter<long> _brokerErrors;
+    private readonly Counter<long> _limitRefusals;
 
     public PubSubMetrics(IMeterFactory meters)
     {
@@ -52,6 +53,7 @@ internal sealed class PubSubMetrics
         _brokerDuration = _meter.CreateHistogram("pubsub.broker.operation.duration", "s", "How long broker operations take.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _brokerErrors = _meter.CreateCounter<long>("pubsub.broker.error", "{operation}", "Broker operations that failed, by error code.");
+        _limitRefusals = _meter.CreateCounter<long>("pubsub.limit.refusals", "{request}", "Connects, publishes and subscribes refused by a limit (PubSub:Limits), by limit.");
     }
 
     /// <summary>Observes the channels this node holds (from the hub, which registers itself).</summary>
@@ -88,6 +90,7 @@ internal sealed class PubSubMetrics
         4001 => "slow_consumer",
         4002 => "heartbeat_timeout",
         4003 => "session_closed",
+        4004 => "token_expired",
         4500 => "kicked",
         4501 => "protocol_violation",
         _ => "application",
@@ -143,4 +146,7 @@ internal sealed class PubSubMetrics
             _brokerErrors.Add(1, new TagList { tag, { "error.type", errorCode } });
         }
     }
+
+    /// <summary>A refusal by one of <see cref="PubSubLimits"/>; <paramref name="limit"/> is one of <see cref="Limits.LimitNames"/>.</summary>
+    public void LimitRefused(string limit) => _limitRefusals.Add(1, new KeyValuePair<string, object?>("pubsub.limit", limit));
 }

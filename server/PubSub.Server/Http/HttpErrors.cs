@@ -14,7 +14,8 @@ internal static class HttpErrors
         PubSubErrorCodes.UnknownChannel or PubSubErrorCodes.SessionNotFound => StatusCodes.Status404NotFound,
         PubSubErrorCodes.EpochMismatch => StatusCodes.Status409Conflict,
         PubSubErrorCodes.MessageTooLarge => StatusCodes.Status413PayloadTooLarge,
-        PubSubErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        PubSubErrorCodes.TooManyConnections or PubSubErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+        PubSubErrorCodes.Unavailable or PubSubErrorCodes.OverCapacity => StatusCodes.Status503ServiceUnavailable,
         PubSubErrorCodes.Timeout => StatusCodes.Status504GatewayTimeout,
         PubSubErrorCodes.Internal => StatusCodes.Status500InternalServerError,
         // Forbidden, and the codes application hooks choose.

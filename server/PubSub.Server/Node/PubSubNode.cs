@@ -32,7 +32,11 @@ internal sealed partial class PubSubNode(
         // Long-lived connections would hold up the server's drain until its timeout and then be cut
         // without a word. Telling every client to reconnect the moment shutdown begins lets them
         // go at once, to another node.
-        _stopping = lifetime?.ApplicationStopping.Register(static state => ((SessionRegistry)state!).CloseAll(DisconnectReason.Shutdown), sessions) ?? default;
+        // With a drain configured, NodeDrain moves them gradually instead.
+        if (!options.Value.Drain.IsEnabled)
+        {
+            _stopping = lifetime?.ApplicationStopping.Register(static state => ((SessionRegistry)state!).CloseAll(DisconnectReason.Shutdown), sessions) ?? default;
+        }
         Log.NodeStarted(logger, identity.Id, broker.Name);
         if (options.Value.Channels.Count == 0)
         {

@@ -9,6 +9,7 @@ internal sealed record DisconnectReason(int Code, string Reason)
     public static readonly DisconnectReason SlowConsumer = new(4001, "The client did not read fast enough; reconnect and recover.");
     public static readonly DisconnectReason HeartbeatTimeout = new(4002, "No frame from the client after a ping.");
     public static readonly DisconnectReason SessionClosed = new(4003, "The server closed the session.");
+    public static readonly DisconnectReason TokenExpired = new(4004, "The credentials the session was opened with expired; connect again with new ones.");
     public static readonly DisconnectReason Kicked = new(4500, "The application disconnected the client.");
     public static readonly DisconnectReason ProtocolViolation = new(4501, "Protocol violation.");
 }

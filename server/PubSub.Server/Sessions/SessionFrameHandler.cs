@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PubSub.Channels;
 using PubSub.Diagnostics;
+using PubSub.Limits;
 using PubSub.Protocol;
 
 namespace PubSub.Sessions;
@@ -17,6 +18,7 @@ internal sealed partial class SessionFrameHandler(
     ChannelHub hub,
     ChannelPublisher publisher,
     HookRunner hooks,
+    PublishLimiter publishLimits,
     PubSubMetrics metrics,
     IAuthorizationService authorization,
     IOptions<PubSubOptions> options,
@@ -195,6 +197,7 @@ internal sealed partial class SessionFrameHandler(
             throw new PubSubException(PubSubErrorCodes.Forbidden, $"Clients may not publish to '{match.Channel}'.");
         }
         await AuthorizePolicyAsync(session, match);
+        publishLimits.Acquire(session);
         var data = frame.Data!.Value;
         await hooks.AuthorizePublishAsync(session, match, data);
         // Issued now, in frame order (which is offset order: IBroker requires publishes started
@@ -256,18 +259,8 @@ internal sealed partial class SessionFrameHandler(
         Reply(session, frame.Id, id => ServerFrames.ReplyHistory(id, page));
     }
 
-    private async ValueTask AuthorizePolicyAsync(Session session, ChannelMatch match)
-    {
-        if (match.Options.AuthorizationPolicy is { } policy)
-        {
-            // The resource is the channel name, for handlers that decide per channel.
-            var result = await authorization.AuthorizeAsync(session.User, match.Channel, policy);
-            if (!result.Succeeded)
-            {
-                throw new PubSubException(PubSubErrorCodes.Forbidden, $"Not authorized for '{match.Channel}'.");
-            }
-        }
-    }
+    private ValueTask AuthorizePolicyAsync(Session session, ChannelMatch match) =>
+        match.Options.Access.AuthorizeAsync(authorization, session.User, match);
 
     private static void Reply(Session session, long? id, Func<long, byte[]> reply)
     {

@@ -6,6 +6,8 @@ using PubSub.Channels;
 using PubSub.Diagnostics;
 using PubSub.Node;
 using PubSub.Protocol;
+using PubSub.Limits;
+using PubSub.Transports;
 
 namespace PubSub.Sessions;
 
@@ -42,8 +44,12 @@ internal sealed partial class SessionRegistry(
         }
     }
 
-    /// <summary>A new session bound to <paramref name="user"/> (see <see cref="UserKey"/>).</summary>
-    public Session Create(ClaimsPrincipal user, string transport)
+    /// <summary>
+    /// A new session bound to <paramref name="user"/> (see <see cref="UserKey"/>), holding the
+    /// place admission gave it (<see cref="SessionTicket"/>) until it closes. When its credentials
+    /// expire, the session is closed with 4004, so the client comes back with new ones.
+    /// </summary>
+    public Session Create(ClaimsPrincipal user, string transport, SessionTicket ticket)
     {
         var session = new Session(
             Ids.NewSessionId(identity.Id),
@@ -54,9 +60,22 @@ internal sealed partial class SessionRegistry(
             time.GetTimestamp(),
             OnClosed);
         _sessions[session.Id] = session;
+        session.Closed.UnsafeRegister(static state => ((ConnectionLease)state!).Dispose(), ticket.Lease);
+        if (ticket.CredentialsExpire is { } expires)
+        {
+            CloseWhenExpired(session, expires);
+        }
         metrics.SessionOpened(transport);
         Log.SessionOpened(logger, session.Id, transport);
         return session;
+    }
+
+    private void CloseWhenExpired(Session session, DateTimeOffset expires)
+    {
+        var due = expires - time.GetUtcNow();
+        var timer = time.CreateTimer(static state => ((Session)state!).Close(DisconnectReason.TokenExpired),
+            session, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        session.Closed.UnsafeRegister(static state => ((ITimer)state!).Dispose(), timer);
     }
 
     public Session? Find(string sessionId) => _sessions.GetValueOrDefault(sessionId);

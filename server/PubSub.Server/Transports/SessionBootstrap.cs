@@ -15,7 +15,7 @@ namespace PubSub.Transports;
 /// subscriptions. Every channel is checked before anything is sent, so a refused channel fails the
 /// request with an HTTP error (a native EventSource then stops instead of retrying forever).
 /// </summary>
-internal sealed partial class SessionBootstrap(SessionRegistry sessions, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, ILogger<SessionBootstrap> logger)
+internal sealed partial class SessionBootstrap(SessionRegistry sessions, SessionAdmission admission, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, ILogger<SessionBootstrap> logger)
 {
     public const string CursorParameter = "lastEventId";
     public const string CursorHeader = "Last-Event-ID";
@@ -38,7 +38,11 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, NodeIde
             return null;
         }
 
-        var session = sessions.Create(context.User, transport);
+        if (await admission.AdmitAsync(context) is not { } ticket)
+        {
+            return null;
+        }
+        var session = sessions.Create(context.User, transport, ticket);
         var channels = new List<(ChannelMatch, StreamPosition?)>(requested.Count);
         try
         {

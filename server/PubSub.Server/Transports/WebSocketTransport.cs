@@ -16,7 +16,7 @@ namespace PubSub.Transports;
 /// (docs/protocol.md, section 3.2). One loop reads batches and hands them to the frame handler;
 /// the other drains the outbound queue, coalescing whatever waits into one message.
 /// </summary>
-internal sealed partial class WebSocketTransport(SessionRegistry sessions, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, PubSubMetrics metrics, ILogger<WebSocketTransport> logger)
+internal sealed partial class WebSocketTransport(SessionRegistry sessions, SessionAdmission admission, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, PubSubMetrics metrics, ILogger<WebSocketTransport> logger)
 {
     public const string JsonSubprotocol = "pubsub.json";
 
@@ -50,15 +50,31 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, NodeI
             subprotocol = JsonSubprotocol;
         }
 
-        // Liveness is the protocol's own ping/pong (any proxy sees it as traffic), so the
-        // WebSocket-level keep-alive would only double it.
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        // Refused before the upgrade, so the client reads an HTTP status and an error body.
+        if (await admission.AdmitAsync(context) is not { } ticket)
         {
-            SubProtocol = subprotocol,
-            KeepAliveInterval = TimeSpan.Zero,
-        });
+            return;
+        }
+        WebSocket socket;
+        try
+        {
+            // Liveness is the protocol's own ping/pong (any proxy sees it as traffic), so the
+            // WebSocket-level keep-alive would only double it.
+            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                SubProtocol = subprotocol,
+                KeepAliveInterval = TimeSpan.Zero,
+            });
+        }
+        catch
+        {
+            // No session will hold the place.
+            ticket.Lease.Dispose();
+            throw;
+        }
+        using var _ = socket;
 
-        var session = sessions.Create(context.User, TransportNames.WebSocket);
+        var session = sessions.Create(context.User, TransportNames.WebSocket, ticket);
         session.Send(ServerFrames.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
 
         try

@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace PubSub.Host;
+
+/// <summary>
+/// The server API (/api) rate-limited per client address with ASP.NET Core's rate limiter, a token
+/// bucket from <c>Host:ApiRateLimit</c> (<c>PermitsPerSecond</c>, <c>Burst</c>; off while
+/// PermitsPerSecond is 0, the default). A caller over the limit gets 429 with <c>Retry-After</c>
+/// and a <c>rate_limited</c> error body; the rate limiter's own metrics count the refusals.
+/// </summary>
+internal static class HostApiRateLimit
+{
+    public const string Policy = "pubsub-api";
+    private const string Section = "Host:ApiRateLimit";
+
+    public static WebApplicationBuilder AddApiRateLimitIfEnabled(this WebApplicationBuilder builder)
+    {
+        var settings = builder.Configuration.GetSection(Section);
+        var perSecond = settings.GetValue<double>("PermitsPerSecond");
+        if (perSecond <= 0)
+        {
+            return builder;
+        }
+        var (tokens, period) = perSecond >= 1 ? ((int)Math.Round(perSecond), TimeSpan.FromSeconds(1)) : (1, TimeSpan.FromSeconds(1 / perSecond));
+        var bucket = new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(1, settings.GetValue("Burst", tokens)),
+            TokensPerPeriod = tokens,
+            ReplenishmentPeriod = period,
+            QueueLimit = 0,
+        };
+        builder.Services.AddRateLimiter(options =>
+        {
+            options.AddPolicy(Policy, context => RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "", _ => bucket));
+            options.OnRejected = async (rejected, cancellationToken) =>
+            {
+                var after = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : period;
+                rejected.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                await Results.Json(new { error = new { code = PubSubErrorCodes.RateLimited, message = $"Too many API requests from this address: at most {perSecond} per second." } },
+                    statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(rejected.HttpContext);
+            };
+        });
+        return builder;
+    }
+
+    public static WebApplication UseApiRateLimitIfEnabled(this WebApplication app)
+    {
+        if (app.Configuration.GetSection(Section).GetValue<double>("PermitsPerSecond") > 0)
+        {
+            app.UseRateLimiter();
+        }
+        return app;
+    }
+
+    /// <summary>Puts the API's endpoints under the policy when it is enabled.</summary>
+    public static IEndpointConventionBuilder WithApiRateLimitIfEnabled(this IEndpointConventionBuilder endpoints, IConfiguration configuration) =>
+        configuration.GetSection(Section).GetValue<double>("PermitsPerSecond") > 0 ? endpoints.RequireRateLimiting(Policy) : endpoints;
+}
