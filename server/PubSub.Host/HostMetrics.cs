@@ -4,7 +4,7 @@ namespace PubSub.Host;
 
 /// <summary>
 /// <c>GET /metrics</c> in Prometheus' text format: the PubSub meter (docs/deployment.md lists its
-/// instruments) with ASP.NET Core's, Kestrel's and the runtime's. On unless
+/// instruments) with ASP.NET Core's (hosting, rate limiting), Kestrel's and the runtime's. On unless
 /// <c>Host:Metrics:Enabled</c> is false; callers send the API key (Prometheus:
 /// <c>authorization: { credentials: ... }</c>), unless <c>Host:Metrics:AllowAnonymous</c> is true
 /// for a node whose port only the scraper can reach.
@@ -18,6 +18,8 @@ internal static class HostMetrics
         PubSubTelemetry.MeterName,
         "Microsoft.AspNetCore.Hosting",
         "Microsoft.AspNetCore.Server.Kestrel",
+        // The server API's rate limiter (Host:ApiRateLimit): requests it let through and refused.
+        "Microsoft.AspNetCore.RateLimiting",
         "System.Runtime",
     ];
 

@@ -58,6 +58,8 @@ public sealed class PrometheusServer : IAsyncDisposable
                     throw new InvalidOperationException($"prometheus exited: {string.Join('\n', log)}");
                 }
             }
+            // It listens before its storage is open, and answers queries with 503 until then.
+            await Timeouts.Until(async () => (await prometheus._http.GetAsync("-/ready")).IsSuccessStatusCode, "prometheus to be ready");
         }
         catch
         {

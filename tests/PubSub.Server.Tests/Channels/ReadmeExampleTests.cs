@@ -40,7 +40,8 @@ public sealed class ReadmeExampleTests
             .History(size: 100, ttl: TimeSpan.FromMinutes(5))
             .AllowClientPublish()
             .RequireAuthorization("staff"));
-        o.Channel("users/{id:int}/notifications", c => c.History(20, TimeSpan.FromHours(1)).RequireAuthorization("signed-in"));
+        // Only user 42 may read users/42/notifications: the route value must equal the user's id.
+        o.Channel("users/{id}/notifications", c => c.History(20, TimeSpan.FromHours(1)).ForUser("id"));
         // README:end
     }
 
@@ -95,6 +96,24 @@ public sealed class ReadmeExampleTests
         Assert.Equal("hello lobby", (await anonymous.NextOfTypeAsync("message")).GetProperty("data").GetProperty("text").GetString());
         var tooLong = await member.RequestAsync(new() { ["type"] = "publish", ["channel"] = "chat/lobby", ["data"] = new string('x', 3000) });
         Assert.Equal("too_long", ErrorCode(tooLong));
+    }
+
+    [Fact]
+    public async Task A_users_notifications_are_theirs_alone()
+    {
+        await using var node = await StartLikeTheReadmeAsync();
+        await using var owner = await node.ConnectAsAsync("42");
+        await using var other = await node.ConnectAsAsync("43");
+        await using var anonymous = await node.ConnectAsAsync(null);
+
+        await owner.SubscribeAsync("users/42/notifications");
+        var foreign = await other.RequestAsync(new() { ["type"] = "subscribe", ["channel"] = "users/42/notifications" });
+        var unsigned = await anonymous.RequestAsync(new() { ["type"] = "subscribe", ["channel"] = "users/42/notifications" });
+        await node.Publisher.PublishAsync("users/42/notifications", new { text = "Shipped!" });
+
+        Assert.Equal("forbidden", ErrorCode(foreign));
+        Assert.Equal("forbidden", ErrorCode(unsigned));
+        Assert.Equal("Shipped!", (await owner.NextOfTypeAsync("message")).GetProperty("data").GetProperty("text").GetString());
     }
 
     [Fact]
