@@ -41,6 +41,8 @@ app.MapPubSubApi("/api");
 // 503 with the reason as JSON while it cannot). Load balancers ask /healthz/ready.
 app.MapPubSubHealthChecks("/healthz");
 app.MapMetricsIfEnabled();
+// Off by default: a live dashboard at /admin, its numbers behind the API key (Host:Admin).
+app.MapAdminIfEnabled();
 // Off by default: the load generator's memory readings (docs/benchmarks.md).
 app.MapDiagnosticsIfEnabled();
 
