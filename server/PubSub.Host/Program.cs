@@ -33,6 +33,9 @@ builder.AddMetricsIfEnabled();
 
 var app = builder.Build();
 
+// Off unless Host:ForwardedHeaders lists the proxies to trust: behind a TLS-terminating proxy the
+// origin rule must see the site's https origin (docs/deployment.md). First, so all after it does.
+app.UseForwardedHeadersIfConfigured();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.MapPubSub("/pubsub");
