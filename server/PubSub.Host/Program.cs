@@ -37,6 +37,9 @@ builder.AddApiRateLimitIfEnabled();
 
 var app = builder.Build();
 
+// Off unless Host:ForwardedHeaders lists the proxies to trust: behind a TLS-terminating proxy the
+// origin rule must see the site's https origin (docs/deployment.md). First, so all after it does.
+app.UseForwardedHeadersIfConfigured();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthenticationIfConfigured("/pubsub");
@@ -47,6 +50,8 @@ app.MapPubSubApi("/api").WithApiRateLimitIfEnabled(app.Configuration);
 // 503 with the reason as JSON while it cannot). Load balancers ask /healthz/ready.
 app.MapPubSubHealthChecks("/healthz");
 app.MapMetricsIfEnabled();
+// Off by default: a live dashboard at /admin, its numbers behind the API key (Host:Admin).
+app.MapAdminIfEnabled();
 // Off by default: the load generator's memory readings (docs/benchmarks.md).
 app.MapDiagnosticsIfEnabled();
 

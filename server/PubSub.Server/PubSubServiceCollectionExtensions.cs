@@ -92,6 +92,8 @@ public static class PubSubServiceCollectionExtensions
         services.AddSingleton<SessionEndpoints>();
         services.AddSingleton<ApiKeyGuard>();
         services.AddSingleton<ServerApi>();
+        // Made only if something maps MapPubSubStats(): until then no listener taxes the hot paths.
+        services.AddSingleton<NodeSnapshot>();
         return builder;
     }
 

@@ -94,6 +94,8 @@ public sealed class HostProcess : IAsyncDisposable
         }
         if (!listening)
         {
+            // Exited: waiting for it also waits for the last of its output, the error that says why.
+            await process.WaitForExitAsync();
             var output = host.Output;
             await host.DisposeAsync();
             throw new InvalidOperationException($"PubSub.Host exited: {output}");

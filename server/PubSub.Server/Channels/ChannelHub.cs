@@ -47,6 +47,22 @@ internal sealed partial class ChannelHub
     public bool HasLocalChannel(string channel) => _channels.ContainsKey(channel);
 
     /// <summary>
+    /// Each channel this node holds with its local subscriber count (0 while it lingers), for the
+    /// node's snapshot (<see cref="NodeSnapshot"/>). Enumerating takes no lock and copies nothing;
+    /// the counts are each a moment's, not one moment's for all.
+    /// </summary>
+    public IEnumerable<(string Channel, int Subscribers)> LocalChannels
+    {
+        get
+        {
+            foreach (var (name, channel) in _channels)
+            {
+                yield return (name, channel.Subscribers.Length);
+            }
+        }
+    }
+
+    /// <summary>
     /// Brings a subscription live: registers it (buffering), makes sure the node receives the
     /// channel, reads history, and replays from <paramref name="since"/> when it is covered.
     /// <paramref name="firstFrame"/> builds the frame that must precede every message.

@@ -13,6 +13,11 @@ namespace PubSub.Diagnostics;
 /// </summary>
 internal sealed class PubSubMetrics
 {
+    /// <summary>Instrument names that <see cref="NodeSnapshot"/> totals as well.</summary>
+    public const string PublicationInstrument = "pubsub.publication";
+    public const string DeliveryInstrument = "pubsub.delivery";
+    public const string BytesSentInstrument = "pubsub.outbound.bytes";
+
     private readonly Meter _meter;
     private readonly UpDownCounter<long> _sessionsActive;
     private readonly Counter<long> _sessionsOpened;
@@ -40,9 +45,9 @@ internal sealed class PubSubMetrics
         _slowConsumers = _meter.CreateCounter<long>("pubsub.session.slow_consumer", "{session}", "Sessions closed because their client did not take what was sent (4001).");
         _heartbeatTimeouts = _meter.CreateCounter<long>("pubsub.session.heartbeat_timeout", "{session}", "WebSocket sessions closed because nothing came after a ping (4002).");
         _subscriptionsActive = _meter.CreateUpDownCounter<long>("pubsub.subscription.active", "{subscription}", "Subscriptions of this node's sessions.");
-        _publications = _meter.CreateCounter<long>("pubsub.publication", "{publication}", "Publish requests, by publisher and outcome (accepted, or refused with its error code).");
-        _deliveries = _meter.CreateCounter<long>("pubsub.delivery", "{message}", "Publications written to clients.");
-        _bytesSent = _meter.CreateCounter<long>("pubsub.outbound.bytes", "By", "Bytes written to clients.");
+        _publications = _meter.CreateCounter<long>(PublicationInstrument, "{publication}", "Publish requests, by publisher and outcome (accepted, or refused with its error code).");
+        _deliveries = _meter.CreateCounter<long>(DeliveryInstrument, "{message}", "Publications written to clients.");
+        _bytesSent = _meter.CreateCounter<long>(BytesSentInstrument, "By", "Bytes written to clients.");
         _held = _meter.CreateHistogram("pubsub.outbound.held", "By", "What a session holds for its client at each write: its outbound queue's depth.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216] });
         _recoveries = _meter.CreateCounter<long>("pubsub.recovery", "{subscription}", "Subscriptions made from a position, by whether history covered it.");
@@ -55,6 +60,9 @@ internal sealed class PubSubMetrics
         _brokerErrors = _meter.CreateCounter<long>("pubsub.broker.error", "{operation}", "Broker operations that failed, by error code.");
         _limitRefusals = _meter.CreateCounter<long>("pubsub.limit.refusals", "{request}", "Connects, publishes and subscribes refused by a limit (PubSub:Limits), by limit.");
     }
+
+    /// <summary>This node's meter (one per service provider), which <see cref="NodeSnapshot"/> listens to for its totals.</summary>
+    public Meter Meter => _meter;
 
     /// <summary>Observes the channels this node holds (from the hub, which registers itself).</summary>
     public void ObserveChannels(Func<int> count) =>
