@@ -1,9 +1,5 @@
 using System.Net;
-using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace PubSub.Server.Tests.Host;
 
@@ -59,7 +55,7 @@ public sealed class TokenAuthenticationTests(TokenAuthenticationTests.SignedHost
             // Past JWT bearer's five minutes of clock skew.
             "expired" => fixture.Token("dave", expires: DateTime.UtcNow.AddMinutes(-10), notBefore: DateTime.UtcNow.AddMinutes(-20)),
             "not yet valid" => fixture.Token("dave", notBefore: DateTime.UtcNow.AddMinutes(10), expires: DateTime.UtcNow.AddMinutes(20)),
-            "wrongly signed" => fixture.Token("dave", key: SignedHost.NewKey()),
+            "wrongly signed" => fixture.Token("dave", key: TestTokens.NewKey()),
             "another audience" => fixture.Token("dave", audience: "someone-else"),
             "another issuer" => fixture.Token("dave", issuer: "someone-else"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
@@ -125,29 +121,20 @@ public sealed class TokenAuthenticationTests(TokenAuthenticationTests.SignedHost
     /// <summary>One Host with token authentication, configured as README.md shows.</summary>
     public sealed class SignedHost : IAsyncLifetime
     {
-        public const string Issuer = "pubsub-tests";
-        public const string Audience = "pubsub";
         private const string ApiKey = "token-tests-key";
 
-        private readonly byte[] _key = NewKey();
+        private readonly TestTokens _tokens = new();
         private HttpClient _api = null!;
 
         public HostProcess Host { get; private set; } = null!;
 
-        public static byte[] NewKey() => RandomNumberGenerator.GetBytes(32);
-
         public async Task InitializeAsync()
         {
-            Host = await HostProcess.StartAsync(new Dictionary<string, string>
-            {
-                ["PubSub__ApiKey"] = ApiKey,
-                ["Authentication__Schemes__Bearer__ValidIssuer"] = Issuer,
-                ["Authentication__Schemes__Bearer__ValidAudiences__0"] = Audience,
-                ["Authentication__Schemes__Bearer__SigningKeys__0__Issuer"] = Issuer,
-                ["Authentication__Schemes__Bearer__SigningKeys__0__Value"] = Convert.ToBase64String(_key),
-                ["PubSub__Channels__2__Template"] = "users/{id}/notifications",
-                ["PubSub__Channels__2__UserParameter"] = "id",
-            });
+            var environment = _tokens.HostEnvironment();
+            environment["PubSub__ApiKey"] = ApiKey;
+            environment["PubSub__Channels__2__Template"] = "users/{id}/notifications";
+            environment["PubSub__Channels__2__UserParameter"] = "id";
+            Host = await HostProcess.StartAsync(environment);
             _api = new HttpClient { BaseAddress = Host.BaseUri, Timeout = Timeouts.Default };
             _api.DefaultRequestHeaders.Add("X-API-Key", ApiKey);
         }
@@ -162,17 +149,8 @@ public sealed class TokenAuthenticationTests(TokenAuthenticationTests.SignedHost
 
         public Task<WsClient> ConnectAsync(string token) => WsClient.ConnectAsync(WebSocketUri(token));
 
-        /// <summary>A token for <paramref name="user"/>, minted as README.md's example does.</summary>
-        public string Token(string user, DateTime? expires = null, DateTime? notBefore = null, byte[]? key = null, string audience = Audience, string issuer = Issuer) =>
-            new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-            {
-                Issuer = issuer,
-                Audience = audience,
-                Subject = new ClaimsIdentity([new Claim("sub", user)]),
-                NotBefore = notBefore ?? DateTime.UtcNow.AddMinutes(-1),
-                Expires = expires ?? DateTime.UtcNow.AddHours(1),
-                SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(key ?? _key), SecurityAlgorithms.HmacSha256),
-            });
+        public string Token(string user, DateTime? expires = null, DateTime? notBefore = null, byte[]? key = null, string audience = TestTokens.Audience, string issuer = TestTokens.Issuer) =>
+            _tokens.Mint(user, expires, notBefore, key, audience, issuer);
 
         public async Task PublishAsync(string channel, int data)
         {
