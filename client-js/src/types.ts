@@ -8,10 +8,14 @@ export type TransportName = "websocket" | "sse" | "long-polling";
 /** All transports, in the client's default order of preference. */
 export const ALL_TRANSPORTS: readonly TransportName[] = ["websocket", "sse", "long-polling"];
 
-/** A position in a channel's stream: the last publication seen (docs/protocol.md, section 1). */
+/**
+ * A position in a channel's stream: the last publication seen (docs/protocol.md, section 1).
+ * Offset first, as the server's and the .NET client's `StreamPosition(Offset, Epoch)`; on the
+ * wire `since` is written `{"epoch":...,"offset":...}` (protocol/frames/client.json).
+ */
 export interface StreamPosition {
-  epoch: string;
   offset: number;
+  epoch: string;
 }
 
 /** Publication data as the application sees it: any JSON value, or bytes for a binary publication. */

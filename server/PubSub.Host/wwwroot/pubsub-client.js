@@ -59,6 +59,85 @@ var PubSub = (() => {
   _Backoff.DefaultMaxDelay = 3e4;
   var Backoff = _Backoff;
 
+  // src/Emitter.ts
+  var Emitter = class {
+    constructor() {
+      this.listeners = /* @__PURE__ */ new Map();
+    }
+    /** Adds a listener; returns a function that removes it. */
+    on(event, listener) {
+      let set = this.listeners.get(event);
+      if (!set) {
+        set = /* @__PURE__ */ new Set();
+        this.listeners.set(event, set);
+      }
+      set.add(listener);
+      return () => this.off(event, listener);
+    }
+    /** Adds a listener that is removed after its first call. */
+    once(event, listener) {
+      const off = this.on(event, (value) => {
+        off();
+        listener(value);
+      });
+      return off;
+    }
+    off(event, listener) {
+      var _a;
+      (_a = this.listeners.get(event)) == null ? void 0 : _a.delete(listener);
+    }
+    emit(event, value) {
+      const set = this.listeners.get(event);
+      if (!set) {
+        return;
+      }
+      for (const listener of [...set]) {
+        try {
+          listener(value);
+        } catch (error) {
+          setTimeout(() => {
+            throw error;
+          }, 0);
+        }
+      }
+    }
+  };
+
+  // src/encoding.ts
+  function utf8Length(text) {
+    let bytes = text.length;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 128) {
+        continue;
+      }
+      if (c < 2048) {
+        bytes += 1;
+      } else if (c >= 55296 && c <= 56319 && i + 1 < text.length && (text.charCodeAt(i + 1) & 64512) === 56320) {
+        bytes += 2;
+        i++;
+      } else {
+        bytes += 2;
+      }
+    }
+    return bytes;
+  }
+  function toBase64(bytes) {
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 32768) {
+      binary += String.fromCharCode(...bytes.subarray(i, i + 32768));
+    }
+    return btoa(binary);
+  }
+  function fromBase64(text) {
+    const binary = atob(text);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) {
+      bytes[i] = binary.charCodeAt(i);
+    }
+    return bytes;
+  }
+
   // src/PubSubError.ts
   var ErrorCodes = {
     // From the server.
@@ -98,11 +177,13 @@ var PubSub = (() => {
   };
   var PubSubError = class extends Error {
     constructor(code, message, details = {}) {
+      var _a;
       super(message, details.cause === void 0 ? void 0 : { cause: details.cause });
       this.name = "PubSubError";
       this.code = code;
       this.status = details.status;
       this.disconnectCode = details.disconnectCode;
+      this.terminal = (_a = details.terminal) != null ? _a : false;
     }
   };
 
@@ -188,6 +269,39 @@ var PubSub = (() => {
       onBadFrame: (error) => sink.onBadFrame(error)
     };
   }
+  function subscribeRequest(channel, since) {
+    return since === null ? { type: "subscribe", channel } : { type: "subscribe", channel, since: copyPosition(since) };
+  }
+  function unsubscribeRequest(channel) {
+    return { type: "unsubscribe", channel };
+  }
+  function publishRequest(channel, data) {
+    if (ArrayBuffer.isView(data)) {
+      return { type: "publish", channel, binary: toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
+    }
+    if (data instanceof ArrayBuffer) {
+      return { type: "publish", channel, binary: toBase64(new Uint8Array(data)) };
+    }
+    if (data === void 0 || typeof data === "function" || typeof data === "symbol") {
+      throw new PubSubError("bad_request", `Publication data must be a JSON value or bytes, not ${typeof data}.`);
+    }
+    return { type: "publish", channel, data };
+  }
+  function historyRequest(channel, options) {
+    const since = options.since === void 0 ? {} : { since: copyPosition(options.since) };
+    const limit = options.limit === void 0 ? {} : { limit: options.limit };
+    return { type: "history", channel, ...since, ...limit };
+  }
+  function encodeRequest(request, id) {
+    const { type, ...fields } = request;
+    return JSON.stringify({ type, id, ...fields });
+  }
+  var PING = JSON.stringify({ type: "ping" });
+  var PONG = JSON.stringify({ type: "pong" });
+  var CLOSE = JSON.stringify({ type: "close" });
+  function copyPosition(position) {
+    return { epoch: position.epoch, offset: position.offset };
+  }
 
   // src/http.ts
   function endpoint(base, path, query = {}) {
@@ -238,7 +352,7 @@ var PubSub = (() => {
       throw new PubSubError("transport_failed", `Reading the response of ${url.pathname} failed: ${describe(error)}`, { cause: error });
     }
   }
-  async function httpError(response, url) {
+  async function httpError(response, url, terminal = false) {
     var _a, _b;
     let text = "";
     try {
@@ -246,13 +360,13 @@ var PubSub = (() => {
       const body = JSON.parse(text);
       if (typeof ((_a = body.error) == null ? void 0 : _a.code) === "string") {
         const message = typeof body.error.message === "string" ? body.error.message : text;
-        return new PubSubError(body.error.code, message, { status: response.status });
+        return new PubSubError(body.error.code, message, { status: response.status, terminal });
       }
     } catch (e) {
     }
     const code = (_b = STATUS_CODES[response.status]) != null ? _b : "transport_failed";
     const detail = text.trim() === "" ? "" : `: ${text.trim().slice(0, 200)}`;
-    return new PubSubError(code, `${url.pathname} answered ${response.status}${detail}`, { status: response.status });
+    return new PubSubError(code, `${url.pathname} answered ${response.status}${detail}`, { status: response.status, terminal });
   }
   var STATUS_CODES = {
     400: "bad_request",
@@ -268,6 +382,22 @@ var PubSub = (() => {
       return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
     }
     return String(error);
+  }
+  function asPubSubError(error) {
+    return error instanceof PubSubError ? error : new PubSubError("transport_failed", describe(error), { cause: error });
+  }
+  async function resolveToken(source) {
+    if (source === void 0) {
+      return null;
+    }
+    if (typeof source === "string") {
+      return source;
+    }
+    try {
+      return await source();
+    } catch (error) {
+      throw new PubSubError("unauthorized", `The token function failed: ${describe(error)}`, { cause: error });
+    }
   }
 
   // src/HttpSender.ts
@@ -308,7 +438,7 @@ var PubSub = (() => {
       }
       const init = requestInit(this.context, {
         method: "POST",
-        body: '{"type":"close"}',
+        body: CLOSE,
         keepalive: true,
         headers: { "Content-Type": "text/plain;charset=UTF-8" }
       });
@@ -605,6 +735,45 @@ var PubSub = (() => {
     }
   };
 
+  // src/rules.ts
+  var RETRY_RULES = {
+    // From the server (docs/protocol.md, section 2.7).
+    bad_request: "never",
+    unknown_type: "never",
+    message_too_large: "never",
+    invalid_channel: "never",
+    unknown_channel: "never",
+    already_subscribed: "never",
+    not_subscribed: "never",
+    forbidden: "never",
+    too_many_subscriptions: "never",
+    epoch_mismatch: "never",
+    session_not_found: "reconnect",
+    unauthorized: "never",
+    unavailable: "later",
+    timeout: "later",
+    internal: "later",
+    // Raised by the client itself.
+    connection_lost: "never",
+    closed: "never",
+    bad_frame: "reconnect",
+    transport_failed: "reconnect",
+    no_transport: "never",
+    // Client codes that protocol/error-codes.json does not list (yet): a full queue says the
+    // application outpaces the network, and `disconnected` is a final disconnect (4500-4999).
+    queue_full: "never",
+    disconnected: "never"
+  };
+  function retryRule(code) {
+    return Object.prototype.hasOwnProperty.call(RETRY_RULES, code) ? RETRY_RULES[code] : "never";
+  }
+  function reconnectsAfter(code) {
+    return !(code >= 4500 && code <= 4999);
+  }
+  function isProtocolCode(code) {
+    return code >= 4e3 && code <= 4999;
+  }
+
   // src/SseTransport.ts
   var SseTransport = class extends HttpTransport {
     constructor() {
@@ -766,7 +935,6 @@ var PubSub = (() => {
         return new LongPollingTransport(context, handler);
     }
   }
-  var PING = JSON.stringify({ type: "ping" });
   var Connection = class {
     constructor(name, context, settings, listener) {
       this.name = name;
@@ -796,7 +964,7 @@ var PubSub = (() => {
       };
       this.transport = createTransport(name, context, handler);
       this.openTimer = setTimeout(() => {
-        this.fail(new PubSubError("timeout", `The ${name} transport did not deliver 'connected' within ${settings.connectTimeout} ms.`), true);
+        this.fail(new PubSubError("timeout", `The ${name} transport did not deliver 'connected' within ${settings.connectTimeout} ms.`));
       }, settings.connectTimeout);
       this.transport.open();
     }
@@ -839,14 +1007,14 @@ var PubSub = (() => {
     }
     /** Ends the connection quietly: the listener hears nothing more. */
     close() {
-      this.end(new PubSubError("closed", "The connection was closed while it was opening."), null);
+      this.end(new PubSubError("closed", "The connection was closed while it was opening."), false);
     }
     /** Ends the connection because it failed: an opening one rejects `opened`, an open one tells the listener. */
-    fail(error, reconnect) {
-      this.end(error, reconnect);
+    fail(error) {
+      this.end(error, true);
     }
-    /** `reconnect` null: a quiet close. */
-    end(error, reconnect) {
+    /** `tell` false: a quiet close. */
+    end(error, tell) {
       if (this.state === "closed") {
         return;
       }
@@ -856,8 +1024,8 @@ var PubSub = (() => {
       this.transport.close();
       if (wasOpening) {
         this.rejectOpened(error);
-      } else if (reconnect !== null) {
-        this.listener.onClosed(this, { error, reconnect });
+      } else if (tell) {
+        this.listener.onClosed(this, { error });
       }
     }
     onFrame(frame) {
@@ -871,7 +1039,7 @@ var PubSub = (() => {
       }
       if (frame.type === "disconnect") {
         const disconnect = frame;
-        this.fail(disconnectError(disconnect.code, disconnect.reason), disconnect.reconnect);
+        this.fail(disconnectError(disconnect.code, disconnect.reason));
         return;
       }
       this.listener.onFrame(this, frame);
@@ -887,24 +1055,22 @@ var PubSub = (() => {
       }
       if (frame.type === "disconnect") {
         const disconnect = frame;
-        this.fail(disconnectError(disconnect.code, disconnect.reason), disconnect.reconnect);
+        this.fail(disconnectError(disconnect.code, disconnect.reason));
         return;
       }
-      this.fail(new PubSubError("bad_frame", `The first frame was '${frame.type}', not 'connected'.`), true);
+      this.fail(new PubSubError("bad_frame", `The first frame was '${frame.type}', not 'connected'.`));
     }
     onBadFrame(error) {
       this.markInbound();
       if (this.state === "opening") {
-        this.fail(error, true);
+        this.fail(error);
       } else if (this.state === "open") {
         this.listener.onBadFrame(this, error);
       }
     }
     onTransportClosed(closed) {
       const code = closed.closeCode;
-      const permanent = code !== void 0 && code >= 4500 && code <= 4999;
-      const error = code !== void 0 && code >= 4e3 && code <= 4999 ? disconnectError(code, closed.error.message) : closed.error;
-      this.fail(error, !permanent);
+      this.fail(code !== void 0 && isProtocolCode(code) ? disconnectError(code, closed.error.message) : closed.error);
     }
     /**
      * The server pings a WebSocket every `ping` seconds; silence past `ping` + margin means a dead
@@ -927,7 +1093,7 @@ var PubSub = (() => {
         const now = Date.now();
         const silence = now - this.lastInbound;
         if (silence >= deadline) {
-          this.fail(new PubSubError("timeout", `No frame from the server for ${Math.round(silence / 1e3)} s (heartbeat every ${interval / 1e3} s).`), true);
+          this.fail(new PubSubError("timeout", `No frame from the server for ${Math.round(silence / 1e3)} s (heartbeat every ${interval / 1e3} s).`));
           return;
         }
         if (clientPings && !this.awaitingPong && silence >= interval) {
@@ -951,113 +1117,26 @@ var PubSub = (() => {
     }
   };
   function disconnectError(code, reason) {
-    const permanent = code >= 4500 && code <= 4999;
+    const reconnect = reconnectsAfter(code);
     return new PubSubError(
-      permanent ? "disconnected" : "transport_failed",
+      reconnect ? "transport_failed" : "disconnected",
       `The server ended the session (${code}${reason ? `: ${reason}` : ""}).`,
-      { disconnectCode: code }
+      { disconnectCode: code, terminal: !reconnect }
     );
-  }
-
-  // src/Emitter.ts
-  var Emitter = class {
-    constructor() {
-      this.listeners = /* @__PURE__ */ new Map();
-    }
-    /** Adds a listener; returns a function that removes it. */
-    on(event, listener) {
-      let set = this.listeners.get(event);
-      if (!set) {
-        set = /* @__PURE__ */ new Set();
-        this.listeners.set(event, set);
-      }
-      set.add(listener);
-      return () => this.off(event, listener);
-    }
-    /** Adds a listener that is removed after its first call. */
-    once(event, listener) {
-      const off = this.on(event, (value) => {
-        off();
-        listener(value);
-      });
-      return off;
-    }
-    off(event, listener) {
-      var _a;
-      (_a = this.listeners.get(event)) == null ? void 0 : _a.delete(listener);
-    }
-    emit(event, value) {
-      const set = this.listeners.get(event);
-      if (!set) {
-        return;
-      }
-      for (const listener of [...set]) {
-        try {
-          listener(value);
-        } catch (error) {
-          setTimeout(() => {
-            throw error;
-          }, 0);
-        }
-      }
-    }
-  };
-
-  // src/encoding.ts
-  function utf8Length(text) {
-    let bytes = text.length;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 128) {
-        continue;
-      }
-      if (c < 2048) {
-        bytes += 1;
-      } else if (c >= 55296 && c <= 56319 && i + 1 < text.length && (text.charCodeAt(i + 1) & 64512) === 56320) {
-        bytes += 2;
-        i++;
-      } else {
-        bytes += 2;
-      }
-    }
-    return bytes;
-  }
-  function toBase64(bytes) {
-    let binary = "";
-    for (let i = 0; i < bytes.length; i += 32768) {
-      binary += String.fromCharCode(...bytes.subarray(i, i + 32768));
-    }
-    return btoa(binary);
-  }
-  function fromBase64(text) {
-    const binary = atob(text);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) {
-      bytes[i] = binary.charCodeAt(i);
-    }
-    return bytes;
   }
 
   // src/negotiate.ts
   var PROTOCOL_VERSION = 1;
-  var terminalErrors = /* @__PURE__ */ new WeakSet();
-  function isTerminal(error) {
-    return terminalErrors.has(error);
-  }
-  function markTerminal(error) {
-    terminalErrors.add(error);
-    return error;
-  }
+  var DEFAULT_MAX_MESSAGE_SIZE = 65536;
+  var DEFAULT_POLL_TIMEOUT_SECONDS = 25;
   async function negotiate(http, timeoutMs, cancel) {
-    var _a;
     const url = endpoint(http.base, "negotiate");
     const started = Date.now();
     const response = await fetchWithin(http, url, { method: "GET" }, timeoutMs, cancel);
     const rtt = Date.now() - started;
     if (!response.ok) {
-      const error = await httpError(response, url);
       const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-      throw retryable ? error : markTerminal(error);
+      throw await httpError(response, url, !retryable);
     }
     let body;
     try {
@@ -1065,28 +1144,148 @@ var PubSub = (() => {
     } catch (error) {
       throw new PubSubError("bad_frame", `${url.pathname} did not return JSON.`, { cause: error });
     }
+    return { info: parseNegotiate(body, url.pathname), rtt };
+  }
+  function parseNegotiate(value, source = "negotiate") {
+    var _a;
+    const body = typeof value === "object" && value !== null ? value : {};
     if (body.version !== PROTOCOL_VERSION) {
-      throw markTerminal(new PubSubError(
+      throw new PubSubError(
         "bad_request",
-        `The server speaks protocol version ${String(body.version)}; this client speaks version ${PROTOCOL_VERSION}.`
-      ));
+        `The server speaks protocol version ${String(body.version)}; this client speaks version ${PROTOCOL_VERSION}.`,
+        { terminal: true }
+      );
     }
     if (!Array.isArray(body.transports)) {
-      throw new PubSubError("bad_frame", `${url.pathname} returned no 'transports' list.`);
+      throw new PubSubError("bad_frame", `${source} returned no 'transports' list.`);
     }
     return {
-      info: {
-        version: body.version,
-        node: String((_a = body.node) != null ? _a : ""),
-        transports: body.transports.map(String),
-        encodings: Array.isArray(body.encodings) ? body.encodings.map(String) : ["json"],
-        ping: typeof body.ping === "number" ? body.ping : 0,
-        pollTimeout: typeof body.pollTimeout === "number" ? body.pollTimeout : 25,
-        maxMessageSize: typeof body.maxMessageSize === "number" ? body.maxMessageSize : 65536
-      },
-      rtt
+      version: body.version,
+      node: String((_a = body.node) != null ? _a : ""),
+      transports: body.transports.map(String),
+      encodings: Array.isArray(body.encodings) ? body.encodings.map(String) : ["json"],
+      ping: typeof body.ping === "number" ? body.ping : 0,
+      pollTimeout: typeof body.pollTimeout === "number" ? body.pollTimeout : DEFAULT_POLL_TIMEOUT_SECONDS,
+      maxMessageSize: typeof body.maxMessageSize === "number" ? body.maxMessageSize : DEFAULT_MAX_MESSAGE_SIZE
     };
   }
+
+  // src/RequestTracker.ts
+  var RequestTracker = class {
+    constructor(timeout, maxQueueBytes, route) {
+      this.timeout = timeout;
+      this.maxQueueBytes = maxQueueBytes;
+      this.route = route;
+      /** The largest frame the server accepts; negotiate's `maxMessageSize`. */
+      this.maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+      this.pending = /* @__PURE__ */ new Map();
+      this.nextId = 1;
+      this.backlog = new OutboundQueue(maxQueueBytes);
+    }
+    /** Sends a request and resolves with its result as `parse` reads it; an error reply rejects with the server's code. */
+    request(request, lane, parse) {
+      return new Promise((resolve, reject) => {
+        this.send(request, lane, {
+          onReply: (reply) => {
+            if (reply.error !== void 0) {
+              reject(new PubSubError(reply.error.code, reply.error.message));
+              return;
+            }
+            try {
+              resolve(parse(reply.result));
+            } catch (error) {
+              reject(new PubSubError("bad_frame", `The reply to a ${request.type} could not be read: ${describe(error)}`));
+            }
+          },
+          onFailed: reject
+        }, null);
+      });
+    }
+    /**
+     * Queues a request on `connection` (or, when null, on the connection in use, or in the backlog
+     * while reconnecting). Failures (closed client, oversized frame, full queue) go to `onFailed`.
+     */
+    send(request, lane, handlers, connection) {
+      if (!this.route.accepting()) {
+        handlers.onFailed(new PubSubError("closed", "The client is closed; call connect() first."));
+        return;
+      }
+      const id = this.nextId++;
+      let text;
+      try {
+        text = encodeRequest(request, id);
+      } catch (error) {
+        handlers.onFailed(new PubSubError("bad_request", `The request could not be serialized as JSON: ${describe(error)}`, { cause: error }));
+        return;
+      }
+      const bytes = utf8Length(text);
+      if (bytes > this.maxMessageSize) {
+        handlers.onFailed(new PubSubError(
+          "message_too_large",
+          `The ${request.type} frame is ${bytes} bytes; the server accepts at most ${this.maxMessageSize}.`
+        ));
+        return;
+      }
+      const frame = { text, bytes, lane, id };
+      const target = connection != null ? connection : this.route.current();
+      if (!(target !== null ? target.enqueue(frame) : this.backlog.enqueue(frame))) {
+        handlers.onFailed(new PubSubError(
+          "queue_full",
+          `${this.maxQueueBytes} bytes are already waiting to be sent; the ${request.type} was not queued.`
+        ));
+        return;
+      }
+      const timer = setTimeout(() => this.timeOut(id), this.timeout);
+      this.pending.set(id, { ...handlers, frame, type: request.type, timer });
+    }
+    /** Hands a reply to its request; replies to requests that already failed are dropped. */
+    onReply(connection, reply) {
+      connection.inflight.delete(reply.id);
+      const request = this.take(reply.id);
+      request == null ? void 0 : request.onReply(reply, connection);
+    }
+    /** Fails the requests sent on a connection that ended: their outcome is unknown. */
+    failSent(connection, cause) {
+      var _a;
+      for (const id of connection.inflight) {
+        (_a = this.take(id)) == null ? void 0 : _a.onFailed(new PubSubError(
+          "connection_lost",
+          `The connection was lost before the reply came; the request may or may not have taken effect (${cause.message})`,
+          { cause }
+        ));
+      }
+      connection.inflight.clear();
+    }
+    /** Fails every request, sent or waiting, with `error` (the client closed), and empties the backlog. */
+    failAll(error) {
+      var _a;
+      this.backlog.clear();
+      for (const id of [...this.pending.keys()]) {
+        (_a = this.take(id)) == null ? void 0 : _a.onFailed(error);
+      }
+    }
+    /** Moves what waits in the backlog onto a connection that just took over. */
+    drainInto(connection) {
+      connection.queue.appendBulk(this.backlog.takeBulk());
+      connection.scheduleFlush();
+    }
+    timeOut(id) {
+      const request = this.take(id);
+      if (request === void 0) {
+        return;
+      }
+      const unsent = this.backlog.remove(request.frame) || this.route.queues().some((connection) => connection.queue.remove(request.frame));
+      request.onFailed(new PubSubError("timeout", unsent ? `The ${request.type} could not be sent within ${this.timeout} ms; it was not sent.` : `No reply to the ${request.type} within ${this.timeout} ms; it may or may not have taken effect.`));
+    }
+    take(id) {
+      const request = this.pending.get(id);
+      if (request !== void 0) {
+        clearTimeout(request.timer);
+        this.pending.delete(id);
+      }
+      return request;
+    }
+  };
 
   // src/Subscription.ts
   var _Subscription = class _Subscription extends Emitter {
@@ -1166,13 +1365,13 @@ var PubSub = (() => {
      * `position`. Nothing happens when this client is past it already (another connection, during
      * a transport upgrade, delivered them).
      */
-    handleLiveGap(position2) {
+    handleLiveGap(position) {
       const from = this._position;
-      if (from !== null && from.epoch === position2.epoch && position2.offset <= from.offset) {
+      if (from !== null && from.epoch === position.epoch && position.offset <= from.offset) {
         return;
       }
-      this._position = { ...position2 };
-      this.emit("missed", { channel: this.channel, from: from === null ? { ...position2 } : { ...from }, position: { ...position2 } });
+      this._position = { ...position };
+      this.emit("missed", { channel: this.channel, from: from === null ? { ...position } : { ...from }, position: { ...position } });
     }
     /**
      * @internal Delivers a publication unless it was delivered already. Each connection delivers a
@@ -1181,8 +1380,8 @@ var PubSub = (() => {
      * Returns whether it was delivered.
      */
     handleMessage(frame) {
-      const position2 = this._position;
-      if (position2 !== null && frame.epoch === position2.epoch && frame.offset <= position2.offset) {
+      const position = this._position;
+      if (position !== null && frame.epoch === position.epoch && frame.offset <= position.offset) {
         return false;
       }
       let data;
@@ -1242,6 +1441,670 @@ var PubSub = (() => {
   _Subscription.RetryMaxDelay = 3e4;
   var Subscription = _Subscription;
 
+  // src/SubscriptionSet.ts
+  var SubscriptionSet = class {
+    constructor(requests, host, owner) {
+      this.requests = requests;
+      this.host = host;
+      this.owner = owner;
+      this.byChannel = /* @__PURE__ */ new Map();
+      this.retryTimers = /* @__PURE__ */ new Map();
+    }
+    get(channel) {
+      return this.byChannel.get(channel);
+    }
+    all() {
+      return [...this.byChannel.values()];
+    }
+    /** Adds a subscription and, when connected, subscribes it at once. */
+    add(channel, since) {
+      if (typeof channel !== "string" || channel === "") {
+        throw new PubSubError("invalid_channel", "A channel name must be a non-empty string.");
+      }
+      if (this.byChannel.has(channel)) {
+        throw new PubSubError(
+          "already_subscribed",
+          `Already subscribed to '${channel}'; use getSubscription() to reach it, or unsubscribe() it first.`
+        );
+      }
+      const subscription = new Subscription(channel, this.owner, since);
+      this.byChannel.set(channel, subscription);
+      const connection = this.host.current();
+      if (connection !== null) {
+        this.subscribe(connection, subscription);
+      }
+      return subscription;
+    }
+    /** Ends a subscription by the application's wish; resolves when the server confirmed it (at once when not connected). */
+    remove(subscription, retiring) {
+      if (!this.end(subscription, null)) {
+        return Promise.resolve();
+      }
+      for (const connection2 of retiring) {
+        connection2.activeChannels.delete(subscription.channel);
+      }
+      const connection = this.host.current();
+      if (connection === null) {
+        return Promise.resolve();
+      }
+      connection.activeChannels.delete(subscription.channel);
+      return new Promise((resolve, reject) => {
+        this.requests.send(unsubscribeRequest(subscription.channel), "control", {
+          onReply: (reply) => {
+            if (reply.error !== void 0 && reply.error.code !== "not_subscribed") {
+              reject(new PubSubError(reply.error.code, reply.error.message));
+            } else {
+              resolve();
+            }
+          },
+          // A session that is gone holds no subscriptions.
+          onFailed: (error) => error.code === "timeout" ? reject(error) : resolve()
+        }, connection);
+      });
+    }
+    /** A connection took over after a (re)connect: every subscription is subscribed on it, from its position. */
+    resubscribeAll(connection) {
+      for (const subscription of this.byChannel.values()) {
+        this.subscribe(connection, subscription);
+      }
+    }
+    /** The connection in use was lost (or the client closed): retries stop, and each subscription waits for the next one. */
+    disconnected() {
+      this.stopRetries();
+      for (const subscription of this.byChannel.values()) {
+        subscription.handleDisconnected();
+      }
+    }
+    /** Whether every subscription is established, so an upgrade may start. */
+    allSubscribed() {
+      return this.all().every((subscription) => subscription.state === "subscribed");
+    }
+    /** Whether the set is the one `snapshot` took: an upgrade that raced a subscribe or unsubscribe is abandoned. */
+    unchangedSince(snapshot) {
+      return snapshot.length === this.byChannel.size && snapshot.every((subscription) => this.byChannel.get(subscription.channel) === subscription);
+    }
+    /**
+     * For an upgrade: subscribes on a second connection from the subscription's position, and tells
+     * `done` whether that session recovered it exactly (so it can take over without a gap). From the
+     * reply on, that connection delivers the channel too; the subscription drops what it has seen.
+     */
+    subscribeAlongside(connection, subscription, done) {
+      const since = subscription.recoveryPosition();
+      this.requests.send(subscribeRequest(subscription.channel, since), "control", {
+        onReply: (reply) => {
+          var _a;
+          const recovered = reply.error === void 0 && since !== null && ((_a = reply.result) == null ? void 0 : _a.recovered) === true;
+          if (recovered) {
+            connection.activeChannels.add(subscription.channel);
+          }
+          done(recovered);
+        },
+        onFailed: () => done(false)
+      }, connection);
+    }
+    // ---- Frames of a connection ----------------------------------------------------------------------
+    onMessage(connection, frame) {
+      const subscription = this.byChannel.get(frame.channel);
+      if (subscription !== void 0 && connection.activeChannels.has(frame.channel)) {
+        subscription.handleMessage(frame);
+      }
+    }
+    onUnsubscribed(connection, frame) {
+      if (!connection.activeChannels.delete(frame.channel) || connection !== this.host.current()) {
+        return;
+      }
+      const subscription = this.byChannel.get(frame.channel);
+      if (subscription !== void 0) {
+        this.end(subscription, new PubSubError(frame.code, frame.reason || `The server ended the subscription to '${frame.channel}'.`));
+      }
+    }
+    /**
+     * On a live subscription: the node lost publications it could not recover (section 2.4), and
+     * the subscription continues from the frame's position. Otherwise: a subscription the server
+     * made without a subscribe frame (not one this client asks for, but the protocol allows it).
+     */
+    onSubscribed(connection, frame) {
+      const subscription = this.byChannel.get(frame.channel);
+      if (subscription === void 0) {
+        return;
+      }
+      if (connection.activeChannels.has(frame.channel)) {
+        if (frame.recovered === false) {
+          subscription.handleLiveGap({ epoch: frame.epoch, offset: frame.offset });
+        }
+        return;
+      }
+      if (connection !== this.host.current()) {
+        return;
+      }
+      connection.activeChannels.add(frame.channel);
+      const since = frame.recovered === void 0 ? null : subscription.recoveryPosition();
+      subscription.handleSubscribed(frame, since);
+    }
+    // ---- Subscribing ---------------------------------------------------------------------------------
+    subscribe(connection, subscription) {
+      const since = subscription.recoveryPosition();
+      this.requests.send(subscribeRequest(subscription.channel, since), "control", {
+        onReply: (reply) => this.onReply(connection, subscription, since, reply),
+        onFailed: (error) => {
+          if (error.code === "timeout" && connection === this.host.current()) {
+            connection.fail(error);
+          }
+        }
+      }, connection);
+    }
+    onReply(connection, subscription, since, reply) {
+      if (this.byChannel.get(subscription.channel) !== subscription || connection !== this.host.current()) {
+        return;
+      }
+      if (reply.error !== void 0) {
+        this.refused(connection, subscription, new PubSubError(reply.error.code, reply.error.message));
+        return;
+      }
+      const result = reply.result;
+      if (typeof result.epoch !== "string" || typeof result.offset !== "number") {
+        this.host.reportError(new PubSubError("bad_frame", "A reply lacks its position ('epoch', 'offset')."));
+        return;
+      }
+      connection.activeChannels.add(subscription.channel);
+      const recovered = typeof result.recovered === "boolean" ? { recovered: result.recovered } : {};
+      subscription.handleSubscribed({ epoch: result.epoch, offset: result.offset, ...recovered }, since);
+    }
+    refused(connection, subscription, error) {
+      switch (retryRule(error.code)) {
+        case "later": {
+          const delay = subscription.handleTransientFailure(error);
+          this.retryTimers.set(subscription, setTimeout(() => {
+            this.retryTimers.delete(subscription);
+            if (connection === this.host.current() && this.byChannel.get(subscription.channel) === subscription) {
+              this.subscribe(connection, subscription);
+            }
+          }, delay));
+          return;
+        }
+        case "reconnect":
+          subscription.handleTransientFailure(error);
+          connection.fail(error);
+          return;
+        case "never":
+          this.end(subscription, error);
+          return;
+      }
+    }
+    /** Removes a subscription and tells it why; false when it had ended already. */
+    end(subscription, error) {
+      if (this.byChannel.get(subscription.channel) !== subscription) {
+        return false;
+      }
+      this.byChannel.delete(subscription.channel);
+      clearTimeout(this.retryTimers.get(subscription));
+      this.retryTimers.delete(subscription);
+      subscription.handleEnded(error);
+      return true;
+    }
+    stopRetries() {
+      for (const timer of this.retryTimers.values()) {
+        clearTimeout(timer);
+      }
+      this.retryTimers.clear();
+    }
+  };
+
+  // src/TransportUpgrade.ts
+  var TransportUpgrade = class {
+    constructor(interval, subscriptions, host) {
+      this.interval = interval;
+      this.subscriptions = subscriptions;
+      this.host = host;
+      this.state = { kind: "idle" };
+    }
+    /** The probe's connection while one is open. */
+    get probe() {
+      return this.state.kind === "opening" || this.state.kind === "subscribing" ? this.state.probe : null;
+    }
+    /** Waits `interval` ms, then tries; does nothing when the client cannot move up. */
+    schedule() {
+      this.stop();
+      if (this.interval > 0 && this.host.canUpgrade()) {
+        this.state = { kind: "waiting", timer: setTimeout(() => void this.run(), this.interval) };
+      }
+    }
+    /** Abandons any upgrade (the client disconnected, closed, or the probe failed). */
+    stop() {
+      const state = this.state;
+      this.state = { kind: "idle" };
+      if (state.kind === "waiting") {
+        clearTimeout(state.timer);
+      } else if (state.kind !== "idle" && state.probe !== null) {
+        this.host.abandon(state.probe, new PubSubError("closed", "The upgrade was abandoned."));
+        state.probe.close();
+      }
+    }
+    /** The probe's connection ended by itself: try again later. Returns whether `connection` was the probe. */
+    onClosed(connection) {
+      if (this.probe !== connection) {
+        return false;
+      }
+      this.state = { kind: "idle" };
+      this.schedule();
+      return true;
+    }
+    async run() {
+      if (!this.host.canUpgrade()) {
+        this.state = { kind: "idle" };
+        return;
+      }
+      if (!this.subscriptions.allSubscribed()) {
+        this.schedule();
+        return;
+      }
+      this.state = { kind: "opening", probe: null };
+      const opening = this.state;
+      if (!await this.host.prepare()) {
+        if (this.state === opening) {
+          this.schedule();
+        }
+        return;
+      }
+      if (this.state !== opening || !this.host.canUpgrade()) {
+        return;
+      }
+      const probe = this.host.openWebSocket();
+      const opened = { kind: "opening", probe };
+      this.state = opened;
+      try {
+        await probe.opened;
+      } catch (e) {
+        if (this.state === opened) {
+          this.state = { kind: "idle" };
+          this.schedule();
+        }
+        return;
+      }
+      if (this.state !== opened || !this.host.canUpgrade()) {
+        probe.close();
+        return;
+      }
+      const snapshot = this.subscriptions.all();
+      const subscribing = { kind: "subscribing", probe, snapshot, left: new Set(snapshot) };
+      this.state = subscribing;
+      if (snapshot.length === 0) {
+        this.complete(probe);
+        return;
+      }
+      for (const subscription of snapshot) {
+        this.subscriptions.subscribeAlongside(probe, subscription, (recovered) => {
+          if (this.state !== subscribing) {
+            return;
+          }
+          if (!recovered) {
+            this.schedule();
+            return;
+          }
+          subscribing.left.delete(subscription);
+          if (subscribing.left.size === 0) {
+            this.complete(probe);
+          }
+        });
+      }
+    }
+    complete(probe) {
+      const state = this.state;
+      if (state.kind !== "subscribing" || !this.host.canUpgrade() || !this.subscriptions.unchangedSince(state.snapshot)) {
+        this.schedule();
+        return;
+      }
+      this.state = { kind: "idle" };
+      this.host.takeOver(probe);
+    }
+  };
+
+  // src/Supervisor.ts
+  var Supervisor = class {
+    constructor(parts, emit, owner) {
+      this.parts = parts;
+      this.emit = emit;
+      /** Connections replaced by an upgrade that still owe replies; each closes when the last is in. */
+      this.retiring = /* @__PURE__ */ new Set();
+      this.connectWaiters = [];
+      this.phase = { kind: "closed" };
+      this.link = null;
+      /** Unsubscribes, telling connections that an upgrade retired as well. */
+      this.unsubscribe = (subscription) => this.subscriptions.remove(subscription, this.retiring);
+      this.connectionListener = {
+        onFrame: (connection, frame) => this.onFrame(connection, frame),
+        onBadFrame: (_connection, error) => this.emit("error", error),
+        onClosed: (connection, closed) => this.onConnectionClosed(connection, closed)
+      };
+      this.settings = parts.settings;
+      this.requests = new RequestTracker(this.settings.requestTimeout, this.settings.maxQueueBytes, {
+        current: () => this.current(),
+        accepting: () => this.phase.kind !== "closed",
+        queues: () => [this.current(), this.upgrade.probe].filter((connection) => connection !== null)
+      });
+      this.subscriptions = new SubscriptionSet(this.requests, {
+        current: () => this.current(),
+        reportError: (error) => this.emit("error", error)
+      }, owner);
+      this.upgrade = new TransportUpgrade(this.settings.probeInterval, this.subscriptions, {
+        canUpgrade: () => this.canUpgrade(),
+        prepare: () => this.prepareUpgrade(),
+        openWebSocket: () => this.open("websocket"),
+        takeOver: (probe) => this.takeOver(probe),
+        abandon: (connection, error) => this.requests.failSent(connection, error)
+      });
+    }
+    get state() {
+      return this.phase.kind;
+    }
+    /** The connection in use; null unless connected. */
+    current() {
+      return this.phase.kind === "connected" ? this.phase.connection : null;
+    }
+    connect() {
+      if (this.phase.kind === "connected") {
+        return Promise.resolve();
+      }
+      const connected = new Promise((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
+      if (this.phase.kind === "closed") {
+        this.parts.backoff.reset();
+        const run = { cancel: new AbortController(), opening: null, retry: null };
+        this.enter({ kind: "connecting", run });
+        void this.attempt(run);
+      }
+      return connected;
+    }
+    /** Ends the run: closes every connection, fails every request (with `error`, or `closed`), rejects `connect()`. */
+    shutdown(error) {
+      const phase = this.phase;
+      if (phase.kind === "closed") {
+        return;
+      }
+      const run = phase.run;
+      run.cancel.abort();
+      this.stopRetry(run);
+      this.upgrade.stop();
+      for (const connection of [this.current(), run.opening, ...this.retiring]) {
+        connection == null ? void 0 : connection.close();
+      }
+      run.opening = null;
+      this.retiring.clear();
+      const failure = error != null ? error : new PubSubError("closed", "The client was closed.");
+      this.requests.failAll(failure);
+      this.subscriptions.disconnected();
+      this.enter({ kind: "closed" }, error != null ? error : void 0);
+      for (const waiter of this.connectWaiters.splice(0)) {
+        waiter.reject(failure);
+      }
+    }
+    // ---- Connecting ------------------------------------------------------------------------------
+    isCurrent(run) {
+      return this.phase.kind !== "closed" && this.phase.run === run;
+    }
+    async attempt(run) {
+      let connection;
+      try {
+        connection = await this.establish(run);
+      } catch (error) {
+        if (!this.isCurrent(run)) {
+          return;
+        }
+        const failure = asPubSubError(error);
+        if (failure.terminal || !this.settings.reconnect || this.parts.backoff.attempts >= this.settings.maxAttempts) {
+          this.shutdown(failure);
+          return;
+        }
+        this.emit("error", failure);
+        this.scheduleRetry(run);
+        return;
+      }
+      if (!this.isCurrent(run)) {
+        connection.close();
+        return;
+      }
+      this.adopt(run, connection, false);
+    }
+    /**
+     * Waits the next backoff delay, then tries again. A browser that reports it is back online
+     * (the window's `online` event) cuts the wait short: the network that failed is likely back.
+     */
+    scheduleRetry(run) {
+      const retry = () => {
+        this.stopRetry(run);
+        if (this.isCurrent(run)) {
+          void this.attempt(run);
+        }
+      };
+      const timer = setTimeout(retry, this.parts.backoff.next());
+      const events = globalThis;
+      let stopOnline = () => void 0;
+      if (typeof events.addEventListener === "function") {
+        events.addEventListener("online", retry);
+        stopOnline = () => globalThis.removeEventListener("online", retry);
+      }
+      run.retry = { timer, stopOnline };
+    }
+    stopRetry(run) {
+      if (run.retry !== null) {
+        clearTimeout(run.retry.timer);
+        run.retry.stopOnline();
+        run.retry = null;
+      }
+    }
+    /** Negotiates, then lets the selector try each transport in order; resolves with the first connection that delivers `connected`. */
+    async establish(run) {
+      var _a, _b, _c, _d, _e;
+      const token = await resolveToken(this.parts.token);
+      const http = { base: this.parts.base, token, withCredentials: this.parts.withCredentials, fetch: this.parts.fetch };
+      const negotiated = this.settings.negotiate ? await negotiate(http, this.settings.negotiateTimeout, run.cancel.signal) : null;
+      const info = (_a = negotiated == null ? void 0 : negotiated.info) != null ? _a : null;
+      const offered = (_b = info == null ? void 0 : info.transports) != null ? _b : null;
+      this.requests.maxMessageSize = (_c = info == null ? void 0 : info.maxMessageSize) != null ? _c : DEFAULT_MAX_MESSAGE_SIZE;
+      this.link = {
+        offered,
+        rtt: (_d = negotiated == null ? void 0 : negotiated.rtt) != null ? _d : null,
+        context: {
+          ...http,
+          WebSocket: this.parts.WebSocket,
+          EventSource: this.parts.EventSource,
+          pollTimeout: ((_e = info == null ? void 0 : info.pollTimeout) != null ? _e : DEFAULT_POLL_TIMEOUT_SECONDS) * 1e3,
+          requestTimeout: this.settings.requestTimeout,
+          sendBufferLimit: this.settings.sendBufferLimit
+        }
+      };
+      const order = this.parts.selector.order(offered);
+      if (order.length === 0) {
+        throw new PubSubError(
+          "no_transport",
+          `The server offers ${offered.join(", ") || "no transports"}; this client allows ${this.settings.transports.join(", ")}.`,
+          { terminal: true }
+        );
+      }
+      try {
+        return await this.parts.selector.connect(
+          order,
+          (name) => run.opening = this.open(name),
+          () => !this.isCurrent(run),
+          (failure) => this.emit("error", failure)
+        );
+      } finally {
+        run.opening = null;
+      }
+    }
+    open(name) {
+      const link = this.link;
+      return new Connection(name, link.context, {
+        connectTimeout: this.parts.selector.timeout(name, link.rtt, this.settings.transportTimeout),
+        maxMessageSize: this.requests.maxMessageSize,
+        maxQueueBytes: this.settings.maxQueueBytes,
+        heartbeatMargin: this.settings.heartbeatMargin
+      }, this.connectionListener);
+    }
+    /**
+     * Makes a connected session the one in use: every channel subscribes on it (before anything an
+     * event listener may add), what waited in the backlog follows, then the state turns `connected`.
+     */
+    adopt(run, connection, upgrade) {
+      this.parts.backoff.reset();
+      if (!upgrade) {
+        this.subscriptions.resubscribeAll(connection);
+      }
+      this.requests.drainInto(connection);
+      this.enter({ kind: "connected", run, connection });
+      const info = connection.info;
+      this.emit("connected", { transport: connection.name, session: info.session, node: info.node, upgrade });
+      for (const waiter of this.connectWaiters.splice(0)) {
+        waiter.resolve();
+      }
+      this.upgrade.schedule();
+    }
+    onConnectionClosed(connection, closed) {
+      this.requests.failSent(connection, closed.error);
+      if (this.upgrade.onClosed(connection) || this.retiring.delete(connection) || connection !== this.current()) {
+        return;
+      }
+      const run = this.phase.run;
+      this.upgrade.stop();
+      this.subscriptions.disconnected();
+      this.requests.backlog.appendBulk(connection.queue.takeBulk());
+      if (closed.error.terminal || !this.settings.reconnect) {
+        this.shutdown(closed.error);
+        return;
+      }
+      this.emit("error", closed.error);
+      this.enter({ kind: "reconnecting", run }, closed.error);
+      this.scheduleRetry(run);
+    }
+    /** The one place the state changes; listeners hear of each change of state or transport. */
+    enter(next, error) {
+      const previous = this.phase;
+      this.phase = next;
+      const transport = next.kind === "connected" ? next.connection.name : null;
+      const before = previous.kind === "connected" ? previous.connection.name : null;
+      if (previous.kind === next.kind && transport === before && error === void 0) {
+        return;
+      }
+      const change = { state: next.kind, previous: previous.kind, transport };
+      this.emit("state", error === void 0 ? change : { ...change, error });
+    }
+    // ---- Moving up to WebSocket (TransportUpgrade) -------------------------------------------------
+    canUpgrade() {
+      var _a;
+      const connection = this.current();
+      return connection !== null && connection.name !== "websocket" && this.settings.transports.includes("websocket") && (((_a = this.link) == null ? void 0 : _a.offered) == null || this.link.offered.includes("websocket"));
+    }
+    async prepareUpgrade() {
+      let token;
+      try {
+        token = await resolveToken(this.parts.token);
+      } catch (e) {
+        return false;
+      }
+      if (this.link === null) {
+        return false;
+      }
+      this.link.context = { ...this.link.context, token };
+      return true;
+    }
+    /** The probe recovered every channel: it takes over, and the old connection closes once its pending replies are in. */
+    takeOver(probe) {
+      const phase = this.phase;
+      if (phase.kind !== "connected") {
+        return;
+      }
+      const old = phase.connection;
+      old.queue.clearControl();
+      probe.queue.appendBulk(old.queue.takeBulk());
+      this.parts.selector.succeeded("websocket");
+      if (old.inflight.size === 0) {
+        old.close();
+      } else {
+        this.retiring.add(old);
+        setTimeout(() => {
+          if (this.retiring.delete(old)) {
+            this.requests.failSent(old, new PubSubError("timeout", "The replaced connection did not answer in time."));
+            old.close();
+          }
+        }, this.settings.requestTimeout);
+      }
+      this.adopt(phase.run, probe, true);
+    }
+    // ---- Frames ----------------------------------------------------------------------------------
+    onFrame(connection, frame) {
+      switch (frame.type) {
+        case "message":
+          this.subscriptions.onMessage(connection, frame);
+          break;
+        case "reply":
+          this.requests.onReply(connection, frame);
+          if (this.retiring.has(connection) && connection.inflight.size === 0) {
+            this.retiring.delete(connection);
+            connection.close();
+          }
+          break;
+        case "ping":
+          if (!connection.queue.hasControl(PONG)) {
+            connection.enqueue({ text: PONG, bytes: PONG.length, lane: "control" });
+          }
+          break;
+        case "error": {
+          const error = frame;
+          this.emit("error", new PubSubError(error.code, error.message));
+          break;
+        }
+        case "unsubscribed":
+          this.subscriptions.onUnsubscribed(connection, frame);
+          break;
+        case "subscribed":
+          this.subscriptions.onSubscribed(connection, frame);
+          break;
+        default:
+          break;
+      }
+    }
+  };
+
+  // src/types.ts
+  var ALL_TRANSPORTS = ["websocket", "sse", "long-polling"];
+
+  // src/settings.ts
+  var Defaults = {
+    negotiateTimeout: 1e4,
+    requestTimeout: 3e4,
+    heartbeatMargin: 1e4,
+    probeInterval: 3e4,
+    maxQueueBytes: 1024 * 1024,
+    sendBufferLimit: 64 * 1024
+  };
+  function resolveSettings(options) {
+    var _a, _b, _c, _d, _e, _f, _g, _h, _i, _j;
+    const reconnect = (_a = options.reconnect) != null ? _a : true;
+    const reconnectOptions = typeof reconnect === "object" ? reconnect : {};
+    const transports = (_b = options.transports) != null ? _b : [...ALL_TRANSPORTS];
+    for (const name of transports) {
+      if (!ALL_TRANSPORTS.includes(name)) {
+        throw new TypeError(`Unknown transport '${String(name)}'; use ${ALL_TRANSPORTS.map((t) => `'${t}'`).join(", ")}.`);
+      }
+    }
+    if (transports.length === 0) {
+      throw new TypeError("`transports` must name at least one transport.");
+    }
+    const settings = {
+      transports: [...transports],
+      reconnect: reconnect !== false,
+      maxAttempts: (_c = reconnectOptions.maxAttempts) != null ? _c : Infinity,
+      negotiate: (_d = options.negotiate) != null ? _d : true,
+      transportTimeout: options.transportTimeout,
+      negotiateTimeout: (_e = options.negotiateTimeout) != null ? _e : Defaults.negotiateTimeout,
+      requestTimeout: (_f = options.requestTimeout) != null ? _f : Defaults.requestTimeout,
+      heartbeatMargin: (_g = options.heartbeatMargin) != null ? _g : Defaults.heartbeatMargin,
+      probeInterval: (_h = options.probeInterval) != null ? _h : Defaults.probeInterval,
+      maxQueueBytes: (_i = options.maxQueueBytes) != null ? _i : Defaults.maxQueueBytes,
+      sendBufferLimit: (_j = options.sendBufferLimit) != null ? _j : Defaults.sendBufferLimit
+    };
+    return { settings, reconnectOptions };
+  }
+
   // src/TransportSelector.ts
   var _TransportSelector = class _TransportSelector {
     constructor(transports, storage, key) {
@@ -1299,6 +2162,37 @@ var PubSub = (() => {
       } catch (e) {
       }
     }
+    /**
+     * Tries the transports of `order` one after the other and resolves with the first connection
+     * that delivers `connected` (remembering its transport). Each failure goes to `onFailure` (when
+     * there is another transport to try) and forgets the transport if it was the remembered one.
+     * Rejects with `transport_failed` listing every failure, or `closed` once `cancelled()`.
+     */
+    async connect(order, open, cancelled, onFailure) {
+      const failures = [];
+      for (const name of order) {
+        if (cancelled()) {
+          throw new PubSubError("closed", "The client was closed.");
+        }
+        const connection = open(name);
+        try {
+          await connection.opened;
+          this.succeeded(name);
+          return connection;
+        } catch (error) {
+          if (cancelled()) {
+            throw new PubSubError("closed", "The client was closed.");
+          }
+          const failure = asPubSubError(error);
+          failures.push(`${name}: ${failure.message}`);
+          this.failed(name);
+          if (order.length > 1) {
+            onFailure(failure);
+          }
+        }
+      }
+      throw new PubSubError("transport_failed", `No transport connected. ${failures.join(" ")}`);
+    }
     /** sessionStorage when the environment has one and allows it (browsers); null otherwise (Node, some sandboxes). */
     static defaultStorage() {
       var _a;
@@ -1324,113 +2218,60 @@ var PubSub = (() => {
   _TransportSelector.RoundTrips = { websocket: 2, sse: 2, "long-polling": 1 };
   var TransportSelector = _TransportSelector;
 
-  // src/types.ts
-  var ALL_TRANSPORTS = ["websocket", "sse", "long-polling"];
-
   // src/PubSubClient.ts
-  var DEFAULT_MAX_MESSAGE_SIZE = 65536;
-  var DEFAULT_POLL_TIMEOUT_SECONDS = 25;
-  var PONG = JSON.stringify({ type: "pong" });
-  var TRANSIENT_CODES = /* @__PURE__ */ new Set(["unavailable", "timeout", "internal"]);
-  var _PubSubClient = class _PubSubClient extends Emitter {
+  var PubSubClient = class extends Emitter {
     /**
      * @param url the endpoints' prefix, such as `https://example.com/pubsub` or, in a page, `/pubsub`.
      */
     constructor(url, options = {}) {
-      var _a, _b, _c, _d, _e, _f, _g, _h, _i, _j, _k, _l, _m;
+      var _a, _b, _c;
       super();
-      this.subscriptions = /* @__PURE__ */ new Map();
-      this.requests = /* @__PURE__ */ new Map();
-      this.retiring = /* @__PURE__ */ new Set();
-      this.resubscribeTimers = /* @__PURE__ */ new Map();
-      this.connectWaiters = [];
-      this._state = "closed";
-      this.lastTransport = null;
-      this.primary = null;
-      this.opening = null;
-      this.probe = null;
-      this.nextId = 1;
-      /** Bumped by close(): asynchronous work of an older generation stops where it is. */
-      this.generation = 0;
-      this.cancel = new AbortController();
-      this.stopOnlineListener = null;
-      this.offered = null;
-      this.rtt = null;
-      this.maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
-      this.context = null;
-      /** Bumped whenever the set of subscriptions changes, so a transport upgrade can tell it raced one. */
-      this.subscriptionVersion = 0;
-      this.probeVersion = 0;
-      this.probeSubscribesLeft = 0;
-      this.connectionListener = {
-        onFrame: (connection, frame) => this.onFrame(connection, frame),
-        onBadFrame: (_connection, error) => this.emit("error", error),
-        onClosed: (connection, closed) => this.onConnectionClosed(connection, closed)
-      };
       const location = (_a = globalThis.location) == null ? void 0 : _a.href;
+      let base;
       try {
-        this.base = new URL(url, location);
+        base = new URL(url, location);
       } catch (e) {
         throw new TypeError(`'${url}' is not a URL${location === void 0 ? " (outside a browser it must be absolute)" : ""}.`);
       }
-      if (this.base.protocol === "ws:" || this.base.protocol === "wss:") {
-        this.base.protocol = this.base.protocol === "wss:" ? "https:" : "http:";
+      if (base.protocol === "ws:" || base.protocol === "wss:") {
+        base.protocol = base.protocol === "wss:" ? "https:" : "http:";
       }
-      this.url = this.base.href;
-      const reconnect = (_b = options.reconnect) != null ? _b : true;
-      const reconnectOptions = typeof reconnect === "object" ? reconnect : {};
-      const transports = (_c = options.transports) != null ? _c : [...ALL_TRANSPORTS];
-      for (const name of transports) {
-        if (!ALL_TRANSPORTS.includes(name)) {
-          throw new TypeError(`Unknown transport '${String(name)}'; use ${ALL_TRANSPORTS.map((t) => `'${t}'`).join(", ")}.`);
-        }
-      }
-      if (transports.length === 0) {
-        throw new TypeError("`transports` must name at least one transport.");
-      }
-      this.settings = {
-        transports: [...transports],
-        reconnect: reconnect !== false,
-        maxAttempts: (_d = reconnectOptions.maxAttempts) != null ? _d : Infinity,
-        negotiate: (_e = options.negotiate) != null ? _e : true,
-        transportTimeout: options.transportTimeout,
-        negotiateTimeout: (_f = options.negotiateTimeout) != null ? _f : _PubSubClient.DefaultNegotiateTimeout,
-        requestTimeout: (_g = options.requestTimeout) != null ? _g : _PubSubClient.DefaultRequestTimeout,
-        heartbeatMargin: (_h = options.heartbeatMargin) != null ? _h : _PubSubClient.DefaultHeartbeatMargin,
-        probeInterval: (_i = options.probeInterval) != null ? _i : _PubSubClient.DefaultProbeInterval,
-        maxQueueBytes: (_j = options.maxQueueBytes) != null ? _j : _PubSubClient.DefaultMaxQueueBytes,
-        sendBufferLimit: (_k = options.sendBufferLimit) != null ? _k : _PubSubClient.DefaultSendBufferLimit
-      };
-      this.backoff = new Backoff(reconnectOptions.initialDelay, reconnectOptions.maxDelay);
+      this.url = base.href;
+      const { settings, reconnectOptions } = resolveSettings(options);
       const storage = options.rememberTransport === false ? null : options.storage === void 0 ? TransportSelector.defaultStorage() : options.storage;
-      this.selector = new TransportSelector(this.settings.transports, storage, `pubsub.transport ${this.url}`);
-      const fetchImpl = (_l = options.fetch) != null ? _l : globalThis.fetch;
-      this.fetchImpl = fetchImpl === void 0 ? missingFetch : fetchImpl.bind(globalThis);
-      this.tokenSource = options.token;
-      this.webSocket = options.WebSocket;
-      this.eventSource = options.EventSource;
-      this.withCredentials = (_m = options.withCredentials) != null ? _m : false;
-      this.backlog = new OutboundQueue(this.settings.maxQueueBytes);
-      this.subscriptionOwner = {
-        unsubscribe: (subscription) => this.unsubscribe(subscription),
+      const fetchImpl = (_b = options.fetch) != null ? _b : globalThis.fetch;
+      const owner = {
+        unsubscribe: (subscription) => this.supervisor.unsubscribe(subscription),
         publish: (channel, data) => this.publish(channel, data),
         history: (channel, historyOptions) => this.history(channel, historyOptions),
         reportError: (error) => this.emit("error", error)
       };
+      this.supervisor = new Supervisor({
+        base,
+        settings,
+        backoff: new Backoff(reconnectOptions.initialDelay, reconnectOptions.maxDelay),
+        selector: new TransportSelector(settings.transports, storage, `pubsub.transport ${this.url}`),
+        // Called unbound, a browser's fetch throws "Illegal invocation".
+        fetch: fetchImpl === void 0 ? missingFetch : fetchImpl.bind(globalThis),
+        token: options.token,
+        WebSocket: options.WebSocket,
+        EventSource: options.EventSource,
+        withCredentials: (_c = options.withCredentials) != null ? _c : false
+      }, (event, value) => this.emit(event, value), owner);
     }
     /** The connection state. */
     get state() {
-      return this._state;
+      return this.supervisor.state;
     }
     /** The transport in use; null unless connected. */
     get transport() {
       var _a, _b;
-      return this._state === "connected" ? (_b = (_a = this.primary) == null ? void 0 : _a.name) != null ? _b : null : null;
+      return (_b = (_a = this.supervisor.current()) == null ? void 0 : _a.name) != null ? _b : null;
     }
     /** The server session's id; null unless connected. */
     get session() {
       var _a, _b, _c;
-      return this._state === "connected" ? (_c = (_b = (_a = this.primary) == null ? void 0 : _a.info) == null ? void 0 : _b.session) != null ? _c : null : null;
+      return (_c = (_b = (_a = this.supervisor.current()) == null ? void 0 : _a.info) == null ? void 0 : _b.session) != null ? _c : null;
     }
     /**
      * Connects, and resolves once connected. Transient failures are retried with backoff (the state
@@ -1439,23 +2280,14 @@ var PubSub = (() => {
      * `reconnect.maxAttempts` attempts failed.
      */
     connect() {
-      if (this._state === "connected") {
-        return Promise.resolve();
-      }
-      const connected = new Promise((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
-      if (this._state === "closed") {
-        this.backoff.reset();
-        this.setState("connecting");
-        void this.attempt(this.generation);
-      }
-      return connected;
+      return this.supervisor.connect();
     }
     /**
      * Closes the connection, stops reconnecting, and fails pending requests with `closed`.
      * Subscriptions stay, with their positions: a later `connect()` re-subscribes and recovers.
      */
     close() {
-      this.shutdown(null);
+      this.supervisor.shutdown(null);
     }
     /**
      * Subscribes to a channel. The subscription is sent when connected (at once if connected now)
@@ -1463,63 +2295,38 @@ var PubSub = (() => {
      */
     subscribe(channel, options = {}) {
       var _a;
-      if (typeof channel !== "string" || channel === "") {
-        throw new PubSubError("invalid_channel", "A channel name must be a non-empty string.");
-      }
-      if (this.subscriptions.has(channel)) {
-        throw new PubSubError(
-          "already_subscribed",
-          `Already subscribed to '${channel}'; use getSubscription() to reach it, or unsubscribe() it first.`
-        );
-      }
-      const subscription = new Subscription(channel, this.subscriptionOwner, (_a = options.since) != null ? _a : null);
-      this.subscriptions.set(channel, subscription);
-      this.subscriptionVersion++;
-      if (this.primary !== null && this._state === "connected") {
-        this.sendSubscribe(this.primary, subscription, false);
-      }
-      return subscription;
+      return this.supervisor.subscriptions.add(channel, (_a = options.since) != null ? _a : null);
     }
     /** The subscription to a channel, if there is one. */
     getSubscription(channel) {
-      return this.subscriptions.get(channel);
+      return this.supervisor.subscriptions.get(channel);
     }
     /** All current subscriptions. */
     getSubscriptions() {
-      return [...this.subscriptions.values()];
+      return this.supervisor.subscriptions.all();
     }
     /**
      * Publishes `data` to a channel: any JSON value, or bytes (a `Uint8Array`, another typed array
-     * or DataView, or an `ArrayBuffer`), sent as a binary publication. Resolves with the publication's position. Publishes made while the
-     * client reconnects wait in a bounded queue; one whose connection drops after it was sent
-     * rejects with `connection_lost`, since it may or may not have been published.
+     * or DataView, or an `ArrayBuffer`), sent as a binary publication. Resolves with the
+     * publication's position. Publishes made while the client reconnects wait in a bounded queue;
+     * one whose connection drops after it was sent rejects with `connection_lost`, since it may or
+     * may not have been published.
      */
     publish(channel, data) {
-      let payload;
-      if (ArrayBuffer.isView(data)) {
-        payload = { binary: toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
-      } else if (data instanceof ArrayBuffer) {
-        payload = { binary: toBase64(new Uint8Array(data)) };
-      } else if (data === void 0 || typeof data === "function" || typeof data === "symbol") {
-        return Promise.reject(new PubSubError("bad_request", `Publication data must be a JSON value or bytes, not ${typeof data}.`));
-      } else {
-        payload = { data };
+      let request;
+      try {
+        request = publishRequest(channel, data);
+      } catch (error) {
+        return Promise.reject(error);
       }
-      return this.request({ type: "publish", channel, ...payload }, "bulk", (result) => position(result));
+      return this.supervisor.requests.request(request, "bulk", readPosition);
     }
     /** Reads a channel's history: the publications after `since` (or the latest ones), oldest first. */
     history(channel, options = {}) {
-      const frame = { type: "history", channel };
-      if (options.since !== void 0) {
-        frame.since = { epoch: options.since.epoch, offset: options.since.offset };
-      }
-      if (options.limit !== void 0) {
-        frame.limit = options.limit;
-      }
-      return this.request(frame, "bulk", (result) => {
+      return this.supervisor.requests.request(historyRequest(channel, options), "bulk", (result) => {
         const publications = Array.isArray(result.publications) ? result.publications : [];
         return {
-          ...position(result),
+          ...readPosition(result),
           publications: publications.map((publication) => ({
             offset: Number(publication.offset),
             data: typeof publication.binary === "string" ? fromBase64(publication.binary) : publication.data
@@ -1527,628 +2334,18 @@ var PubSub = (() => {
         };
       });
     }
-    // ---- Connecting ------------------------------------------------------------------------------
-    async attempt(generation) {
-      let connection;
-      try {
-        connection = await this.establish(generation);
-      } catch (error) {
-        if (generation !== this.generation) {
-          return;
-        }
-        const failure = asPubSubError(error);
-        if (isTerminal(failure) || !this.settings.reconnect || this.backoff.attempts >= this.settings.maxAttempts) {
-          this.shutdown(failure);
-          return;
-        }
-        this.emit("error", failure);
-        this.scheduleRetry(generation);
-        return;
-      }
-      if (generation !== this.generation) {
-        connection.close();
-        return;
-      }
-      this.adopt(connection, false);
-    }
-    /**
-     * Waits the next backoff delay, then tries again. A browser that reports it is back online
-     * (the window's `online` event) cuts the wait short: the network that failed is likely back.
-     */
-    scheduleRetry(generation) {
-      const retry = () => {
-        this.stopRetry();
-        if (generation === this.generation) {
-          void this.attempt(generation);
-        }
-      };
-      this.retryTimer = setTimeout(retry, this.backoff.next());
-      const events = globalThis;
-      if (typeof events.addEventListener === "function") {
-        events.addEventListener("online", retry);
-        this.stopOnlineListener = () => globalThis.removeEventListener("online", retry);
-      }
-    }
-    stopRetry() {
-      var _a;
-      clearTimeout(this.retryTimer);
-      (_a = this.stopOnlineListener) == null ? void 0 : _a.call(this);
-      this.stopOnlineListener = null;
-    }
-    /** Negotiates, then tries each transport in order; resolves with the first connection that delivers `connected`. */
-    async establish(generation) {
-      var _a, _b, _c;
-      const token = await this.resolveToken();
-      const http = { base: this.base, token, withCredentials: this.withCredentials, fetch: this.fetchImpl };
-      let info = null;
-      if (this.settings.negotiate) {
-        const negotiated = await negotiate(http, this.settings.negotiateTimeout, this.cancel.signal);
-        info = negotiated.info;
-        this.rtt = negotiated.rtt;
-      }
-      this.offered = (_a = info == null ? void 0 : info.transports) != null ? _a : null;
-      this.maxMessageSize = (_b = info == null ? void 0 : info.maxMessageSize) != null ? _b : DEFAULT_MAX_MESSAGE_SIZE;
-      this.context = {
-        ...http,
-        WebSocket: this.webSocket,
-        EventSource: this.eventSource,
-        pollTimeout: ((_c = info == null ? void 0 : info.pollTimeout) != null ? _c : DEFAULT_POLL_TIMEOUT_SECONDS) * 1e3,
-        requestTimeout: this.settings.requestTimeout,
-        sendBufferLimit: this.settings.sendBufferLimit
-      };
-      const order = this.selector.order(this.offered);
-      if (order.length === 0) {
-        const error = new PubSubError(
-          "no_transport",
-          `The server offers ${this.offered.join(", ") || "no transports"}; this client allows ${this.settings.transports.join(", ")}.`
-        );
-        throw markTerminal(error);
-      }
-      const failures = [];
-      for (const name of order) {
-        if (generation !== this.generation) {
-          throw new PubSubError("closed", "The client was closed.");
-        }
-        const connection = this.open(name);
-        this.opening = connection;
-        try {
-          await connection.opened;
-          this.selector.succeeded(name);
-          return connection;
-        } catch (error) {
-          if (generation !== this.generation) {
-            throw new PubSubError("closed", "The client was closed.");
-          }
-          const failure = asPubSubError(error);
-          failures.push(`${name}: ${failure.message}`);
-          this.selector.failed(name);
-          if (order.length > 1) {
-            this.emit("error", failure);
-          }
-        } finally {
-          if (this.opening === connection) {
-            this.opening = null;
-          }
-        }
-      }
-      throw new PubSubError("transport_failed", `No transport connected. ${failures.join(" ")}`);
-    }
-    open(name) {
-      return new Connection(
-        name,
-        this.context,
-        {
-          connectTimeout: this.selector.timeout(name, this.settings.negotiate ? this.rtt : null, this.settings.transportTimeout),
-          maxMessageSize: this.maxMessageSize,
-          maxQueueBytes: this.settings.maxQueueBytes,
-          heartbeatMargin: this.settings.heartbeatMargin
-        },
-        this.connectionListener
-      );
-    }
-    async resolveToken() {
-      const source = this.tokenSource;
-      if (source === void 0) {
-        return null;
-      }
-      if (typeof source === "string") {
-        return source;
-      }
-      try {
-        return await source();
-      } catch (error) {
-        throw new PubSubError("unauthorized", `The token function failed: ${describe(error)}`, { cause: error });
-      }
-    }
-    /** Makes a connected session the one in use: re-subscribes every channel, sends what waited. */
-    adopt(connection, upgrade) {
-      this.primary = connection;
-      this.backoff.reset();
-      if (!upgrade) {
-        for (const subscription of this.subscriptions.values()) {
-          this.sendSubscribe(connection, subscription, false);
-        }
-      }
-      const waiting = this.backlog.takeBulk();
-      connection.queue.appendBulk(waiting);
-      connection.scheduleFlush();
-      this.setState("connected");
-      const info = connection.info;
-      this.emit("connected", { transport: connection.name, session: info.session, node: info.node, upgrade });
-      for (const waiter of this.connectWaiters.splice(0)) {
-        waiter.resolve();
-      }
-      this.scheduleProbe();
-    }
-    onConnectionClosed(connection, closed) {
-      this.failInflight(connection, closed.error);
-      if (connection === this.probe) {
-        this.probe = null;
-        this.scheduleProbe();
-        return;
-      }
-      if (this.retiring.delete(connection) || connection !== this.primary) {
-        return;
-      }
-      this.primary = null;
-      this.stopProbe();
-      this.stopResubscribing();
-      this.backlog.appendBulk(connection.queue.takeBulk());
-      for (const subscription of this.subscriptions.values()) {
-        subscription.handleDisconnected();
-      }
-      if (!closed.reconnect || !this.settings.reconnect) {
-        this.shutdown(closed.error);
-        return;
-      }
-      this.emit("error", closed.error);
-      this.setState("reconnecting", closed.error);
-      this.scheduleRetry(this.generation);
-    }
-    /** Fails the requests sent on a connection that ended: their outcome is unknown. */
-    failInflight(connection, cause) {
-      for (const id of connection.inflight) {
-        const request = this.requests.get(id);
-        if (request !== void 0) {
-          this.settle(id, request);
-          request.onFailed(new PubSubError(
-            "connection_lost",
-            `The connection was lost before the reply came; the request may or may not have taken effect (${cause.message})`,
-            { cause }
-          ));
-        }
-      }
-      connection.inflight.clear();
-    }
-    shutdown(error) {
-      if (this._state === "closed") {
-        return;
-      }
-      this.generation++;
-      this.cancel.abort();
-      this.cancel = new AbortController();
-      this.stopRetry();
-      this.stopProbe();
-      this.stopResubscribing();
-      for (const connection of [this.primary, this.opening, ...this.retiring]) {
-        connection == null ? void 0 : connection.close();
-      }
-      this.primary = null;
-      this.opening = null;
-      this.retiring.clear();
-      this.backlog.clear();
-      const failure = error != null ? error : new PubSubError("closed", "The client was closed.");
-      for (const [id, request] of [...this.requests]) {
-        this.settle(id, request);
-        request.onFailed(failure);
-      }
-      for (const subscription of this.subscriptions.values()) {
-        subscription.handleDisconnected();
-      }
-      this.setState("closed", error != null ? error : void 0);
-      for (const waiter of this.connectWaiters.splice(0)) {
-        waiter.reject(failure);
-      }
-    }
-    setState(state, error) {
-      var _a, _b;
-      const previous = this._state;
-      const transport = state === "connected" ? (_b = (_a = this.primary) == null ? void 0 : _a.name) != null ? _b : null : null;
-      if (previous === state && transport === this.lastTransport && error === void 0) {
-        return;
-      }
-      this._state = state;
-      this.lastTransport = transport;
-      this.emit("state", error === void 0 ? { state, previous, transport } : { state, previous, transport, error });
-    }
-    // ---- Frames ----------------------------------------------------------------------------------
-    onFrame(connection, frame) {
-      switch (frame.type) {
-        case "message":
-          this.onMessage(connection, frame);
-          break;
-        case "reply":
-          this.onReply(connection, frame);
-          break;
-        case "ping":
-          if (!connection.queue.hasControl(PONG)) {
-            connection.enqueue({ text: PONG, bytes: PONG.length, lane: "control" });
-          }
-          break;
-        case "error": {
-          const error = frame;
-          this.emit("error", new PubSubError(error.code, error.message));
-          break;
-        }
-        case "unsubscribed":
-          this.onUnsubscribed(connection, frame);
-          break;
-        case "subscribed":
-          this.onSubscribed(connection, frame);
-          break;
-        default:
-          break;
-      }
-    }
-    onMessage(connection, frame) {
-      const subscription = this.subscriptions.get(frame.channel);
-      if (subscription !== void 0 && connection.activeChannels.has(frame.channel)) {
-        subscription.handleMessage(frame);
-      }
-    }
-    onReply(connection, frame) {
-      connection.inflight.delete(frame.id);
-      const request = this.requests.get(frame.id);
-      if (request !== void 0) {
-        this.settle(frame.id, request);
-        request.onReply(frame, connection);
-      }
-      if (this.retiring.has(connection) && connection.inflight.size === 0) {
-        this.retiring.delete(connection);
-        connection.close();
-      }
-    }
-    onUnsubscribed(connection, frame) {
-      if (!connection.activeChannels.delete(frame.channel) || connection !== this.primary) {
-        return;
-      }
-      const subscription = this.subscriptions.get(frame.channel);
-      if (subscription !== void 0) {
-        this.subscriptions.delete(frame.channel);
-        this.subscriptionVersion++;
-        subscription.handleEnded(new PubSubError(frame.code, frame.reason || `The server ended the subscription to '${frame.channel}'.`));
-      }
-    }
-    /**
-     * On a live subscription: the node lost publications it could not recover (section 2.4), and
-     * the subscription continues from the frame's position. Otherwise: a subscription the server
-     * made without a subscribe frame (not one this client asks for, but the protocol allows it).
-     */
-    onSubscribed(connection, frame) {
-      const subscription = this.subscriptions.get(frame.channel);
-      if (subscription === void 0) {
-        return;
-      }
-      if (connection.activeChannels.has(frame.channel)) {
-        if (frame.recovered === false) {
-          subscription.handleLiveGap({ epoch: frame.epoch, offset: frame.offset });
-        }
-        return;
-      }
-      if (connection !== this.primary) {
-        return;
-      }
-      connection.activeChannels.add(frame.channel);
-      const since = frame.recovered === void 0 ? null : subscription.recoveryPosition();
-      subscription.handleSubscribed(frame, since);
-    }
-    // ---- Requests --------------------------------------------------------------------------------
-    request(frame, lane, parse) {
-      return new Promise((resolve, reject) => {
-        this.enqueueRequest(frame, lane, {
-          onReply: (reply) => {
-            if (reply.error !== void 0) {
-              reject(new PubSubError(reply.error.code, reply.error.message));
-              return;
-            }
-            try {
-              resolve(parse(reply.result));
-            } catch (error) {
-              reject(new PubSubError("bad_frame", `The reply to a ${String(frame.type)} could not be read: ${describe(error)}`));
-            }
-          },
-          onFailed: reject
-        }, null);
-      });
-    }
-    /**
-     * Queues a request on `connection` (or, when null, on the connection in use, or in the backlog
-     * while reconnecting). Failures (closed client, oversized frame, full queue) go to `onFailed`.
-     */
-    enqueueRequest(frame, lane, handlers, connection) {
-      if (this._state === "closed") {
-        handlers.onFailed(new PubSubError("closed", "The client is closed; call connect() first."));
-        return;
-      }
-      const id = this.nextId++;
-      let text;
-      try {
-        text = JSON.stringify({ ...frame, id });
-      } catch (error) {
-        handlers.onFailed(new PubSubError("bad_request", `The request could not be serialized as JSON: ${describe(error)}`, { cause: error }));
-        return;
-      }
-      const bytes = utf8Length(text);
-      if (bytes > this.maxMessageSize) {
-        handlers.onFailed(new PubSubError(
-          "message_too_large",
-          `The ${String(frame.type)} frame is ${bytes} bytes; the server accepts at most ${this.maxMessageSize}.`
-        ));
-        return;
-      }
-      const outbound = { text, bytes, lane, id };
-      const target = connection != null ? connection : this._state === "connected" ? this.primary : null;
-      const queued = target !== null ? target.enqueue(outbound) : this.backlog.enqueue(outbound);
-      if (!queued) {
-        handlers.onFailed(new PubSubError(
-          "queue_full",
-          `${this.settings.maxQueueBytes} bytes are already waiting to be sent; the ${String(frame.type)} was not queued.`
-        ));
-        return;
-      }
-      const request = { frame: outbound, ...handlers, timer: void 0 };
-      request.timer = setTimeout(() => this.timeOut(id, request), this.settings.requestTimeout);
-      this.requests.set(id, request);
-    }
-    timeOut(id, request) {
-      this.settle(id, request);
-      const unsent = this.backlog.remove(request.frame) || [this.primary, this.probe].some((connection) => {
-        var _a;
-        return (_a = connection == null ? void 0 : connection.queue.remove(request.frame)) != null ? _a : false;
-      });
-      request.onFailed(new PubSubError("timeout", unsent ? `The ${frameType(request.frame)} could not be sent within ${this.settings.requestTimeout} ms; it was not sent.` : `No reply to the ${frameType(request.frame)} within ${this.settings.requestTimeout} ms; it may or may not have taken effect.`));
-    }
-    settle(id, request) {
-      clearTimeout(request.timer);
-      this.requests.delete(id);
-    }
-    // ---- Subscriptions ---------------------------------------------------------------------------
-    /**
-     * Sends a subscribe for `subscription` on `connection`, with `since` when the subscription has
-     * a position. A probe's subscribe only checks that the new session can take over; the reply of
-     * a real one moves the subscription on.
-     */
-    sendSubscribe(connection, subscription, probe) {
-      const since = subscription.recoveryPosition();
-      const frame = { type: "subscribe", channel: subscription.channel };
-      if (since !== null) {
-        frame.since = { epoch: since.epoch, offset: since.offset };
-      }
-      this.enqueueRequest(frame, "control", {
-        onReply: (reply) => {
-          if (probe) {
-            this.onProbeSubscribed(connection, subscription, since, reply);
-          } else {
-            this.onSubscribeReply(connection, subscription, since, reply);
-          }
-        },
-        onFailed: (error) => {
-          if (probe) {
-            this.abortProbe(connection);
-          } else if (error.code === "timeout" && connection === this.primary) {
-            connection.fail(error, true);
-          }
-        }
-      }, connection);
-    }
-    onSubscribeReply(connection, subscription, since, reply) {
-      if (this.subscriptions.get(subscription.channel) !== subscription || connection !== this.primary) {
-        return;
-      }
-      if (reply.error !== void 0) {
-        const error = new PubSubError(reply.error.code, reply.error.message);
-        if (TRANSIENT_CODES.has(error.code)) {
-          const delay = subscription.handleTransientFailure(error);
-          const timer = setTimeout(() => {
-            this.resubscribeTimers.delete(subscription);
-            if (this.primary === connection && this.subscriptions.get(subscription.channel) === subscription) {
-              this.sendSubscribe(connection, subscription, false);
-            }
-          }, delay);
-          this.resubscribeTimers.set(subscription, timer);
-          return;
-        }
-        this.subscriptions.delete(subscription.channel);
-        this.subscriptionVersion++;
-        subscription.handleEnded(error);
-        return;
-      }
-      let result;
-      try {
-        result = position(reply.result);
-      } catch (error) {
-        this.emit("error", asPubSubError(error));
-        return;
-      }
-      connection.activeChannels.add(subscription.channel);
-      subscription.handleSubscribed({ ...result, ...typeof reply.result.recovered === "boolean" ? { recovered: reply.result.recovered } : {} }, since);
-    }
-    stopResubscribing() {
-      for (const timer of this.resubscribeTimers.values()) {
-        clearTimeout(timer);
-      }
-      this.resubscribeTimers.clear();
-    }
-    unsubscribe(subscription) {
-      if (this.subscriptions.get(subscription.channel) !== subscription) {
-        return Promise.resolve();
-      }
-      this.subscriptions.delete(subscription.channel);
-      this.subscriptionVersion++;
-      clearTimeout(this.resubscribeTimers.get(subscription));
-      this.resubscribeTimers.delete(subscription);
-      subscription.handleEnded(null);
-      for (const connection2 of this.retiring) {
-        connection2.activeChannels.delete(subscription.channel);
-      }
-      const connection = this.primary;
-      if (connection === null || this._state !== "connected") {
-        return Promise.resolve();
-      }
-      connection.activeChannels.delete(subscription.channel);
-      return new Promise((resolve, reject) => {
-        this.enqueueRequest({ type: "unsubscribe", channel: subscription.channel }, "control", {
-          onReply: (reply) => {
-            if (reply.error !== void 0 && reply.error.code !== "not_subscribed") {
-              reject(new PubSubError(reply.error.code, reply.error.message));
-            } else {
-              resolve();
-            }
-          },
-          // A session that is gone holds no subscriptions.
-          onFailed: (error) => error.code === "timeout" ? reject(error) : resolve()
-        }, connection);
-      });
-    }
-    // ---- Moving up to WebSocket --------------------------------------------------------------------
-    canProbe() {
-      return this.settings.probeInterval > 0 && this._state === "connected" && this.primary !== null && this.primary.name !== "websocket" && this.settings.transports.includes("websocket") && (this.offered === null || this.offered.includes("websocket"));
-    }
-    scheduleProbe() {
-      clearTimeout(this.probeTimer);
-      if (this.canProbe()) {
-        this.probeTimer = setTimeout(() => void this.runProbe(), this.settings.probeInterval);
-      }
-    }
-    stopProbe() {
-      clearTimeout(this.probeTimer);
-      const probe = this.probe;
-      this.probe = null;
-      if (probe !== null) {
-        this.failInflight(probe, new PubSubError("closed", "The upgrade was abandoned."));
-        probe.close();
-      }
-    }
-    /**
-     * Opens a WebSocket session beside the current one and moves to it without losing or doubling
-     * a publication: each channel is subscribed on the new session with `since` = its position, so
-     * the new session replays from there while the old one keeps delivering; both feed the same
-     * subscriptions, which drop what they have delivered already (positions are per channel and the
-     * same on both sessions). Once every channel is subscribed on the new session, it takes over,
-     * and the old one is closed when its pending replies are in. Anything unusual (a refused or
-     * unrecovered channel, a change to the subscriptions meanwhile) abandons the attempt, which is
-     * always safe: the old session never stopped.
-     */
-    async runProbe() {
-      if (!this.canProbe() || this.probe !== null) {
-        return;
-      }
-      const subscriptions = [...this.subscriptions.values()];
-      if (subscriptions.some((subscription) => subscription.state !== "subscribed")) {
-        this.scheduleProbe();
-        return;
-      }
-      let token;
-      try {
-        token = await this.resolveToken();
-      } catch (e) {
-        this.scheduleProbe();
-        return;
-      }
-      if (!this.canProbe() || this.probe !== null || this.context === null) {
-        return;
-      }
-      this.context = { ...this.context, token };
-      const probe = this.open("websocket");
-      this.probe = probe;
-      try {
-        await probe.opened;
-      } catch (e) {
-        if (this.probe === probe) {
-          this.probe = null;
-          this.scheduleProbe();
-        }
-        return;
-      }
-      if (this.probe !== probe || !this.canProbe()) {
-        probe.close();
-        return;
-      }
-      this.probeVersion = this.subscriptionVersion;
-      this.probeSubscribesLeft = subscriptions.length;
-      if (subscriptions.length === 0) {
-        this.completeProbe(probe);
-        return;
-      }
-      for (const subscription of subscriptions) {
-        this.sendSubscribe(probe, subscription, true);
-      }
-    }
-    onProbeSubscribed(probe, subscription, since, reply) {
-      var _a;
-      if (this.probe !== probe) {
-        return;
-      }
-      if (reply.error !== void 0 || since === null || ((_a = reply.result) == null ? void 0 : _a.recovered) !== true) {
-        this.abortProbe(probe);
-        return;
-      }
-      probe.activeChannels.add(subscription.channel);
-      if (--this.probeSubscribesLeft === 0) {
-        this.completeProbe(probe);
-      }
-    }
-    abortProbe(probe) {
-      if (this.probe !== probe) {
-        return;
-      }
-      this.stopProbe();
-      this.scheduleProbe();
-    }
-    completeProbe(probe) {
-      const old = this.primary;
-      if (old === null || this.probeVersion !== this.subscriptionVersion || this._state !== "connected") {
-        this.abortProbe(probe);
-        return;
-      }
-      this.probe = null;
-      old.queue.clearControl();
-      const unsent = old.queue.takeBulk();
-      probe.queue.appendBulk(unsent);
-      this.selector.succeeded("websocket");
-      if (old.inflight.size === 0) {
-        old.close();
-      } else {
-        this.retiring.add(old);
-        setTimeout(() => {
-          if (this.retiring.delete(old)) {
-            this.failInflight(old, new PubSubError("timeout", "The replaced connection did not answer in time."));
-            old.close();
-          }
-        }, this.settings.requestTimeout);
-      }
-      this.adopt(probe, true);
-    }
   };
-  _PubSubClient.DefaultNegotiateTimeout = 1e4;
-  _PubSubClient.DefaultRequestTimeout = 3e4;
-  _PubSubClient.DefaultHeartbeatMargin = 1e4;
-  _PubSubClient.DefaultProbeInterval = 3e4;
-  _PubSubClient.DefaultMaxQueueBytes = 1024 * 1024;
-  _PubSubClient.DefaultSendBufferLimit = 64 * 1024;
-  var PubSubClient = _PubSubClient;
-  function position(result) {
+  PubSubClient.DefaultNegotiateTimeout = Defaults.negotiateTimeout;
+  PubSubClient.DefaultRequestTimeout = Defaults.requestTimeout;
+  PubSubClient.DefaultHeartbeatMargin = Defaults.heartbeatMargin;
+  PubSubClient.DefaultProbeInterval = Defaults.probeInterval;
+  PubSubClient.DefaultMaxQueueBytes = Defaults.maxQueueBytes;
+  PubSubClient.DefaultSendBufferLimit = Defaults.sendBufferLimit;
+  function readPosition(result) {
     if (typeof result.epoch !== "string" || typeof result.offset !== "number") {
       throw new PubSubError("bad_frame", "A reply lacks its position ('epoch', 'offset').");
     }
     return { epoch: result.epoch, offset: result.offset };
-  }
-  function frameType(frame) {
-    var _a, _b;
-    return (_b = (_a = /"type":"([a-z]+)"/.exec(frame.text)) == null ? void 0 : _a[1]) != null ? _b : "request";
-  }
-  function asPubSubError(error) {
-    return error instanceof PubSubError ? error : new PubSubError("transport_failed", describe(error), { cause: error });
   }
   var missingFetch = () => Promise.reject(new PubSubError("transport_failed", "There is no fetch implementation; pass one as the `fetch` option."));
   return __toCommonJS(index_exports);
