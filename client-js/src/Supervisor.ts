@@ -267,10 +267,11 @@ export class Supervisor {
 
   private onConnectionClosed(connection: Connection, closed: ConnectionClosed): void {
     this.requests.failSent(connection, closed.error);
-    if (this.upgrade.onClosed(connection) || this.retiring.delete(connection) || connection !== this.current()) {
+    const phase = this.phase;
+    if (this.upgrade.onClosed(connection) || this.retiring.delete(connection) || phase.kind !== "connected" || phase.connection !== connection) {
       return;
     }
-    const run = (this.phase as Extract<Phase, { kind: "connected" }>).run;
+    const run = phase.run;
     this.upgrade.stop();
     this.subscriptions.disconnected();
     // Frames that never left can go on the next connection; the subscribes are made anew there.
