@@ -122,9 +122,11 @@ export interface SubscriptionEvents {
   missed: MissedEvent;
   unsubscribed: UnsubscribedEvent;
   /**
-   * The server refused the subscribe. For a refusal (such as `unknown_channel` or `forbidden`) the
-   * subscription has ended (an `unsubscribed` event follows); for a transient failure
-   * (`unavailable`, `timeout`, `internal`) it stays `subscribing` and the client asks again after a backoff delay.
+   * The server refused the subscribe; what follows is the code's retry rule (protocol/error-codes.json).
+   * For a refusal (such as `unknown_channel` or `forbidden`) the subscription has ended (an
+   * `unsubscribed` event follows); for a transient failure (`unavailable`, `timeout`, `internal`)
+   * it stays `subscribing` and the client asks again after a backoff delay; for `session_not_found`
+   * the client reconnects and subscribes again from the position.
    */
   error: PubSubError;
 }
