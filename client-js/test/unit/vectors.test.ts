@@ -23,8 +23,7 @@ import { parseNegotiate } from "../../src/negotiate.js";
 import { ErrorCodes, PubSubError } from "../../src/PubSubError.js";
 import { knownCodes, reconnectsAfter, retryRule } from "../../src/rules.js";
 import type { StateChange } from "../../src/types.js";
-import { FakeServer } from "../fakes/FakeServer.js";
-import { clientFor, pass, until, useFakeClock } from "./helpers.js";
+import { connected, pass, until, useFakeClock } from "./helpers.js";
 
 /** protocol/ at the repository root: the folder above this one that holds PubSub.sln (protocol/README.md). */
 function protocolFolder(): string {
@@ -65,9 +64,7 @@ const negotiateAnswers = vectors<NegotiateVectors>("negotiate.json");
 
 /** A client connected to a fake server, with the client's error events collected. */
 async function connectedClient() {
-  const server = new FakeServer();
-  const client = clientFor(server);
-  await client.connect();
+  const { server, client } = await connected();
   const errors: PubSubError[] = [];
   client.on("error", (error) => errors.push(error));
   return { server, client, errors };
