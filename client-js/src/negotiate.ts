@@ -58,7 +58,11 @@ export async function negotiate(http: HttpContext, timeoutMs: number, cancel: Ab
  * takes the protocol's default. Another protocol version is terminal: retrying cannot change it.
  */
 export function parseNegotiate(value: unknown, source = "negotiate"): NegotiateInfo {
-  const body = (typeof value === "object" && value !== null ? value : {}) as Partial<NegotiateInfo>;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    // Not the node's answer (a proxy's, say): worth trying again, unlike an answer in another version.
+    throw new PubSubError("bad_frame", `${source} did not return a JSON object.`);
+  }
+  const body = value as Partial<NegotiateInfo>;
   if (body.version !== PROTOCOL_VERSION) {
     throw new PubSubError("bad_request",
       `The server speaks protocol version ${String(body.version)}; this client speaks version ${PROTOCOL_VERSION}.`, { terminal: true });

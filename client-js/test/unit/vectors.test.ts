@@ -239,6 +239,12 @@ describe("negotiate.json", () => {
     });
   });
 
+  it("takes no answer that is not an object (a proxy's), and lets the client try again", () => {
+    for (const body of [null, [negotiateAnswers.default], "ok"]) {
+      expect(() => parseNegotiate(body)).toThrowError(expect.objectContaining({ code: "bad_frame", terminal: false }) as Error);
+    }
+  });
+
   it("refuses another protocol version for good", () => {
     expect(() => parseNegotiate({ ...negotiateAnswers.default, version: 2 })).toThrowError(expect.objectContaining({ terminal: true }) as Error);
   });
