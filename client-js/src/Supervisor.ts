@@ -266,9 +266,11 @@ export class Supervisor {
   };
 
   private onConnectionClosed(connection: Connection, closed: ConnectionClosed): void {
+    // The upgrade hears of its probe first, so the probe's failed subscribes find it over already.
+    const wasProbe = this.upgrade.onClosed(connection);
     this.requests.failSent(connection, closed.error);
     const phase = this.phase;
-    if (this.upgrade.onClosed(connection) || this.retiring.delete(connection) || phase.kind !== "connected" || phase.connection !== connection) {
+    if (wasProbe || this.retiring.delete(connection) || phase.kind !== "connected" || phase.connection !== connection) {
       return;
     }
     const run = phase.run;
