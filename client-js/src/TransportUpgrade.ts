@@ -112,6 +112,9 @@ export class TransportUpgrade {
       return;
     }
     if (this.state !== opened || !this.host.canUpgrade()) {
+      if (this.state === opened) {
+        this.state = { kind: "idle" };
+      }
       probe.close();
       return;
     }
