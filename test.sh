@@ -27,11 +27,15 @@ install_system_packages() {
 }
 
 install_npm_packages() {
-  # `npm ci` only when the lock file changed since the last install, so repeated runs stay fast.
-  local dir=$1
-  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+  # `npm ci` only when package-lock.json differs from the one of the last install (its hash is kept in
+  # node_modules), so repeated runs stay fast; a hash, not a timestamp, because checkouts and
+  # worktree switches touch files without changing them.
+  local dir=$1 lock stamp="$1/node_modules/.package-lock.sha256"
+  lock=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock" ]; then
     step "Installing npm packages in $dir"
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    echo "$lock" > "$stamp"
   fi
 }
 
@@ -48,7 +52,8 @@ dotnet_suites() {
 
 # ---- client-js (issue 7) -----------------------------------------------------------------------
 # The TypeScript client: npm packages (only when package-lock.json changed), type check, build, the
-# check that the bundle committed in the Host's wwwroot is a fresh build, then unit tests (fakes),
+# check that the bundle committed in the Host's wwwroot is a fresh build, the check of what
+# `npm pack` would publish, then unit tests (fakes, and the protocol/ vectors),
 # Node tests and headless-Chromium tests (both against real PubSub.Host processes, so the .NET
 # build must have run first).
 client_js_suite() {
@@ -56,20 +61,16 @@ client_js_suite() {
     echo "client-js needs Node.js 20 or later with npm on PATH." >&2
     return 1
   fi
+  install_npm_packages client-js
   (
     cd client-js
-    local stamp=node_modules/.package-lock.sha256 lock
-    lock=$(sha256sum package-lock.json | cut -d' ' -f1)
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock" ]; then
-      step "client-js: installing npm packages (npm ci)"
-      npm ci --no-audit --no-fund --loglevel=error
-      echo "$lock" > "$stamp"
-    fi
-
     step "client-js: type check, build, and the served bundle's freshness"
     npm run --silent typecheck
     npm run --silent build
     npm run --silent check:bundle
+
+    step "client-js: the npm package (npm pack --dry-run: metadata, entry points, contents)"
+    npm run --silent check:pack
 
     step "client-js: unit tests"
     npx vitest run --project unit

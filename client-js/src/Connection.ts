@@ -1,8 +1,10 @@
+import { PING } from "./frames.js";
 import type { ConnectedFrame, DisconnectFrame, ServerFrame, UnknownFrame } from "./frames.js";
 import { LongPollingTransport } from "./LongPollingTransport.js";
 import { OutboundQueue } from "./OutboundQueue.js";
 import type { QueuedFrame } from "./OutboundQueue.js";
 import { PubSubError } from "./PubSubError.js";
+import { isProtocolCode, reconnectsAfter } from "./rules.js";
 import { SseTransport } from "./SseTransport.js";
 import type { Transport, TransportClosed, TransportContext, TransportHandler } from "./Transport.js";
 import type { TransportName } from "./types.js";
@@ -23,11 +25,9 @@ export interface ConnectionSettings {
   readonly heartbeatMargin: number;
 }
 
-/** How a connection ended after it was open. */
+/** How a connection ended after it was open; a `terminal` error says not to reconnect (disconnect codes 4500–4999). */
 export interface ConnectionClosed {
   readonly error: PubSubError;
-  /** False when the server said not to reconnect (a `disconnect` frame, or a close code 4500–4999). */
-  readonly reconnect: boolean;
 }
 
 export interface ConnectionListener {
@@ -47,8 +47,6 @@ function createTransport(name: TransportName, context: TransportContext, handler
       return new LongPollingTransport(context, handler);
   }
 }
-
-const PING = JSON.stringify({ type: "ping" });
 
 /**
  * One server session on one transport: waits for `connected`, owns the session's outbound queue
@@ -98,7 +96,7 @@ export class Connection {
     };
     this.transport = createTransport(name, context, handler);
     this.openTimer = setTimeout(() => {
-      this.fail(new PubSubError("timeout", `The ${name} transport did not deliver 'connected' within ${settings.connectTimeout} ms.`), true);
+      this.fail(new PubSubError("timeout", `The ${name} transport did not deliver 'connected' within ${settings.connectTimeout} ms.`));
     }, settings.connectTimeout);
     this.transport.open();
   }
@@ -147,16 +145,16 @@ export class Connection {
 
   /** Ends the connection quietly: the listener hears nothing more. */
   close(): void {
-    this.end(new PubSubError("closed", "The connection was closed while it was opening."), null);
+    this.end(new PubSubError("closed", "The connection was closed while it was opening."), false);
   }
 
   /** Ends the connection because it failed: an opening one rejects `opened`, an open one tells the listener. */
-  fail(error: PubSubError, reconnect: boolean): void {
-    this.end(error, reconnect);
+  fail(error: PubSubError): void {
+    this.end(error, true);
   }
 
-  /** `reconnect` null: a quiet close. */
-  private end(error: PubSubError, reconnect: boolean | null): void {
+  /** `tell` false: a quiet close. */
+  private end(error: PubSubError, tell: boolean): void {
     if (this.state === "closed") {
       return;
     }
@@ -166,8 +164,8 @@ export class Connection {
     this.transport.close();
     if (wasOpening) {
       this.rejectOpened(error);
-    } else if (reconnect !== null) {
-      this.listener.onClosed(this, { error, reconnect });
+    } else if (tell) {
+      this.listener.onClosed(this, { error });
     }
   }
 
@@ -182,7 +180,7 @@ export class Connection {
     }
     if (frame.type === "disconnect") {
       const disconnect = frame as DisconnectFrame;
-      this.fail(disconnectError(disconnect.code, disconnect.reason), disconnect.reconnect);
+      this.fail(disconnectError(disconnect.code, disconnect.reason));
       return;
     }
     this.listener.onFrame(this, frame);
@@ -199,16 +197,16 @@ export class Connection {
     }
     if (frame.type === "disconnect") {
       const disconnect = frame as DisconnectFrame;
-      this.fail(disconnectError(disconnect.code, disconnect.reason), disconnect.reconnect);
+      this.fail(disconnectError(disconnect.code, disconnect.reason));
       return;
     }
-    this.fail(new PubSubError("bad_frame", `The first frame was '${frame.type}', not 'connected'.`), true);
+    this.fail(new PubSubError("bad_frame", `The first frame was '${frame.type}', not 'connected'.`));
   }
 
   private onBadFrame(error: PubSubError): void {
     this.markInbound();
     if (this.state === "opening") {
-      this.fail(error, true);
+      this.fail(error);
     } else if (this.state === "open") {
       this.listener.onBadFrame(this, error);
     }
@@ -216,13 +214,9 @@ export class Connection {
 
   private onTransportClosed(closed: TransportClosed): void {
     const code = closed.closeCode;
-    // Codes 4000–4499 allow a reconnect and 4500–4999 forbid it (section 2.8); RFC 6455 codes,
-    // 1006 (abnormal) and 1011 (server error) among them, are network or server trouble: reconnect.
-    const permanent = code !== undefined && code >= 4500 && code <= 4999;
-    const error = code !== undefined && code >= 4000 && code <= 4999
-      ? disconnectError(code, closed.error.message)
-      : closed.error;
-    this.fail(error, !permanent);
+    // A close code of the protocol's own says what a disconnect frame would have (section 2.8);
+    // RFC 6455 codes, 1006 (abnormal) and 1011 (server error) among them, leave the transport's error.
+    this.fail(code !== undefined && isProtocolCode(code) ? disconnectError(code, closed.error.message) : closed.error);
   }
 
   /**
@@ -245,7 +239,7 @@ export class Connection {
       const now = Date.now();
       const silence = now - this.lastInbound;
       if (silence >= deadline) {
-        this.fail(new PubSubError("timeout", `No frame from the server for ${Math.round(silence / 1000)} s (heartbeat every ${interval / 1000} s).`), true);
+        this.fail(new PubSubError("timeout", `No frame from the server for ${Math.round(silence / 1000)} s (heartbeat every ${interval / 1000} s).`));
         return;
       }
       if (clientPings && !this.awaitingPong && silence >= interval) {
@@ -271,9 +265,9 @@ export class Connection {
   }
 }
 
-/** The error of a server `disconnect` (or a WebSocket close with a protocol code). */
+/** The error of a server `disconnect` (or a WebSocket close with a protocol code): terminal when the code says not to reconnect. */
 function disconnectError(code: number, reason: string): PubSubError {
-  const permanent = code >= 4500 && code <= 4999;
-  return new PubSubError(permanent ? "disconnected" : "transport_failed",
-    `The server ended the session (${code}${reason ? `: ${reason}` : ""}).`, { disconnectCode: code });
+  const reconnect = reconnectsAfter(code);
+  return new PubSubError(reconnect ? "transport_failed" : "disconnected",
+    `The server ended the session (${code}${reason ? `: ${reason}` : ""}).`, { disconnectCode: code, terminal: !reconnect });
 }

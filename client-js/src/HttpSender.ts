@@ -1,3 +1,4 @@
+import { CLOSE } from "./frames.js";
 import { endpoint, fetchWithin, httpError, requestInit } from "./http.js";
 import { PubSubError } from "./PubSubError.js";
 import type { TransportContext } from "./Transport.js";
@@ -54,7 +55,7 @@ export class HttpSender {
     }
     const init = requestInit(this.context, {
       method: "POST",
-      body: '{"type":"close"}',
+      body: CLOSE,
       keepalive: true,
       headers: { "Content-Type": "text/plain;charset=UTF-8" },
     });

@@ -47,6 +47,8 @@ export interface PubSubErrorDetails {
   status?: number;
   /** The code of the server's `disconnect` frame or WebSocket close frame. */
   disconnectCode?: number;
+  /** See {@link PubSubError.terminal}. Default false. */
+  terminal?: boolean;
   cause?: unknown;
 }
 
@@ -56,11 +58,19 @@ export class PubSubError extends Error {
   readonly code: string;
   readonly status: number | undefined;
   readonly disconnectCode: number | undefined;
+  /**
+   * True when connecting again cannot help, so the client closes with this error instead of
+   * retrying: the server refused the client itself (a 4xx from negotiate), speaks another
+   * protocol version, offers none of the client's transports, or ended the session for good
+   * (disconnect codes 4500-4999). It is the error's own fact, decided where the error is made.
+   */
+  readonly terminal: boolean;
 
   constructor(code: string, message: string, details: PubSubErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.status = details.status;
     this.disconnectCode = details.disconnectCode;
+    this.terminal = details.terminal ?? false;
   }
 }

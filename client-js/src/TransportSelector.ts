@@ -1,10 +1,14 @@
+import type { Connection } from "./Connection.js";
+import { asPubSubError } from "./http.js";
+import { PubSubError } from "./PubSubError.js";
 import type { TransportName, TransportStorage } from "./types.js";
 
 /**
  * Decides which transports to try, in which order, and how long each gets, the way SockJS does:
  * the client's order, minus what the server does not offer, with the transport that worked last
  * time (remembered in sessionStorage) first, so a page behind a proxy that breaks WebSocket does
- * not pay the WebSocket timeout on every load.
+ * not pay the WebSocket timeout on every load. What is remembered is forgotten when it fails, and
+ * replaced when a better transport works again (the upgrade probe, TransportUpgrade).
  */
 export class TransportSelector {
   /** Without a measured round trip (negotiate off), each attempt gets this long (ms). */
@@ -80,6 +84,43 @@ export class TransportSelector {
     } catch {
       // As above.
     }
+  }
+
+  /**
+   * Tries the transports of `order` one after the other and resolves with the first connection
+   * that delivers `connected` (remembering its transport). Each failure goes to `onFailure` (when
+   * there is another transport to try) and forgets the transport if it was the remembered one.
+   * Rejects with `transport_failed` listing every failure, or `closed` once `cancelled()`.
+   */
+  async connect(
+    order: readonly TransportName[],
+    open: (name: TransportName) => Connection,
+    cancelled: () => boolean,
+    onFailure: (error: PubSubError) => void,
+  ): Promise<Connection> {
+    const failures: string[] = [];
+    for (const name of order) {
+      if (cancelled()) {
+        throw new PubSubError("closed", "The client was closed.");
+      }
+      const connection = open(name);
+      try {
+        await connection.opened;
+        this.succeeded(name);
+        return connection;
+      } catch (error) {
+        if (cancelled()) {
+          throw new PubSubError("closed", "The client was closed.");
+        }
+        const failure = asPubSubError(error);
+        failures.push(`${name}: ${failure.message}`);
+        this.failed(name);
+        if (order.length > 1) {
+          onFailure(failure);
+        }
+      }
+    }
+    throw new PubSubError("transport_failed", `No transport connected. ${failures.join(" ")}`);
   }
 
   /** sessionStorage when the environment has one and allows it (browsers); null otherwise (Node, some sandboxes). */

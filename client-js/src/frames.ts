@@ -1,5 +1,6 @@
 // The frames of protocol v1 (docs/protocol.md, section 2) and the batch format that carries them.
 
+import { toBase64 } from "./encoding.js";
 import { PubSubError } from "./PubSubError.js";
 import type { StreamPosition } from "./types.js";
 
@@ -188,4 +189,65 @@ export function sessionCapturingSink(sink: FrameSink, onSession: (session: strin
     },
     onBadFrame: (error) => sink.onBadFrame(error),
   };
+}
+
+// ---- Client frames -------------------------------------------------------------------------------
+
+/** A request the client sends (section 2.2), without its id, which the request tracker assigns. */
+export type ClientRequest =
+  | { readonly type: "subscribe"; readonly channel: string; readonly since?: StreamPosition }
+  | { readonly type: "unsubscribe"; readonly channel: string }
+  | { readonly type: "publish"; readonly channel: string; readonly data: unknown }
+  | { readonly type: "publish"; readonly channel: string; readonly binary: string }
+  | { readonly type: "history"; readonly channel: string; readonly since?: StreamPosition; readonly limit?: number }
+  | { readonly type: "ping" };
+
+export function subscribeRequest(channel: string, since: StreamPosition | null): ClientRequest {
+  return since === null ? { type: "subscribe", channel } : { type: "subscribe", channel, since: copyPosition(since) };
+}
+
+export function unsubscribeRequest(channel: string): ClientRequest {
+  return { type: "unsubscribe", channel };
+}
+
+/**
+ * A publish of any JSON value, or of bytes (a typed array, a DataView or an ArrayBuffer), which
+ * travel base64-encoded as `binary`. Throws `bad_request` for what JSON cannot carry.
+ */
+export function publishRequest(channel: string, data: unknown): ClientRequest {
+  if (ArrayBuffer.isView(data)) {
+    return { type: "publish", channel, binary: toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
+  }
+  if (data instanceof ArrayBuffer) {
+    return { type: "publish", channel, binary: toBase64(new Uint8Array(data)) };
+  }
+  if (data === undefined || typeof data === "function" || typeof data === "symbol") {
+    throw new PubSubError("bad_request", `Publication data must be a JSON value or bytes, not ${typeof data}.`);
+  }
+  return { type: "publish", channel, data };
+}
+
+export function historyRequest(channel: string, options: { since?: StreamPosition | undefined; limit?: number | undefined }): ClientRequest {
+  const since = options.since === undefined ? {} : { since: copyPosition(options.since) };
+  const limit = options.limit === undefined ? {} : { limit: options.limit };
+  return { type: "history", channel, ...since, ...limit };
+}
+
+/**
+ * The frame's text: `type` and `id` first, then the request's fields in the order above, which is
+ * protocol/frames/client.json's, byte for byte (the vectors test checks it).
+ */
+export function encodeRequest(request: ClientRequest, id: number): string {
+  const { type, ...fields } = request;
+  return JSON.stringify({ type, id, ...fields });
+}
+
+/** Frames without an id, sent as they are. */
+export const PING = JSON.stringify({ type: "ping" });
+export const PONG = JSON.stringify({ type: "pong" });
+export const CLOSE = JSON.stringify({ type: "close" });
+
+/** `{epoch, offset}` in the wire's order, whatever else the application's object carries. */
+function copyPosition(position: StreamPosition): StreamPosition {
+  return { epoch: position.epoch, offset: position.offset };
 }

@@ -2,7 +2,7 @@
 // error bodies of docs/protocol.md section 3.7.
 
 import { PubSubError } from "./PubSubError.js";
-import type { FetchFunction } from "./types.js";
+import type { FetchFunction, PubSubClientOptions } from "./types.js";
 
 /** What every request of one connect attempt shares. */
 export interface HttpContext {
@@ -78,21 +78,21 @@ export async function readText(response: Response, url: URL): Promise<string> {
 }
 
 /** The PubSubError of a failed response: the code and message of its body, or ones made from the status. */
-export async function httpError(response: Response, url: URL): Promise<PubSubError> {
+export async function httpError(response: Response, url: URL, terminal = false): Promise<PubSubError> {
   let text = "";
   try {
     text = await response.text();
     const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
     if (typeof body.error?.code === "string") {
       const message = typeof body.error.message === "string" ? body.error.message : text;
-      return new PubSubError(body.error.code, message, { status: response.status });
+      return new PubSubError(body.error.code, message, { status: response.status, terminal });
     }
   } catch {
     // Not the protocol's error body (a proxy's page, say): fall through to the status.
   }
   const code = STATUS_CODES[response.status] ?? "transport_failed";
   const detail = text.trim() === "" ? "" : `: ${text.trim().slice(0, 200)}`;
-  return new PubSubError(code, `${url.pathname} answered ${response.status}${detail}`, { status: response.status });
+  return new PubSubError(code, `${url.pathname} answered ${response.status}${detail}`, { status: response.status, terminal });
 }
 
 const STATUS_CODES: Record<number, string> = {
@@ -110,4 +110,24 @@ export function describe(error: unknown): string {
     return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
   }
   return String(error);
+}
+
+/** A PubSubError as it is, anything else thrown (a network error, a bug in a listener) as `transport_failed`. */
+export function asPubSubError(error: unknown): PubSubError {
+  return error instanceof PubSubError ? error : new PubSubError("transport_failed", describe(error), { cause: error });
+}
+
+/** The token for the next connect: the option's string, or what its function returns now (so an expired one is refreshed). */
+export async function resolveToken(source: PubSubClientOptions["token"]): Promise<string | null> {
+  if (source === undefined) {
+    return null;
+  }
+  if (typeof source === "string") {
+    return source;
+  }
+  try {
+    return await source();
+  } catch (error) {
+    throw new PubSubError("unauthorized", `The token function failed: ${describe(error)}`, { cause: error });
+  }
 }

@@ -25,17 +25,9 @@ export interface Negotiated {
 /** The protocol version this client speaks. */
 export const PROTOCOL_VERSION = 1;
 
-const terminalErrors = new WeakSet<PubSubError>();
-
-/** Whether retrying cannot help: the server refused the client itself, or speaks another protocol. */
-export function isTerminal(error: PubSubError): boolean {
-  return terminalErrors.has(error);
-}
-
-export function markTerminal(error: PubSubError): PubSubError {
-  terminalErrors.add(error);
-  return error;
-}
+/** What a node that does not say (negotiation off, or an older node) is assumed to use (section 3.1). */
+export const DEFAULT_MAX_MESSAGE_SIZE = 65_536;
+export const DEFAULT_POLL_TIMEOUT_SECONDS = 25;
 
 /**
  * Asks the node what it offers, timing the request as a round-trip measurement (the endpoint does
@@ -49,33 +41,42 @@ export async function negotiate(http: HttpContext, timeoutMs: number, cancel: Ab
   const response = await fetchWithin(http, url, { method: "GET" }, timeoutMs, cancel);
   const rtt = Date.now() - started;
   if (!response.ok) {
-    const error = await httpError(response, url);
     const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-    throw retryable ? error : markTerminal(error);
+    throw await httpError(response, url, !retryable);
   }
-  let body: Partial<NegotiateInfo>;
+  let body: unknown;
   try {
-    body = (await response.json()) as Partial<NegotiateInfo>;
+    body = await response.json();
   } catch (error) {
     throw new PubSubError("bad_frame", `${url.pathname} did not return JSON.`, { cause: error });
   }
+  return { info: parseNegotiate(body, url.pathname), rtt };
+}
+
+/**
+ * Reads a negotiate answer. Fields a newer server adds are ignored; a missing optional field
+ * takes the protocol's default. Another protocol version is terminal: retrying cannot change it.
+ */
+export function parseNegotiate(value: unknown, source = "negotiate"): NegotiateInfo {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    // Not the node's answer (a proxy's, say): worth trying again, unlike an answer in another version.
+    throw new PubSubError("bad_frame", `${source} did not return a JSON object.`);
+  }
+  const body = value as Partial<NegotiateInfo>;
   if (body.version !== PROTOCOL_VERSION) {
-    throw markTerminal(new PubSubError("bad_request",
-      `The server speaks protocol version ${String(body.version)}; this client speaks version ${PROTOCOL_VERSION}.`));
+    throw new PubSubError("bad_request",
+      `The server speaks protocol version ${String(body.version)}; this client speaks version ${PROTOCOL_VERSION}.`, { terminal: true });
   }
   if (!Array.isArray(body.transports)) {
-    throw new PubSubError("bad_frame", `${url.pathname} returned no 'transports' list.`);
+    throw new PubSubError("bad_frame", `${source} returned no 'transports' list.`);
   }
   return {
-    info: {
-      version: body.version,
-      node: String(body.node ?? ""),
-      transports: body.transports.map(String),
-      encodings: Array.isArray(body.encodings) ? body.encodings.map(String) : ["json"],
-      ping: typeof body.ping === "number" ? body.ping : 0,
-      pollTimeout: typeof body.pollTimeout === "number" ? body.pollTimeout : 25,
-      maxMessageSize: typeof body.maxMessageSize === "number" ? body.maxMessageSize : 65_536,
-    },
-    rtt,
+    version: body.version,
+    node: String(body.node ?? ""),
+    transports: body.transports.map(String),
+    encodings: Array.isArray(body.encodings) ? body.encodings.map(String) : ["json"],
+    ping: typeof body.ping === "number" ? body.ping : 0,
+    pollTimeout: typeof body.pollTimeout === "number" ? body.pollTimeout : DEFAULT_POLL_TIMEOUT_SECONDS,
+    maxMessageSize: typeof body.maxMessageSize === "number" ? body.maxMessageSize : DEFAULT_MAX_MESSAGE_SIZE,
   };
 }

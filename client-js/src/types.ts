@@ -8,10 +8,14 @@ export type TransportName = "websocket" | "sse" | "long-polling";
 /** All transports, in the client's default order of preference. */
 export const ALL_TRANSPORTS: readonly TransportName[] = ["websocket", "sse", "long-polling"];
 
-/** A position in a channel's stream: the last publication seen (docs/protocol.md, section 1). */
+/**
+ * A position in a channel's stream: the last publication seen (docs/protocol.md, section 1).
+ * Offset first, as the server's and the .NET client's `StreamPosition(Offset, Epoch)`; on the
+ * wire `since` is written `{"epoch":...,"offset":...}` (protocol/frames/client.json).
+ */
 export interface StreamPosition {
-  epoch: string;
   offset: number;
+  epoch: string;
 }
 
 /** Publication data as the application sees it: any JSON value, or bytes for a binary publication. */
@@ -118,9 +122,11 @@ export interface SubscriptionEvents {
   missed: MissedEvent;
   unsubscribed: UnsubscribedEvent;
   /**
-   * The server refused the subscribe. For a refusal (such as `unknown_channel` or `forbidden`) the
-   * subscription has ended (an `unsubscribed` event follows); for a transient failure
-   * (`unavailable`, `timeout`, `internal`) it stays `subscribing` and the client asks again after a backoff delay.
+   * The server refused the subscribe; what follows is the code's retry rule (protocol/error-codes.json).
+   * For a refusal (such as `unknown_channel` or `forbidden`) the subscription has ended (an
+   * `unsubscribed` event follows); for a transient failure (`unavailable`, `timeout`, `internal`)
+   * it stays `subscribing` and the client asks again after a backoff delay; for `session_not_found`
+   * the client reconnects and subscribes again from the position.
    */
   error: PubSubError;
 }

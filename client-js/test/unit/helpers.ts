@@ -31,6 +31,14 @@ export function clientFor(server: FakeServer, options: PubSubClientOptions = {})
   });
 }
 
+/** A fake server and a client connected to it. */
+export async function connected(options: PubSubClientOptions = {}) {
+  const server = new FakeServer();
+  const client = clientFor(server, options);
+  await client.connect();
+  return { server, client };
+}
+
 /** Fake timers for the clock and timeouts; microtasks (the fakes' "network") stay real. */
 export function useFakeClock(): void {
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });

@@ -173,6 +173,33 @@ describe("moving up to WebSocket", () => {
     client.close();
   });
 
+  it("tries again later when the probe's connection drops while it subscribes, and keeps the old session meanwhile", async () => {
+    const { server, client, seen } = await onSseFallback();
+    server.ws = "accept";
+    const errors: string[] = [];
+    client.on("error", (error) => errors.push(error.code));
+    const hold = holdOnWebSocket(server, "subscribe");
+    await until(() => hold.held.length === 1);
+    const probes = server.sockets.length;
+
+    server.sockets.at(-1)!.drop(1006, "");
+    await pass(10);
+    expect(client.transport).toBe("sse");
+    server.publish("chat/a", 4);
+    await until(() => seen.length === 4);
+
+    hold.release();
+    await until(() => client.transport === "websocket");
+    server.publish("chat/a", 5);
+    await until(() => seen.length === 5);
+
+    expect(server.sockets.length).toBe(probes + 1);
+    expect(seen).toEqual(range(1, 5));
+    // A probe that fails is no failure of the client's connection.
+    expect(errors).toEqual([]);
+    client.close();
+  });
+
   it("keeps probing at the interval while WebSocket still fails", async () => {
     const { server, client } = await onSseFallback();
     const before = server.sockets.length;

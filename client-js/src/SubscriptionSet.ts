@@ -1,0 +1,258 @@
+import type { Connection } from "./Connection.js";
+import { subscribeRequest, unsubscribeRequest } from "./frames.js";
+import type { MessageFrame, ReplyFrame, SubscribedFrame, UnsubscribedFrame } from "./frames.js";
+import { PubSubError } from "./PubSubError.js";
+import type { RequestTracker } from "./RequestTracker.js";
+import { retryRule } from "./rules.js";
+import { Subscription } from "./Subscription.js";
+import type { SubscriptionOwner } from "./Subscription.js";
+import type { StreamPosition } from "./types.js";
+
+/** What the subscriptions need from the supervisor. */
+export interface SubscriptionHost {
+  /** The connection in use while connected; null otherwise. */
+  current(): Connection | null;
+  /** Reports an error that belongs to no request. */
+  reportError(error: PubSubError): void;
+}
+
+/**
+ * The client's subscriptions, one per channel: subscribes each on the connection in use (with
+ * `since` = its position, so the server replays what it missed), judges the replies, asks again
+ * after a transient refusal, and routes `message`, `subscribed` and `unsubscribed` frames to them.
+ *
+ * A refused subscribe follows its code's retry rule (rules.ts, from protocol/error-codes.json):
+ * `later` (`unavailable`, `timeout`, `internal`) asks again on the same connection after a
+ * backoff, and anew after any reconnect; `reconnect` drops the connection (the session is gone),
+ * and the new one subscribes again; `never` ends the subscription with the error.
+ */
+export class SubscriptionSet {
+  private readonly byChannel = new Map<string, Subscription>();
+  private readonly retryTimers = new Map<Subscription, ReturnType<typeof setTimeout>>();
+
+  constructor(
+    private readonly requests: RequestTracker,
+    private readonly host: SubscriptionHost,
+    private readonly owner: SubscriptionOwner,
+  ) {}
+
+  get(channel: string): Subscription | undefined {
+    return this.byChannel.get(channel);
+  }
+
+  all(): Subscription[] {
+    return [...this.byChannel.values()];
+  }
+
+  /** Adds a subscription and, when connected, subscribes it at once. */
+  add(channel: string, since: StreamPosition | null): Subscription {
+    if (typeof channel !== "string" || channel === "") {
+      throw new PubSubError("invalid_channel", "A channel name must be a non-empty string.");
+    }
+    if (this.byChannel.has(channel)) {
+      throw new PubSubError("already_subscribed",
+        `Already subscribed to '${channel}'; use getSubscription() to reach it, or unsubscribe() it first.`);
+    }
+    const subscription = new Subscription(channel, this.owner, since);
+    this.byChannel.set(channel, subscription);
+    const connection = this.host.current();
+    if (connection !== null) {
+      this.subscribe(connection, subscription);
+    }
+    return subscription;
+  }
+
+  /** Ends a subscription by the application's wish; resolves when the server confirmed it (at once when not connected). */
+  remove(subscription: Subscription, retiring: Iterable<Connection>): Promise<void> {
+    if (!this.end(subscription, null)) {
+      return Promise.resolve();
+    }
+    for (const connection of retiring) {
+      connection.activeChannels.delete(subscription.channel);
+    }
+    const connection = this.host.current();
+    if (connection === null) {
+      return Promise.resolve();
+    }
+    connection.activeChannels.delete(subscription.channel);
+    return new Promise<void>((resolve, reject) => {
+      this.requests.send(unsubscribeRequest(subscription.channel), "control", {
+        onReply: (reply) => {
+          // not_subscribed: the subscribe it follows failed, or the server had ended it already. Either way it is over.
+          if (reply.error !== undefined && reply.error.code !== "not_subscribed") {
+            reject(new PubSubError(reply.error.code, reply.error.message));
+          } else {
+            resolve();
+          }
+        },
+        // A session that is gone holds no subscriptions.
+        onFailed: (error) => (error.code === "timeout" ? reject(error) : resolve()),
+      }, connection);
+    });
+  }
+
+  /** A connection took over after a (re)connect: every subscription is subscribed on it, from its position. */
+  resubscribeAll(connection: Connection): void {
+    for (const subscription of this.byChannel.values()) {
+      this.subscribe(connection, subscription);
+    }
+  }
+
+  /** The connection in use was lost (or the client closed): retries stop, and each subscription waits for the next one. */
+  disconnected(): void {
+    this.stopRetries();
+    for (const subscription of this.byChannel.values()) {
+      subscription.handleDisconnected();
+    }
+  }
+
+  /** Whether every subscription is established, so an upgrade may start. */
+  allSubscribed(): boolean {
+    return this.all().every((subscription) => subscription.state === "subscribed");
+  }
+
+  /** Whether the set is the one `snapshot` took: an upgrade that raced a subscribe or unsubscribe is abandoned. */
+  unchangedSince(snapshot: readonly Subscription[]): boolean {
+    return snapshot.length === this.byChannel.size && snapshot.every((subscription) => this.byChannel.get(subscription.channel) === subscription);
+  }
+
+  /**
+   * For an upgrade: subscribes on a second connection from the subscription's position, and tells
+   * `done` whether that session recovered it exactly (so it can take over without a gap). From the
+   * reply on, that connection delivers the channel too; the subscription drops what it has seen.
+   */
+  subscribeAlongside(connection: Connection, subscription: Subscription, done: (recovered: boolean) => void): void {
+    const since = subscription.recoveryPosition();
+    this.requests.send(subscribeRequest(subscription.channel, since), "control", {
+      onReply: (reply) => {
+        const recovered = reply.error === undefined && since !== null && reply.result?.recovered === true;
+        if (recovered) {
+          connection.activeChannels.add(subscription.channel);
+        }
+        done(recovered);
+      },
+      onFailed: () => done(false),
+    }, connection);
+  }
+
+  // ---- Frames of a connection ----------------------------------------------------------------------
+
+  onMessage(connection: Connection, frame: MessageFrame): void {
+    const subscription = this.byChannel.get(frame.channel);
+    // A message before the subscribe's reply belongs to an earlier subscription of this session.
+    if (subscription !== undefined && connection.activeChannels.has(frame.channel)) {
+      subscription.handleMessage(frame);
+    }
+  }
+
+  onUnsubscribed(connection: Connection, frame: UnsubscribedFrame): void {
+    if (!connection.activeChannels.delete(frame.channel) || connection !== this.host.current()) {
+      return;
+    }
+    const subscription = this.byChannel.get(frame.channel);
+    if (subscription !== undefined) {
+      this.end(subscription, new PubSubError(frame.code, frame.reason || `The server ended the subscription to '${frame.channel}'.`));
+    }
+  }
+
+  /**
+   * On a live subscription: the node lost publications it could not recover (section 2.4), and
+   * the subscription continues from the frame's position. Otherwise: a subscription the server
+   * made without a subscribe frame (not one this client asks for, but the protocol allows it).
+   */
+  onSubscribed(connection: Connection, frame: SubscribedFrame): void {
+    const subscription = this.byChannel.get(frame.channel);
+    if (subscription === undefined) {
+      return;
+    }
+    if (connection.activeChannels.has(frame.channel)) {
+      if (frame.recovered === false) {
+        subscription.handleLiveGap({ epoch: frame.epoch, offset: frame.offset });
+      }
+      return;
+    }
+    if (connection !== this.host.current()) {
+      return;
+    }
+    connection.activeChannels.add(frame.channel);
+    const since = frame.recovered === undefined ? null : subscription.recoveryPosition();
+    subscription.handleSubscribed(frame, since);
+  }
+
+  // ---- Subscribing ---------------------------------------------------------------------------------
+
+  private subscribe(connection: Connection, subscription: Subscription): void {
+    const since = subscription.recoveryPosition();
+    this.requests.send(subscribeRequest(subscription.channel, since), "control", {
+      onReply: (reply) => this.onReply(connection, subscription, since, reply),
+      onFailed: (error) => {
+        if (error.code === "timeout" && connection === this.host.current()) {
+          // No answer to a subscribe: the session is not working. Start over.
+          connection.fail(error);
+        }
+      },
+    }, connection);
+  }
+
+  private onReply(connection: Connection, subscription: Subscription, since: StreamPosition | null, reply: ReplyFrame): void {
+    if (this.byChannel.get(subscription.channel) !== subscription || connection !== this.host.current()) {
+      return;
+    }
+    if (reply.error !== undefined) {
+      this.refused(connection, subscription, new PubSubError(reply.error.code, reply.error.message));
+      return;
+    }
+    const result = reply.result!;
+    if (typeof result.epoch !== "string" || typeof result.offset !== "number") {
+      this.host.reportError(new PubSubError("bad_frame", "A reply lacks its position ('epoch', 'offset')."));
+      return;
+    }
+    connection.activeChannels.add(subscription.channel);
+    const recovered = typeof result.recovered === "boolean" ? { recovered: result.recovered } : {};
+    subscription.handleSubscribed({ epoch: result.epoch, offset: result.offset, ...recovered }, since);
+  }
+
+  private refused(connection: Connection, subscription: Subscription, error: PubSubError): void {
+    switch (retryRule(error.code)) {
+      case "later": {
+        // The broker is unreachable or the server stumbled: the subscription is still wanted, so it
+        // stays and is asked for again after a backoff delay (and anew after any reconnect).
+        const delay = subscription.handleTransientFailure(error);
+        this.retryTimers.set(subscription, setTimeout(() => {
+          this.retryTimers.delete(subscription);
+          if (connection === this.host.current() && this.byChannel.get(subscription.channel) === subscription) {
+            this.subscribe(connection, subscription);
+          }
+        }, delay));
+        return;
+      }
+      case "reconnect":
+        // The session is gone: a new one subscribes again, from the position.
+        subscription.handleTransientFailure(error);
+        connection.fail(error);
+        return;
+      case "never":
+        this.end(subscription, error);
+        return;
+    }
+  }
+
+  /** Removes a subscription and tells it why; false when it had ended already. */
+  private end(subscription: Subscription, error: PubSubError | null): boolean {
+    if (this.byChannel.get(subscription.channel) !== subscription) {
+      return false;
+    }
+    this.byChannel.delete(subscription.channel);
+    clearTimeout(this.retryTimers.get(subscription));
+    this.retryTimers.delete(subscription);
+    subscription.handleEnded(error);
+    return true;
+  }
+
+  private stopRetries(): void {
+    for (const timer of this.retryTimers.values()) {
+      clearTimeout(timer);
+    }
+    this.retryTimers.clear();
+  }
+}
