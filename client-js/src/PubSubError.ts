@@ -19,6 +19,14 @@ export const ErrorCodes = {
   Unauthorized: "unauthorized",
   Unavailable: "unavailable",
   Internal: "internal",
+  /** The node holds as many sessions as it may; another node may take the client. */
+  OverCapacity: "over_capacity",
+  /** The user or the client's address holds as many sessions on the node as it may. */
+  TooManyConnections: "too_many_connections",
+  /** Connects or publishes come faster than the node's limit allows. */
+  RateLimited: "rate_limited",
+  /** The channel has as many subscribers on the node as it may. */
+  TooManySubscribers: "too_many_subscribers",
   // The server's "timeout" (the broker did not confirm in time) shares the name of the client's
   // own, below, and its meaning: the request may or may not have taken effect.
 

@@ -100,6 +100,7 @@ const STATUS_CODES: Record<number, string> = {
   401: "unauthorized",
   403: "forbidden",
   413: "message_too_large",
+  429: "rate_limited",
   503: "unavailable",
   504: "timeout",
 };

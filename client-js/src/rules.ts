@@ -26,6 +26,11 @@ const RETRY_RULES: Readonly<Record<string, RetryRule>> = {
   unavailable: "later",
   timeout: "later",
   internal: "later",
+  // The node's limits: each may pass (a place frees, a token bucket refills).
+  over_capacity: "later",
+  too_many_connections: "later",
+  rate_limited: "later",
+  too_many_subscribers: "later",
   // Raised by the client itself.
   connection_lost: "never",
   closed: "never",
