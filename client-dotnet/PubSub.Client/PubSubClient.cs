@@ -40,8 +40,6 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
 
     private const int DefaultMaxMessageSize = 65_536;
 
-    private static readonly ConditionalWeakTable<Exception, object> s_terminal = [];
-
     private readonly PubSubClientOptions _options;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
@@ -199,9 +197,13 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
     /// publications with <see cref="PubSubSubscription.ReadAllAsync"/>; they start with the next
     /// publication (or, with <see cref="PubSubSubscriptionOptions.Since"/>, after that position).
     /// </summary>
+    /// <remarks>A refusal that passes by itself (<c>unavailable</c>, <c>timeout</c>, <c>internal</c>)
+    /// is asked again after a backoff (1 s, doubling) until <see cref="PubSubClientOptions.RequestTimeout"/>,
+    /// and after a reconnect; any other refusal ends the subscription with the server's code.</remarks>
     /// <exception cref="PubSubException">The server refused (its code: <c>unknown_channel</c>,
-    /// <c>forbidden</c>, ...); <c>already_subscribed</c> when this client holds a subscription to
-    /// the channel; <c>timeout</c> without an answer in time.</exception>
+    /// <c>forbidden</c>, ...; or a transient code it kept answering until the time ran out);
+    /// <c>already_subscribed</c> when this client holds a subscription to the channel;
+    /// <c>timeout</c> without an answer in time.</exception>
     /// <exception cref="InvalidOperationException">The client is not connected (call <see cref="ConnectAsync"/> first).</exception>
     public Task<PubSubSubscription> SubscribeAsync(string channel, CancellationToken cancellationToken = default) =>
         SubscribeAsync(channel, null, cancellationToken);
@@ -235,6 +237,12 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
         catch (TimeoutException e)
         {
             Forget(subscription);
+            if (subscription.LastRefusal is { } refusal)
+            {
+                // Refused for now and again until the time ran out: the server's reason says more than 'timeout'.
+                throw new PubSubException(refusal.Code,
+                    $"The server refused the subscription to '{channel}' for now and did not accept it within {_options.RequestTimeout.TotalSeconds:0.###} s: {refusal.Message}", refusal);
+            }
             throw new PubSubException(PubSubErrorCodes.Timeout,
                 $"The server did not confirm the subscription to '{channel}' within {_options.RequestTimeout.TotalSeconds:0.###} s.", e);
         }
@@ -447,7 +455,7 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
                     attempts++;
                     reason = e;
                     ReportError(e);
-                    if (s_terminal.TryGetValue(e, out _))
+                    if (e is PubSubException { IsTerminal: true })
                     {
                         CloseForGood(run, e);
                         return;
@@ -503,9 +511,11 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
         if (order.Count == 0)
         {
             var error = new PubSubException(PubSubErrorCodes.NoTransport,
-                $"The server offers {(offered.Count == 0 ? "no transports" : string.Join(", ", offered))}; this client allows {string.Join(", ", _options.Transports.Select(TransportNames.Of))}.");
-            // A configuration mismatch that retrying will not change.
-            s_terminal.AddOrUpdate(error, true);
+                $"The server offers {(offered.Count == 0 ? "no transports" : string.Join(", ", offered))}; this client allows {string.Join(", ", _options.Transports.Select(TransportNames.Of))}.")
+            {
+                // A configuration mismatch that retrying will not change.
+                IsTerminal = true,
+            };
             throw error;
         }
 
@@ -545,10 +555,9 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             {
                 await connection.DisposeAsync();
                 cancellationToken.ThrowIfCancellationRequested();
-                if (e is PubSubDisconnectedException { Reconnect: false })
+                if (e is PubSubDisconnectedException { IsTerminal: true })
                 {
                     // The server refused this client for good; no other transport changes that.
-                    s_terminal.AddOrUpdate(e, true);
                     throw;
                 }
                 Log.TransportFailed(_logger, TransportNames.Of(kind), e.Message);
@@ -588,13 +597,9 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             var roundTrip = _time.GetElapsedTime(started);
             if (!response.IsSuccessStatusCode)
             {
-                var error = await TransportContext.ReadErrorAsync(response, $"GET {request.RequestUri}", cancellationToken);
                 var status = (int)response.StatusCode;
-                if (status is >= 400 and < 500 and not 408 and not 429)
-                {
-                    s_terminal.AddOrUpdate(error, true);
-                }
-                throw error;
+                throw await TransportContext.ReadErrorAsync(response, $"GET {request.RequestUri}", cancellationToken,
+                    terminal: status is >= 400 and < 500 and not 408 and not 429);
             }
             NegotiateResponse? info;
             try
@@ -609,8 +614,10 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             if (info is null || info.Version != 1)
             {
                 var error = new PubSubException(PubSubErrorCodes.BadFrame,
-                    $"The server at {Uri} speaks protocol version {info?.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}; this client speaks version 1.");
-                s_terminal.AddOrUpdate(error, true);
+                    $"The server at {Uri} speaks protocol version {info?.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}; this client speaks version 1.")
+                {
+                    IsTerminal = true,
+                };
                 throw error;
             }
             Log.Negotiated(_logger, info.Node ?? "?", string.Join(",", info.Transports ?? []), roundTrip.TotalMilliseconds);
@@ -950,7 +957,7 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             && result.TryGetProperty("epoch"u8, out var epoch) && epoch.ValueKind == JsonValueKind.String
             && result.TryGetProperty("offset"u8, out var offset) && offset.TryGetInt64(out var value))
         {
-            position = new StreamPosition(epoch.GetString()!, value);
+            position = new StreamPosition(value, epoch.GetString()!);
             return true;
         }
         position = default;
@@ -971,7 +978,7 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             {
                 throw new PubSubException(PubSubErrorCodes.BadFrame, $"A publication in the history of '{channel}' has no offset: {item.GetRawText()}");
             }
-            var position = new StreamPosition(latest.Epoch, offset);
+            var position = new StreamPosition(offset, latest.Epoch);
             if (item.TryGetProperty("binary"u8, out var binary) && binary.ValueKind == JsonValueKind.String && binary.TryGetBytesFromBase64(out var bytes))
             {
                 publications.Add(new PubSubMessage(channel, position, bytes, _options.SerializerOptions));
@@ -1007,7 +1014,7 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
     /// <summary>Runs on the receive loop before the frames after the reply: the messages that follow a subscribe need its outcome.</summary>
     private void OnSubscribeReply(PubSubSubscription subscription, StreamPosition? since, ServerFrame reply, Connection connection)
     {
-        var retry = false;
+        var rule = RetryRule.Never;
         lock (_gate)
         {
             if (_subscriptions.GetValueOrDefault(subscription.Channel) != subscription || _current != connection)
@@ -1016,28 +1023,35 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
             }
             if (reply.IsErrorReply)
             {
-                // A subscription that was live before this connection is the application's to end,
-                // not a broker outage's: ask again later, as client-js does. A first subscribe's
-                // failure goes to the caller of SubscribeAsync instead.
-                retry = IsTransient(reply.ErrorCode!) && subscription.HasBeenSubscribed;
-                if (!retry)
+                // The code decides (protocol/error-codes.json): a refusal that passes by itself (the
+                // broker is down, a fault) leaves the subscription wanted, and it is asked for again
+                // after a backoff, as client-js does; a session that is gone is a reconnect's to
+                // fix, which subscribes everything again; any other refusal ends it.
+                rule = ErrorRules.RetryOf(reply.ErrorCode!);
+                if (rule == RetryRule.Never)
                 {
                     _subscriptions.Remove(subscription.Channel);
                 }
             }
         }
-        if (retry)
-        {
-            var delay = subscription.NextRetryDelay();
-            Log.ResubscribeDeferred(_logger, subscription.Channel, reply.ErrorCode!, delay.TotalSeconds);
-            Track(ResubscribeLaterAsync(subscription, connection, delay));
-            return;
-        }
         if (reply.IsErrorReply)
         {
             var error = new PubSubException(reply.ErrorCode!, reply.ErrorMessage!);
-            Log.SubscriptionRefused(_logger, subscription.Channel, error.Message);
-            subscription.End(error);
+            switch (rule)
+            {
+                case RetryRule.Later:
+                    var delay = subscription.NextRetryDelay(error);
+                    Log.ResubscribeDeferred(_logger, subscription.Channel, reply.ErrorCode!, delay.TotalSeconds);
+                    Track(ResubscribeLaterAsync(subscription, connection, delay));
+                    break;
+                case RetryRule.Reconnect:
+                    connection.Fail(error, reconnect: true);
+                    break;
+                default:
+                    Log.SubscriptionRefused(_logger, subscription.Channel, error.Message);
+                    subscription.End(error);
+                    break;
+            }
             return;
         }
         if (!TryReadPosition(reply.Result, out var latest))
@@ -1054,9 +1068,6 @@ public sealed partial class PubSubClient : IAsyncDisposable, IConnectionListener
         }
         subscription.OnSubscribed(connection, latest, since, recovered);
     }
-
-    /// <summary>Server refusals that pass by themselves (protocol section 2.7): the broker was down or slow, or a fault.</summary>
-    private static bool IsTransient(string code) => code is PubSubErrorCodes.Unavailable or PubSubErrorCodes.Timeout or PubSubErrorCodes.Internal;
 
     /// <summary>Subscribes again on the same connection after <paramref name="delay"/>; a new connection subscribes everything anyway.</summary>
     private async Task ResubscribeLaterAsync(PubSubSubscription subscription, Connection connection, TimeSpan delay)

@@ -123,14 +123,14 @@ public sealed class PubSubSubscription : IAsyncDisposable
         set => Volatile.Write(ref _activeOn, value);
     }
 
-    /// <summary>Whether the server confirmed this subscription at least once (so a failure now is a resubscribe's).</summary>
-    internal bool HasBeenSubscribed
+    /// <summary>The last transient refusal (<see cref="RetryRule.Later"/>) since the last success, for a first subscribe that runs out of time.</summary>
+    internal PubSubException? LastRefusal
     {
         get
         {
             lock (_gate)
             {
-                return _everSubscribed;
+                return _lastRefusal;
             }
         }
     }
@@ -140,10 +140,11 @@ public sealed class PubSubSubscription : IAsyncDisposable
     /// success. Without jitter: each subscription's own timing is jitter enough, and the reconnect
     /// that came first already spread the clients out.
     /// </summary>
-    internal TimeSpan NextRetryDelay()
+    internal TimeSpan NextRetryDelay(PubSubException refusal)
     {
         lock (_gate)
         {
+            _lastRefusal = refusal;
             var delay = _retryDelay;
             _retryDelay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
             return delay;
@@ -153,6 +154,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
     private TimeSpan _retryDelay = FirstRetryDelay;
+    private PubSubException? _lastRefusal;
 
     /// <summary>The position to recover from (null: start from now).</summary>
     internal StreamPosition? RecoveryPosition => Position;
@@ -167,6 +169,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
             resubscribed = _everSubscribed;
             _everSubscribed = true;
             _retryDelay = FirstRetryDelay;
+            _lastRefusal = null;
             if (since is null)
             {
                 _position = latest;

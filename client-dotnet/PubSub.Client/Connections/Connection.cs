@@ -181,11 +181,11 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
 
     void ITransportSink.OnClosed(TransportClosed closed)
     {
-        // Codes 4000–4499 allow a reconnect and 4500–4999 forbid it (protocol section 2.8); RFC 6455
-        // codes (1000, 1001, 1006 abnormal, 1011 server error, ...) are network or server trouble.
+        // A PubSub code (4000–4999) says whether to reconnect; RFC 6455 codes (1000, 1001, 1006
+        // abnormal, 1011 server error, ...) are network or server trouble.
         if (closed.CloseCode is >= 4000 and <= 4999 and var code)
         {
-            var reconnect = code < 4500;
+            var reconnect = ErrorRules.Reconnects(code);
             End(new PubSubDisconnectedException(code, closed.CloseReason ?? "", reconnect), reconnect);
             return;
         }
