@@ -23,6 +23,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
     private bool? _recovered;
     private bool _everSubscribed;
     private Connection? _activeOn;
+    private Connection? _probeOn;
 
     internal PubSubSubscription(PubSubClient client, string channel, StreamPosition? since)
     {
@@ -123,6 +124,33 @@ public sealed class PubSubSubscription : IAsyncDisposable
         set => Volatile.Write(ref _activeOn, value);
     }
 
+    /// <summary>
+    /// An upgrade probe's connection that replays the channel from this subscription's position
+    /// and feeds it too, until the probe takes over: both deliver in offset order, and
+    /// <see cref="OnMessage"/> drops what one delivered already.
+    /// </summary>
+    internal Connection? ProbeOn
+    {
+        get => Volatile.Read(ref _probeOn);
+        set => Volatile.Write(ref _probeOn, value);
+    }
+
+    /// <summary>Whether a message from <paramref name="connection"/> is for this subscription.</summary>
+    internal bool Receives(Connection connection) => ActiveOn == connection || ProbeOn == connection;
+
+    /// <summary><paramref name="connection"/> ended, or its probe was abandoned: it feeds this subscription no more.</summary>
+    internal void LeaveLocked(Connection connection)
+    {
+        if (ActiveOn == connection)
+        {
+            ActiveOn = null;
+        }
+        if (ProbeOn == connection)
+        {
+            ProbeOn = null;
+        }
+    }
+
     /// <summary>The last transient refusal (<see cref="RetryRule.Later"/>) since the last success, for a first subscribe that runs out of time.</summary>
     internal PubSubException? LastRefusal
     {
@@ -216,7 +244,9 @@ public sealed class PubSubSubscription : IAsyncDisposable
     /// <summary>
     /// Delivers a publication unless it was delivered already: a connection delivers a channel's
     /// publications in offset order from where its subscribe started, so within an epoch "newer
-    /// than the position" is exactly "not seen yet". A new epoch is always new.
+    /// than the position" is exactly "not seen yet". A new epoch is always new. During an upgrade
+    /// two connections call this at once; the check and the write are one step under the lock,
+    /// so the stream stays in order.
     /// </summary>
     internal void OnMessage(ServerFrame frame)
     {
@@ -228,23 +258,23 @@ public sealed class PubSubSubscription : IAsyncDisposable
                 return;
             }
             _position = position;
+            if (!frame.BinaryInvalid)
+            {
+                _messages.Writer.TryWrite(frame.Binary is { } bytes
+                    ? new PubSubMessage(Channel, position, bytes, _client.SerializerOptions)
+                    : new PubSubMessage(Channel, position, frame.Data, _client.SerializerOptions));
+                return;
+            }
         }
-        if (frame.BinaryInvalid)
-        {
-            _client.ReportError(new PubSubException(PubSubErrorCodes.BadFrame,
-                $"Publication {position} of '{Channel}' has a 'binary' field that is not base64; it was skipped."));
-            return;
-        }
-        var message = frame.Binary is { } bytes
-            ? new PubSubMessage(Channel, position, bytes, _client.SerializerOptions)
-            : new PubSubMessage(Channel, position, frame.Data, _client.SerializerOptions);
-        _messages.Writer.TryWrite(message);
+        _client.ReportError(new PubSubException(PubSubErrorCodes.BadFrame,
+            $"Publication {position} of '{Channel}' has a 'binary' field that is not base64; it was skipped."));
     }
 
     /// <summary>The subscription ended: normally (null) or with <paramref name="error"/>.</summary>
     internal void End(Exception? error)
     {
         ActiveOn = null;
+        ProbeOn = null;
         _ready.TrySetException(error ?? new PubSubException(PubSubErrorCodes.NotSubscribed, $"The subscription to '{Channel}' ended before the server confirmed it."));
         _messages.Writer.TryComplete(error);
     }

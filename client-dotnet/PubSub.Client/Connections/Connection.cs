@@ -33,6 +33,8 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
     private long _lastInbound;
     private int _state;
     private Task? _sending;
+    private ChannelReader<OutboundRequest>? _shared;
+    private TaskCompletionSource _sharedChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Connection(ITransport transport, IConnectionListener listener, ConnectionSettings settings, ILogger logger, Action<Task> track)
     {
@@ -93,11 +95,25 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
         }
     }
 
-    /// <summary>Starts sending: this connection's control queue first, then <paramref name="shared"/>.</summary>
-    public void Start(ChannelReader<OutboundRequest> shared)
+    /// <summary>
+    /// Starts sending: this connection's control queue first, then <paramref name="shared"/>
+    /// (null: only the control queue, as an upgrade probe does until it takes over).
+    /// </summary>
+    public void Start(ChannelReader<OutboundRequest>? shared)
     {
-        _sending = SendLoopAsync(shared);
+        _shared = shared;
+        _sending = SendLoopAsync();
         _track(_sending);
+    }
+
+    /// <summary>
+    /// Switches the shared queue this connection sends from (null: none), as an upgrade hands it
+    /// from the old connection to the new. A batch being sent goes out all the same.
+    /// </summary>
+    public void UseShared(ChannelReader<OutboundRequest>? shared)
+    {
+        Volatile.Write(ref _shared, shared);
+        Interlocked.Exchange(ref _sharedChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     /// <summary>Queues a frame for this connection only; false when it has ended.</summary>
@@ -273,7 +289,7 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
         }
     }
 
-    private async Task SendLoopAsync(ChannelReader<OutboundRequest> shared)
+    private async Task SendLoopAsync()
     {
         await Task.Yield();
         var batch = new ArrayBufferWriter<byte>(4096);
@@ -283,19 +299,32 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
         // idle queue does not collect one abandoned waiter per wake-up of the other.
         Task<bool>? controlWait = null;
         Task<bool>? sharedWait = null;
+        ChannelReader<OutboundRequest>? waitingOn = null;
         try
         {
             while (!token.IsCancellationRequested)
             {
+                // The change signal first: a switch after it is seen on the next round.
+                var sharedChanged = Volatile.Read(ref _sharedChanged).Task;
+                var shared = Volatile.Read(ref _shared);
                 batch.ResetWrittenCount();
                 requests.Clear();
                 Fill(_control.Reader, batch, requests);
-                Fill(shared, batch, requests);
+                if (shared is not null)
+                {
+                    Fill(shared, batch, requests);
+                }
                 if (requests.Count == 0)
                 {
+                    if (waitingOn != shared)
+                    {
+                        _ = sharedWait?.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+                        sharedWait = null;
+                        waitingOn = shared;
+                    }
                     controlWait ??= _control.Reader.WaitToReadAsync(token).AsTask();
-                    sharedWait ??= shared.WaitToReadAsync(token).AsTask();
-                    await Task.WhenAny(controlWait, sharedWait);
+                    sharedWait ??= shared?.WaitToReadAsync(token).AsTask();
+                    await Task.WhenAny(controlWait, sharedWait ?? sharedChanged, sharedChanged);
                     if (controlWait.IsCompleted)
                     {
                         if (!await controlWait)
@@ -304,7 +333,7 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
                         }
                         controlWait = null;
                     }
-                    if (sharedWait.IsCompleted)
+                    if (sharedWait is { IsCompleted: true })
                     {
                         if (!await sharedWait)
                         {
