@@ -32,6 +32,7 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
     private TimeSpan _heartbeatDeadline;
     private long _lastInbound;
     private int _state;
+    private int _disposed;
     private Task? _sending;
     private ChannelReader<OutboundRequest>? _shared;
     private TaskCompletionSource _sharedChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -135,6 +136,11 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            // Whoever ends a connection disposes it (the run, a retiring upgrade); the transport goes once.
+            return;
+        }
         End(new PubSubException(PubSubErrorCodes.Closed, "The connection was disposed."), reconnect: false);
         if (_sending is not null)
         {

@@ -197,12 +197,8 @@ internal sealed partial class Supervisor
                 await EndAsync(connection);
                 return;
             }
-            ConnectionClosed closed;
-            try
-            {
-                (connection, closed) = await WatchAsync(connection, token);
-            }
-            catch (OperationCanceledException)
+            (connection, var ended) = await WatchAsync(connection, token);
+            if (ended is not { } closed)
             {
                 await EndAsync(connection);
                 return;
@@ -262,24 +258,33 @@ internal sealed partial class Supervisor
     /// Waits for the connection in use to end; meanwhile, while it is not a WebSocket, probes for
     /// one every <see cref="PubSubClientOptions.UpgradeProbeInterval"/> and moves to it.
     /// </summary>
-    private async Task<(Connection, ConnectionClosed)> WatchAsync(Connection connection, CancellationToken cancellationToken)
+    private async Task<(Connection Connection, ConnectionClosed? Closed)> WatchAsync(Connection connection, CancellationToken cancellationToken)
     {
-        while (true)
+        try
         {
-            var interval = _options.UpgradeProbeInterval is { } every && _selector.CanUpgradeFrom(connection.Kind) ? every : Timeout.InfiniteTimeSpan;
-            using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var probeDue = Task.Delay(interval, _time, watch.Token);
-            await Task.WhenAny(connection.Closed, probeDue);
-            await watch.CancelAsync();
-            cancellationToken.ThrowIfCancellationRequested();
-            if (connection.Closed.IsCompleted)
+            while (true)
             {
-                return (connection, await connection.Closed);
+                var interval = _options.UpgradeProbeInterval is { } every && _selector.CanUpgradeFrom(connection.Kind) ? every : Timeout.InfiniteTimeSpan;
+                using (var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    await Task.WhenAny(connection.Closed, Task.Delay(interval, _time, watch.Token));
+                    await watch.CancelAsync();
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+                if (connection.Closed.IsCompleted)
+                {
+                    return (connection, await connection.Closed);
+                }
+                if (await UpgradeAsync(connection, cancellationToken) is { } upgraded)
+                {
+                    connection = upgraded;
+                }
             }
-            if (await UpgradeAsync(connection, cancellationToken) is { } upgraded)
-            {
-                connection = upgraded;
-            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The run ends; the caller closes the connection in use, whichever it is by now.
+            return (connection, null);
         }
     }
 
