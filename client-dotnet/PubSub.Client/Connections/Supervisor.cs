@@ -181,9 +181,9 @@ internal sealed partial class Supervisor
         }
         catch (Exception e)
         {
+            // A cancelled connect's state is moved by whoever cancelled it (a stop, or disposal).
             if (!token.IsCancellationRequested)
             {
-                // Cancelled: whoever cancelled moves the state.
                 Raise(Move(SupervisorState.Disconnected, e));
             }
             run.Connected.TrySetException(token.IsCancellationRequested ? new OperationCanceledException(token) : e);
