@@ -36,6 +36,7 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
     private Task? _sending;
     private ChannelReader<OutboundRequest>? _shared;
     private TaskCompletionSource _sharedChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _sharedSeen;
 
     public Connection(ITransport transport, IConnectionListener listener, ConnectionSettings settings, ILogger logger, Action<Task> track)
     {
@@ -109,12 +110,17 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
 
     /// <summary>
     /// Switches the shared queue this connection sends from (null: none), as an upgrade hands it
-    /// from the old connection to the new. A batch being sent goes out all the same.
+    /// from the old connection to the new. Completes once the send loop has seen the switch (a
+    /// batch it took from the old queue has gone out by then), or the connection has ended.
     /// </summary>
-    public void UseShared(ChannelReader<OutboundRequest>? shared)
+    public Task UseShared(ChannelReader<OutboundRequest>? shared)
     {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The queue first, then the signal: a loop that takes the signal reads the new queue after it.
         Volatile.Write(ref _shared, shared);
+        Volatile.Write(ref _sharedSeen, seen);
         Interlocked.Exchange(ref _sharedChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        return Task.WhenAny(seen.Task, Closed);
     }
 
     /// <summary>Queues a frame for this connection only; false when it has ended.</summary>
@@ -312,7 +318,9 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
             {
                 // The change signal first: a switch after it is seen on the next round.
                 var sharedChanged = Volatile.Read(ref _sharedChanged).Task;
+                var seen = Interlocked.Exchange(ref _sharedSeen, null);
                 var shared = Volatile.Read(ref _shared);
+                seen?.TrySetResult();
                 batch.ResetWrittenCount();
                 requests.Clear();
                 Fill(_control.Reader, batch, requests);

@@ -50,14 +50,17 @@ internal sealed partial class Supervisor
             recovered.TrySetResult(true);
         }
 
-        var moved = false;
+        Task? released = null;
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(Requests.Timeout);
             var ended = Task.WhenAny(current.Closed, probe.Closed);
             await Task.WhenAny(recovered.Task, ended).WaitAsync(deadline.Token);
-            moved = recovered.Task.IsCompletedSuccessfully && recovered.Task.Result && !ended.IsCompleted && Swap(current, probe, moving);
+            if (recovered.Task.IsCompletedSuccessfully && recovered.Task.Result && !ended.IsCompleted)
+            {
+                released = Swap(current, probe, moving);
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -65,7 +68,7 @@ internal sealed partial class Supervisor
         }
         finally
         {
-            if (!moved)
+            if (released is null)
             {
                 lock (_gate)
                 {
@@ -76,16 +79,19 @@ internal sealed partial class Supervisor
                 Requests.FailOn(probe);
             }
         }
-        if (!moved)
+        if (released is null)
         {
             return null;
         }
-        _ = Track(RetireAsync(current));
+        _ = Track(RetireAsync(current, released));
         return probe;
     }
 
-    /// <summary>The probe takes over: the connection in use, every subscription, the shared queue.</summary>
-    private bool Swap(Connection current, Connection probe, PubSubSubscription[] moving)
+    /// <summary>
+    /// The probe takes over: the connection in use, every subscription, the shared queue. Returns a
+    /// task that completes when the old connection has let go of the shared queue, or null when nothing moved.
+    /// </summary>
+    private Task? Swap(Connection current, Connection probe, PubSubSubscription[] moving)
     {
         PubSubStateChangedEventArgs? changed;
         lock (_gate)
@@ -94,24 +100,26 @@ internal sealed partial class Supervisor
                 || !Subscriptions.MoveToLocked(probe, moving))
             {
                 Log.UpgradeAbandoned(_logger, "the subscriptions or the connection changed meanwhile");
-                return false;
+                return null;
             }
             _current = probe;
             TryMoveLocked(SupervisorState.Connected, null, out changed);
         }
-        current.UseShared(null);
+        var released = current.UseShared(null);
         probe.UseShared(Requests.Shared);
         _selector.Upgraded();
         Log.Upgraded(_logger, TransportNames.Of(current.Kind), probe.SessionId!);
         Raise(changed);
-        return true;
+        return released;
     }
 
     /// <summary>The replaced connection closes once the replies it owes are in, or the request timeout passed.</summary>
-    private async Task RetireAsync(Connection old)
+    private async Task RetireAsync(Connection old, Task released)
     {
         try
         {
+            // Only once its send loop let go of the shared queue is the set of what it owes complete.
+            await released;
             await Requests.AnsweredOn(old).WaitAsync(Requests.Timeout, _time);
         }
         catch (TimeoutException)
