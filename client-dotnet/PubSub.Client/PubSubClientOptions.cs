@@ -29,6 +29,9 @@ public sealed class PubSubClientOptions
     /// <summary>Default <see cref="SendQueueCapacity"/>: 1,024 requests.</summary>
     public const int DefaultSendQueueCapacity = 1024;
 
+    /// <summary>The default of <see cref="UpgradeProbeInterval"/>: 30 s, as in client-js.</summary>
+    public static readonly TimeSpan DefaultUpgradeProbeInterval = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Called before each connect (the first and every reconnect) for a bearer token, sent as
     /// <c>Authorization: Bearer {token}</c> on every HTTP and WebSocket request of that
@@ -63,10 +66,18 @@ public sealed class PubSubClientOptions
     /// After the client fell back (say from WebSocket to Server-Sent Events, because a proxy
     /// swallows upgrades), how long its reconnects start with the transport that worked instead
     /// of paying the failed ones' timeouts again. Once it has passed, a reconnect tries the full
-    /// order again, which is how the client moves back up. <see cref="TimeSpan.Zero"/> turns this
+    /// order again; while connected, <see cref="UpgradeProbeInterval"/> moves back up sooner. <see cref="TimeSpan.Zero"/> turns this
     /// off. Default 5 min.
     /// </summary>
     public TimeSpan RememberFallbackFor { get; set; } = DefaultRememberFallbackFor;
+
+    /// <summary>
+    /// While connected over Server-Sent Events or long-polling, how often the client tries a
+    /// WebSocket in the background (when it allows WebSocket and the server offers it). When one
+    /// connects, the subscriptions resume on it from their positions (no publication lost or
+    /// repeated) and the fallback connection closes. Default 30 s; null never probes.
+    /// </summary>
+    public TimeSpan? UpgradeProbeInterval { get; set; } = DefaultUpgradeProbeInterval;
 
     /// <summary>How long a request (subscribe, publish, history, unsubscribe) waits for its reply. Default 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = DefaultRequestTimeout;
@@ -138,6 +149,10 @@ public sealed class PubSubClientOptions
         if (TransportTimeout is { } transportTimeout)
         {
             RequirePositive(transportTimeout, nameof(TransportTimeout));
+        }
+        if (UpgradeProbeInterval is { } probeInterval)
+        {
+            RequirePositive(probeInterval, nameof(UpgradeProbeInterval));
         }
         if (RememberFallbackFor < TimeSpan.Zero)
         {

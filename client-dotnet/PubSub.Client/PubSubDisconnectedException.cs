@@ -14,6 +14,7 @@ public sealed class PubSubDisconnectedException : PubSubException
         DisconnectCode = disconnectCode;
         Reason = reason;
         Reconnect = reconnect;
+        IsTerminal = !reconnect;
     }
 
     /// <summary>The disconnect code, such as 4001 (slow consumer) or 4500 (disconnected by the application).</summary>

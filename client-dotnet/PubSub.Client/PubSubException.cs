@@ -29,4 +29,11 @@ public class PubSubException : Exception
 
     /// <summary>The HTTP status, when the error came as an HTTP answer (negotiate, SSE, long-polling, /send).</summary>
     public HttpStatusCode? StatusCode { get; }
+
+    /// <summary>
+    /// Whether trying again cannot help, so the client stops reconnecting after it: the server
+    /// refused the client itself (an HTTP 4xx from negotiate, a disconnect code of 4500–4999),
+    /// speaks another protocol version, or offers none of the allowed transports.
+    /// </summary>
+    public bool IsTerminal { get; internal init; }
 }

@@ -23,6 +23,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
     private bool? _recovered;
     private bool _everSubscribed;
     private Connection? _activeOn;
+    private Connection? _probeOn;
 
     internal PubSubSubscription(PubSubClient client, string channel, StreamPosition? since)
     {
@@ -123,14 +124,41 @@ public sealed class PubSubSubscription : IAsyncDisposable
         set => Volatile.Write(ref _activeOn, value);
     }
 
-    /// <summary>Whether the server confirmed this subscription at least once (so a failure now is a resubscribe's).</summary>
-    internal bool HasBeenSubscribed
+    /// <summary>
+    /// An upgrade probe's connection that replays the channel from this subscription's position
+    /// and feeds it too, until the probe takes over: both deliver in offset order, and
+    /// <see cref="OnMessage"/> drops what one delivered already.
+    /// </summary>
+    internal Connection? ProbeOn
+    {
+        get => Volatile.Read(ref _probeOn);
+        set => Volatile.Write(ref _probeOn, value);
+    }
+
+    /// <summary>Whether a message from <paramref name="connection"/> is for this subscription.</summary>
+    internal bool Receives(Connection connection) => ActiveOn == connection || ProbeOn == connection;
+
+    /// <summary><paramref name="connection"/> ended, or its probe was abandoned: it feeds this subscription no more.</summary>
+    internal void LeaveLocked(Connection connection)
+    {
+        if (ActiveOn == connection)
+        {
+            ActiveOn = null;
+        }
+        if (ProbeOn == connection)
+        {
+            ProbeOn = null;
+        }
+    }
+
+    /// <summary>The last transient refusal (<see cref="RetryRule.Later"/>) since the last success, for a first subscribe that runs out of time.</summary>
+    internal PubSubException? LastRefusal
     {
         get
         {
             lock (_gate)
             {
-                return _everSubscribed;
+                return _lastRefusal;
             }
         }
     }
@@ -140,10 +168,11 @@ public sealed class PubSubSubscription : IAsyncDisposable
     /// success. Without jitter: each subscription's own timing is jitter enough, and the reconnect
     /// that came first already spread the clients out.
     /// </summary>
-    internal TimeSpan NextRetryDelay()
+    internal TimeSpan NextRetryDelay(PubSubException refusal)
     {
         lock (_gate)
         {
+            _lastRefusal = refusal;
             var delay = _retryDelay;
             _retryDelay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
             return delay;
@@ -153,6 +182,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
     private TimeSpan _retryDelay = FirstRetryDelay;
+    private PubSubException? _lastRefusal;
 
     /// <summary>The position to recover from (null: start from now).</summary>
     internal StreamPosition? RecoveryPosition => Position;
@@ -167,6 +197,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
             resubscribed = _everSubscribed;
             _everSubscribed = true;
             _retryDelay = FirstRetryDelay;
+            _lastRefusal = null;
             if (since is null)
             {
                 _position = latest;
@@ -213,7 +244,9 @@ public sealed class PubSubSubscription : IAsyncDisposable
     /// <summary>
     /// Delivers a publication unless it was delivered already: a connection delivers a channel's
     /// publications in offset order from where its subscribe started, so within an epoch "newer
-    /// than the position" is exactly "not seen yet". A new epoch is always new.
+    /// than the position" is exactly "not seen yet". A new epoch is always new. During an upgrade
+    /// two connections call this at once; the check and the write are one step under the lock,
+    /// so the stream stays in order.
     /// </summary>
     internal void OnMessage(ServerFrame frame)
     {
@@ -225,23 +258,23 @@ public sealed class PubSubSubscription : IAsyncDisposable
                 return;
             }
             _position = position;
+            if (!frame.BinaryInvalid)
+            {
+                _messages.Writer.TryWrite(frame.Binary is { } bytes
+                    ? new PubSubMessage(Channel, position, bytes, _client.SerializerOptions)
+                    : new PubSubMessage(Channel, position, frame.Data, _client.SerializerOptions));
+                return;
+            }
         }
-        if (frame.BinaryInvalid)
-        {
-            _client.ReportError(new PubSubException(PubSubErrorCodes.BadFrame,
-                $"Publication {position} of '{Channel}' has a 'binary' field that is not base64; it was skipped."));
-            return;
-        }
-        var message = frame.Binary is { } bytes
-            ? new PubSubMessage(Channel, position, bytes, _client.SerializerOptions)
-            : new PubSubMessage(Channel, position, frame.Data, _client.SerializerOptions);
-        _messages.Writer.TryWrite(message);
+        _client.ReportError(new PubSubException(PubSubErrorCodes.BadFrame,
+            $"Publication {position} of '{Channel}' has a 'binary' field that is not base64; it was skipped."));
     }
 
     /// <summary>The subscription ended: normally (null) or with <paramref name="error"/>.</summary>
     internal void End(Exception? error)
     {
         ActiveOn = null;
+        ProbeOn = null;
         _ready.TrySetException(error ?? new PubSubException(PubSubErrorCodes.NotSubscribed, $"The subscription to '{Channel}' ended before the server confirmed it."));
         _messages.Writer.TryComplete(error);
     }

@@ -32,7 +32,11 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
     private TimeSpan _heartbeatDeadline;
     private long _lastInbound;
     private int _state;
+    private int _disposed;
     private Task? _sending;
+    private ChannelReader<OutboundRequest>? _shared;
+    private TaskCompletionSource _sharedChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _sharedSeen;
 
     public Connection(ITransport transport, IConnectionListener listener, ConnectionSettings settings, ILogger logger, Action<Task> track)
     {
@@ -93,11 +97,30 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
         }
     }
 
-    /// <summary>Starts sending: this connection's control queue first, then <paramref name="shared"/>.</summary>
-    public void Start(ChannelReader<OutboundRequest> shared)
+    /// <summary>
+    /// Starts sending: this connection's control queue first, then <paramref name="shared"/>
+    /// (null: only the control queue, as an upgrade probe does until it takes over).
+    /// </summary>
+    public void Start(ChannelReader<OutboundRequest>? shared)
     {
-        _sending = SendLoopAsync(shared);
+        _shared = shared;
+        _sending = SendLoopAsync();
         _track(_sending);
+    }
+
+    /// <summary>
+    /// Switches the shared queue this connection sends from (null: none), as an upgrade hands it
+    /// from the old connection to the new. Completes once the send loop has seen the switch (a
+    /// batch it took from the old queue has gone out by then), or the connection has ended.
+    /// </summary>
+    public Task UseShared(ChannelReader<OutboundRequest>? shared)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The queue first, then the signal: a loop that takes the signal reads the new queue after it.
+        Volatile.Write(ref _shared, shared);
+        Volatile.Write(ref _sharedSeen, seen);
+        Interlocked.Exchange(ref _sharedChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        return Task.WhenAny(seen.Task, Closed);
     }
 
     /// <summary>Queues a frame for this connection only; false when it has ended.</summary>
@@ -119,6 +142,11 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            // Whoever ends a connection disposes it (the run, a retiring upgrade); the transport goes once.
+            return;
+        }
         End(new PubSubException(PubSubErrorCodes.Closed, "The connection was disposed."), reconnect: false);
         if (_sending is not null)
         {
@@ -181,11 +209,11 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
 
     void ITransportSink.OnClosed(TransportClosed closed)
     {
-        // Codes 4000–4499 allow a reconnect and 4500–4999 forbid it (protocol section 2.8); RFC 6455
-        // codes (1000, 1001, 1006 abnormal, 1011 server error, ...) are network or server trouble.
+        // A PubSub code (4000–4999) says whether to reconnect; RFC 6455 codes (1000, 1001, 1006
+        // abnormal, 1011 server error, ...) are network or server trouble.
         if (closed.CloseCode is >= 4000 and <= 4999 and var code)
         {
-            var reconnect = code < 4500;
+            var reconnect = ErrorRules.Reconnects(code);
             End(new PubSubDisconnectedException(code, closed.CloseReason ?? "", reconnect), reconnect);
             return;
         }
@@ -273,7 +301,7 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
         }
     }
 
-    private async Task SendLoopAsync(ChannelReader<OutboundRequest> shared)
+    private async Task SendLoopAsync()
     {
         await Task.Yield();
         var batch = new ArrayBufferWriter<byte>(4096);
@@ -283,19 +311,34 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
         // idle queue does not collect one abandoned waiter per wake-up of the other.
         Task<bool>? controlWait = null;
         Task<bool>? sharedWait = null;
+        ChannelReader<OutboundRequest>? waitingOn = null;
         try
         {
             while (!token.IsCancellationRequested)
             {
+                // The change signal first: a switch after it is seen on the next round.
+                var sharedChanged = Volatile.Read(ref _sharedChanged).Task;
+                var seen = Interlocked.Exchange(ref _sharedSeen, null);
+                var shared = Volatile.Read(ref _shared);
+                seen?.TrySetResult();
                 batch.ResetWrittenCount();
                 requests.Clear();
                 Fill(_control.Reader, batch, requests);
-                Fill(shared, batch, requests);
+                if (shared is not null)
+                {
+                    Fill(shared, batch, requests);
+                }
                 if (requests.Count == 0)
                 {
+                    if (waitingOn != shared)
+                    {
+                        _ = sharedWait?.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+                        sharedWait = null;
+                        waitingOn = shared;
+                    }
                     controlWait ??= _control.Reader.WaitToReadAsync(token).AsTask();
-                    sharedWait ??= shared.WaitToReadAsync(token).AsTask();
-                    await Task.WhenAny(controlWait, sharedWait);
+                    sharedWait ??= shared?.WaitToReadAsync(token).AsTask();
+                    await Task.WhenAny(controlWait, sharedWait ?? sharedChanged, sharedChanged);
                     if (controlWait.IsCompleted)
                     {
                         if (!await controlWait)
@@ -304,7 +347,7 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
                         }
                         controlWait = null;
                     }
-                    if (sharedWait.IsCompleted)
+                    if (sharedWait is { IsCompleted: true })
                     {
                         if (!await sharedWait)
                         {

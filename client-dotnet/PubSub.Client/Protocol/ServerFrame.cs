@@ -67,5 +67,5 @@ internal sealed class ServerFrame
 
     public bool IsErrorReply => ErrorCode is not null;
 
-    public StreamPosition Position => new(Epoch!, Offset);
+    public StreamPosition Position => new(Offset, Epoch!);
 }

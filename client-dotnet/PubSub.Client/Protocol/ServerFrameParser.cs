@@ -203,8 +203,8 @@ internal static class ServerFrameParser
                     TypeName = type,
                     DisconnectCode = (int)disconnectCode,
                     Reason = reason ?? "",
-                    // Missing: the code decides (section 2.8: true exactly for 4000–4499).
-                    Reconnect = reconnect ?? disconnectCode is >= 4000 and < 4500,
+                    // Missing: the code decides, by the same rule as a WebSocket close code (section 2.8).
+                    Reconnect = reconnect ?? ErrorRules.Reconnects((int)disconnectCode),
                 };
 
             case "ping":

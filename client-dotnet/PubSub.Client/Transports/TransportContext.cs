@@ -64,7 +64,7 @@ internal sealed record TransportContext
     /// The exception for an HTTP error answer: the code and message of its error body (section
     /// 3.7), or, when the body is not one, a code that fits the status.
     /// </summary>
-    public static async Task<PubSubException> ReadErrorAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    public static async Task<PubSubException> ReadErrorAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken, bool terminal = false)
     {
         var status = (int)response.StatusCode;
         string? code = null, message = null;
@@ -85,6 +85,6 @@ internal sealed record TransportContext
         // Not the protocol's body (a proxy answered, or a wrong URL): name the status instead.
         code ??= string.Create(CultureInfo.InvariantCulture, $"http_{status}");
         var text = string.Create(CultureInfo.InvariantCulture, $"{what} failed with HTTP {status} ({code}){(string.IsNullOrEmpty(message) ? "." : ": " + message)}");
-        return new PubSubException(code, text, response.StatusCode);
+        return new PubSubException(code, text, response.StatusCode) { IsTerminal = terminal };
     }
 }

@@ -28,7 +28,7 @@ public sealed class LiveGapTests
         var messages = await subscription.ReadAsync(2);
 
         Assert.Equal([1, 4], messages.Select(m => m.N()));
-        Assert.Equal(new StreamPosition("E", 4), subscription.Position);
+        Assert.Equal(new StreamPosition(4, "E"), subscription.Position);
         Assert.False(subscription.Recovered);
         Assert.Equal(PubSubClientState.Connected, client.State);
     }

@@ -100,7 +100,11 @@ public sealed class FaultInjectionTests : IAsyncLifetime
             (450, async () => _a = await HostProcess.StartAsync(Environment(), _a.Port)),
             (700, async () =>
             {
+                // Down until a publish was refused for it ('unavailable', then retried): a restart
+                // quicker than the next publish would test nothing, and one that races the publish
+                // in flight answers 'timeout' instead.
                 await _redis.KillAsync();
+                await publisher.UntilRetriesAsync(1);
                 await _redis.StartAgainAsync();
             }),
             (1000, async () =>
@@ -262,10 +266,14 @@ public sealed class FaultInjectionTests : IAsyncLifetime
             }
         }
 
-        public Task UntilTimeoutsAsync(int count)
+        public Task UntilTimeoutsAsync(int count) => UntilAsync(() => Timeouts, count, "publishes to time out");
+
+        public Task UntilRetriesAsync(int count) => UntilAsync(() => Retries, count, "publishes to be refused for now and retried");
+
+        private static Task UntilAsync(Func<int> counter, int count, string what)
         {
-            var target = Timeouts + count;
-            return PubSub.Testing.Timeouts.Until(() => Timeouts >= target, $"{count} publishes to time out", TimeSpan.FromSeconds(20));
+            var target = counter() + count;
+            return PubSub.Testing.Timeouts.Until(() => counter() >= target, $"{count} {what}", TimeSpan.FromSeconds(20));
         }
 
         private async Task PublishAsync(string channel, int n)

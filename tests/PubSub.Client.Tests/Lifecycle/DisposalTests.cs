@@ -24,6 +24,9 @@ public sealed class DisposalTests : IAsyncLifetime
         await subscription.ReadAsync(1);
         var session = client.SessionId!;
         var started = client.BackgroundTasksStarted;
+        // The node removes the session, then records its close: the event to wait for, as the
+        // removal runs on the server's own time (after the close handshake or the 'close' frame).
+        using var closed = _node.CollectMetric<long>("pubsub.session.closed");
 
         await client.DisposeAsync().AsTask().WithTimeout("DisposeAsync");
 
@@ -35,6 +38,7 @@ public sealed class DisposalTests : IAsyncLifetime
         await Assert.ThrowsAsync<ObjectDisposedException>(() => client.ConnectAsync());
         await Assert.ThrowsAsync<ObjectDisposedException>(() => client.PublishAsync("chat/dispose", new { n = 2 }));
         // WebSocket: the close handshake; SSE and long-polling: a 'close' frame through /send.
+        await closed.WaitForMeasurementsAsync(1, Timeouts.Default).WithTimeout("the node to close the session");
         Assert.False(_node.HasSession(session));
     }
 

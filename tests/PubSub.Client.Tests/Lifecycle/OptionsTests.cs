@@ -17,6 +17,17 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void The_upgrade_probe_interval_is_positive_or_off()
+    {
+        var uri = new Uri("http://127.0.0.1:9/pubsub");
+
+        Assert.Equal(TimeSpan.FromSeconds(30), new PubSubClientOptions().UpgradeProbeInterval);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PubSubClient(uri, With(o => o.UpgradeProbeInterval = TimeSpan.Zero)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PubSubClient(uri, With(o => o.UpgradeProbeInterval = TimeSpan.FromSeconds(-1))));
+        using var _ = new Disposer(new PubSubClient(uri, With(o => o.UpgradeProbeInterval = null)), out var off);
+    }
+
+    [Fact]
     public void A_websocket_uri_is_accepted_for_the_prefix()
     {
         using var _ = new Disposer(new PubSubClient(new Uri("wss://example.com/pubsub")), out var client);

@@ -13,7 +13,7 @@ public sealed class ServerFrameParserTests
         var frame = Parse("""{"data":{"text":"hi"},"offset":42,"future":[1,{"x":2}],"epoch":"q7","channel":"chat/lobby","type":"message"}""");
 
         Assert.Equal(ServerFrameType.Message, frame.Type);
-        Assert.Equal(new StreamPosition("q7", 42), frame.Position);
+        Assert.Equal(new StreamPosition(42, "q7"), frame.Position);
         Assert.Equal("chat/lobby", frame.Channel);
         Assert.Equal("hi", frame.Data.GetProperty("text").GetString());
     }
@@ -27,7 +27,7 @@ public sealed class ServerFrameParserTests
         Assert.Equal([0, 1, 2, 3], good.Binary);
         Assert.False(good.BinaryInvalid);
         Assert.True(bad.BinaryInvalid);
-        Assert.Equal(new StreamPosition("e", 2), bad.Position);
+        Assert.Equal(new StreamPosition(2, "e"), bad.Position);
     }
 
     [Fact]

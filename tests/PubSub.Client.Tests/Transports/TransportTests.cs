@@ -43,7 +43,7 @@ public sealed class TransportTests : IAsyncLifetime
         Assert.Equal([1L, 2, 3], messages.Select(m => m.Offset));
         Assert.All(messages, m => Assert.Equal("chat/roundtrip", m.Channel));
         Assert.All(messages, m => Assert.Equal(published.Epoch, m.Epoch));
-        Assert.Equal(new StreamPosition(published.Epoch, 3), published);
+        Assert.Equal(new StreamPosition(3, published.Epoch), published);
         Assert.Equal(published, subscription.Position);
     }
 
@@ -85,9 +85,9 @@ public sealed class TransportTests : IAsyncLifetime
         await _node.PublishNumbersAsync("chat/history", [1, 2, 3, 4]);
 
         var latest = await client.GetHistoryAsync("chat/history", limit: 2);
-        var after = await client.GetHistoryAsync("chat/history", since: new StreamPosition(latest.Latest.Epoch, 1));
+        var after = await client.GetHistoryAsync("chat/history", since: new StreamPosition(1, latest.Latest.Epoch));
 
-        Assert.Equal(new StreamPosition(latest.Latest.Epoch, 4), latest.Latest);
+        Assert.Equal(new StreamPosition(4, latest.Latest.Epoch), latest.Latest);
         Assert.Equal([3, 4], latest.Publications.Select(p => p.N()));
         Assert.Equal([2L, 3, 4], after.Publications.Select(p => p.Offset));
     }
@@ -99,7 +99,7 @@ public sealed class TransportTests : IAsyncLifetime
 
         var forbidden = await Assert.ThrowsAsync<PubSubException>(() => client.PublishAsync("news/readonly", new { n = 1 }));
         var unknown = await Assert.ThrowsAsync<PubSubException>(() => client.SubscribeAsync("nope/x"));
-        var mismatch = await Assert.ThrowsAsync<PubSubException>(() => client.GetHistoryAsync("chat/e", new StreamPosition("not-the-epoch", 1)));
+        var mismatch = await Assert.ThrowsAsync<PubSubException>(() => client.GetHistoryAsync("chat/e", new StreamPosition(1, "not-the-epoch")));
         await using var first = await client.SubscribeAsync("chat/twice");
         var twice = await Assert.ThrowsAsync<PubSubException>(() => client.SubscribeAsync("chat/twice"));
 

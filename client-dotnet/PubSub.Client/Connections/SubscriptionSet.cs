@@ -1,0 +1,342 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using PubSub.Client.Protocol;
+
+namespace PubSub.Client.Connections;
+
+/// <summary>
+/// The client's subscriptions, by channel: subscribing (again, with <c>since</c> = the last
+/// delivered position, on every new connection), what a refusal does (its code's rule), the
+/// frames that move a subscription on, unsubscribing, and the subscribes of an upgrade probe.
+/// </summary>
+/// <remarks>
+/// It shares the supervisor's lock: whether a subscribe goes out, and on which connection,
+/// depends on the client's state, so both change together. Methods named <c>...Locked</c> are
+/// called with the lock held.
+/// </remarks>
+internal sealed partial class SubscriptionSet
+{
+    private readonly Dictionary<string, PubSubSubscription> _subscriptions = new(StringComparer.Ordinal);
+    private readonly Lock _gate;
+    private readonly Func<Connection?> _currentLocked;
+    private readonly RequestTracker _requests;
+    private readonly PubSubClient _client;
+    private readonly ILogger _logger;
+    private readonly Action<Task> _track;
+
+    public SubscriptionSet(Lock gate, Func<Connection?> currentLocked, RequestTracker requests, PubSubClient client, ILogger logger, Action<Task> track)
+    {
+        _gate = gate;
+        _currentLocked = currentLocked;
+        _requests = requests;
+        _client = client;
+        _logger = logger;
+        _track = track;
+    }
+
+    /// <summary>A new subscription, subscribed at once when a connection is in use (else at the next one).</summary>
+    public PubSubSubscription AddLocked(string channel, StreamPosition? since)
+    {
+        if (_subscriptions.ContainsKey(channel))
+        {
+            throw new PubSubException(PubSubErrorCodes.AlreadySubscribed,
+                $"This client is subscribed to '{channel}' already; read that subscription, or dispose it first.");
+        }
+        var subscription = new PubSubSubscription(_client, channel, since);
+        _subscriptions.Add(channel, subscription);
+        if (_currentLocked() is { } connection)
+        {
+            SendSubscribeLocked(connection, subscription);
+        }
+        return subscription;
+    }
+
+    /// <summary>A new connection is in use: every subscription is subscribed on it from its position, before anything else is sent.</summary>
+    public void SubscribeAllLocked(Connection connection)
+    {
+        foreach (var subscription in _subscriptions.Values)
+        {
+            SendSubscribeLocked(connection, subscription);
+        }
+    }
+
+    /// <summary>The connection ended: every subscription on it waits to be renewed on the next.</summary>
+    public void DetachLocked(Connection connection)
+    {
+        foreach (var subscription in _subscriptions.Values)
+        {
+            subscription.LeaveLocked(connection);
+        }
+    }
+
+    /// <summary>Takes every subscription out (the client closed); the caller ends them outside the lock.</summary>
+    public PubSubSubscription[] TakeAllLocked()
+    {
+        PubSubSubscription[] all = [.. _subscriptions.Values];
+        _subscriptions.Clear();
+        return all;
+    }
+
+    public async ValueTask UnsubscribeAsync(PubSubSubscription subscription, CancellationToken cancellationToken)
+    {
+        OutboundRequest? request = null;
+        lock (_gate)
+        {
+            if (!RemoveLocked(subscription))
+            {
+                return;
+            }
+            if (_currentLocked() is { } connection)
+            {
+                request = _requests.Control("unsubscribe", id => ClientFrames.Unsubscribe(id, subscription.Channel), connection);
+            }
+        }
+        subscription.End(null);
+        if (request is null)
+        {
+            return;
+        }
+        try
+        {
+            var reply = await _requests.ReplyAsync(request, cancellationToken);
+            // not_subscribed: the subscribe it follows failed, or the server had ended it. Over either way.
+            if (reply.IsErrorReply && reply.ErrorCode != PubSubErrorCodes.NotSubscribed)
+            {
+                throw new PubSubException(reply.ErrorCode!, reply.ErrorMessage!);
+            }
+        }
+        catch (PubSubException e) when (e.Code is PubSubErrorCodes.ConnectionLost or PubSubErrorCodes.Closed)
+        {
+            // A session that is gone holds no subscriptions.
+        }
+        catch (TimeoutException e)
+        {
+            throw new PubSubException(PubSubErrorCodes.Timeout,
+                $"The server did not confirm the unsubscribe from '{subscription.Channel}' within {_requests.Timeout.TotalSeconds:0.###} s.", e);
+        }
+    }
+
+    /// <summary>Drops a subscription whose subscribe the caller stopped waiting for; the server is told, without waiting for its answer.</summary>
+    public void Forget(PubSubSubscription subscription)
+    {
+        lock (_gate)
+        {
+            if (!RemoveLocked(subscription))
+            {
+                return;
+            }
+            if (_currentLocked() is { } connection)
+            {
+                // Sent after the subscribe on the same queue, so the server ends what it may still start.
+                _requests.Control("unsubscribe", id => ClientFrames.Unsubscribe(id, subscription.Channel), connection, track: false);
+            }
+        }
+        subscription.End(null);
+    }
+
+    // ---- Frames ------------------------------------------------------------------------------
+
+    public void OnMessage(Connection connection, ServerFrame frame)
+    {
+        // A message before the subscribe's reply belongs to an earlier subscription of this session.
+        if (Find(frame.Channel!) is { } subscription && subscription.Receives(connection))
+        {
+            subscription.OnMessage(frame);
+        }
+    }
+
+    /// <summary>
+    /// A <c>subscribed</c> frame for a subscription that is live on this connection, with
+    /// <c>recovered: false</c>: the server lost publications of it and says where the stream goes
+    /// on. (This client puts no channels on the URL, so a <c>subscribed</c> frame is never the
+    /// start of a subscription.)
+    /// </summary>
+    public void OnSubscribed(Connection connection, ServerFrame frame)
+    {
+        if (frame.Recovered == false && Find(frame.Channel!) is { } subscription && subscription.ActiveOn == connection)
+        {
+            Log.LiveGap(_logger, frame.Channel!, frame.Position.ToString());
+            subscription.OnLiveGap(frame.Position);
+        }
+    }
+
+    /// <summary>The server ended a subscription: the stream ends with the server's code and reason.</summary>
+    public void OnUnsubscribed(Connection connection, ServerFrame frame)
+    {
+        PubSubSubscription? subscription;
+        lock (_gate)
+        {
+            subscription = _subscriptions.GetValueOrDefault(frame.Channel!);
+            if (subscription is null || subscription.ActiveOn != connection || !RemoveLocked(subscription))
+            {
+                return;
+            }
+        }
+        subscription.End(new PubSubException(frame.ErrorCode!,
+            string.IsNullOrEmpty(frame.ErrorMessage) ? $"The server ended the subscription to '{frame.Channel}'." : frame.ErrorMessage));
+    }
+
+    // ---- The upgrade probe -------------------------------------------------------------------
+
+    /// <summary>The subscriptions to move, when every one is established on <paramref name="connection"/> (else null: try later).</summary>
+    public PubSubSubscription[]? EstablishedOnLocked(Connection connection) =>
+        _subscriptions.Values.All(s => s.ActiveOn == connection && s.Position is not null) ? [.. _subscriptions.Values] : null;
+
+    /// <summary>
+    /// Subscribes <paramref name="subscription"/> on the probe from its position; once the probe
+    /// replays from there the subscription takes its messages too (and drops what it has seen).
+    /// <paramref name="done"/> says whether the probe may take over the channel.
+    /// </summary>
+    public void SubscribeOnProbeLocked(Connection probe, PubSubSubscription subscription, Action<bool> done)
+    {
+        var since = subscription.Position;
+        _requests.Control("subscribe", id => ClientFrames.Subscribe(id, subscription.Channel, since), probe, (reply, on) =>
+        {
+            var recovered = !reply.IsErrorReply && reply.Result.TryGetProperty("recovered"u8, out var flag) && flag.ValueKind == JsonValueKind.True;
+            lock (_gate)
+            {
+                // Anything but a full recovery (or a change meanwhile) abandons the move, which is
+                // always safe: the connection in use never stopped.
+                recovered = recovered && _subscriptions.GetValueOrDefault(subscription.Channel) == subscription;
+                if (recovered)
+                {
+                    subscription.ProbeOn = on;
+                }
+            }
+            done(recovered);
+        });
+    }
+
+    /// <summary>Moves every subscription from the probe's extra feed to its only one; false (nothing moved) when the set changed meanwhile.</summary>
+    public bool MoveToLocked(Connection probe, IReadOnlyCollection<PubSubSubscription> moved)
+    {
+        if (moved.Count != _subscriptions.Count || moved.Any(s => _subscriptions.GetValueOrDefault(s.Channel) != s || s.ProbeOn != probe))
+        {
+            return false;
+        }
+        foreach (var subscription in moved)
+        {
+            subscription.ActiveOn = probe;
+            subscription.ProbeOn = null;
+        }
+        return true;
+    }
+
+    /// <summary>The probe was abandoned: its feeds stop.</summary>
+    public void LeaveProbeLocked(Connection probe)
+    {
+        foreach (var subscription in _subscriptions.Values)
+        {
+            subscription.LeaveLocked(probe);
+        }
+    }
+
+    // ---- Subscribing -------------------------------------------------------------------------
+
+    private PubSubSubscription? Find(string channel)
+    {
+        lock (_gate)
+        {
+            return _subscriptions.GetValueOrDefault(channel);
+        }
+    }
+
+    private bool RemoveLocked(PubSubSubscription subscription) =>
+        _subscriptions.GetValueOrDefault(subscription.Channel) == subscription && _subscriptions.Remove(subscription.Channel);
+
+    /// <summary>Queues a subscribe for <paramref name="subscription"/> on <paramref name="connection"/>, from its position when it has one.</summary>
+    private void SendSubscribeLocked(Connection connection, PubSubSubscription subscription)
+    {
+        var since = subscription.RecoveryPosition;
+        _requests.Control("subscribe", id => ClientFrames.Subscribe(id, subscription.Channel, since), connection,
+            (reply, on) => OnSubscribeReply(subscription, since, reply, on));
+    }
+
+    /// <summary>Runs on the receive loop before the frames after the reply: the messages that follow a subscribe need its outcome.</summary>
+    private void OnSubscribeReply(PubSubSubscription subscription, StreamPosition? since, ServerFrame reply, Connection connection)
+    {
+        var rule = RetryRule.Never;
+        lock (_gate)
+        {
+            if (_subscriptions.GetValueOrDefault(subscription.Channel) != subscription || _currentLocked() != connection)
+            {
+                return;
+            }
+            if (reply.IsErrorReply)
+            {
+                // The code decides (protocol/error-codes.json): a refusal that passes by itself (the
+                // broker is down, a fault) leaves the subscription wanted, and it is asked for again
+                // after a backoff, as client-js does; a session that is gone is a reconnect's to
+                // fix, which subscribes everything again; any other refusal ends it.
+                rule = ErrorRules.RetryOf(reply.ErrorCode!);
+                if (rule == RetryRule.Never)
+                {
+                    RemoveLocked(subscription);
+                }
+            }
+        }
+        if (reply.IsErrorReply)
+        {
+            var error = new PubSubException(reply.ErrorCode!, reply.ErrorMessage!);
+            switch (rule)
+            {
+                case RetryRule.Later:
+                    var delay = subscription.NextRetryDelay(error);
+                    Log.ResubscribeDeferred(_logger, subscription.Channel, reply.ErrorCode!, delay.TotalSeconds);
+                    _track(ResubscribeLaterAsync(subscription, connection, delay));
+                    break;
+                case RetryRule.Reconnect:
+                    connection.Fail(error, reconnect: true);
+                    break;
+                default:
+                    Log.SubscriptionRefused(_logger, subscription.Channel, error.Message);
+                    subscription.End(error);
+                    break;
+            }
+            return;
+        }
+        if (!Replies.TryReadPosition(reply.Result, out var latest))
+        {
+            var error = new PubSubException(PubSubErrorCodes.BadFrame, $"The subscribe reply for '{subscription.Channel}' lacks its position: {reply.Result.GetRawText()}");
+            _client.ReportError(error);
+            connection.Fail(error, reconnect: true);
+            return;
+        }
+        var recovered = reply.Result.TryGetProperty("recovered"u8, out var flag) && flag.ValueKind == JsonValueKind.True;
+        if (since is not null && !recovered)
+        {
+            Log.NotRecovered(_logger, subscription.Channel, since.Value.ToString(), latest.ToString());
+        }
+        subscription.OnSubscribed(connection, latest, since, recovered);
+    }
+
+    /// <summary>Subscribes again on the same connection after <paramref name="delay"/>; a new connection subscribes everything anyway.</summary>
+    private async Task ResubscribeLaterAsync(PubSubSubscription subscription, Connection connection, TimeSpan delay)
+    {
+        if (await Task.WhenAny(Task.Delay(delay, _requests.Time), connection.Closed) != connection.Closed)
+        {
+            lock (_gate)
+            {
+                if (_subscriptions.GetValueOrDefault(subscription.Channel) == subscription && _currentLocked() == connection && !connection.IsEnded)
+                {
+                    SendSubscribeLocked(connection, subscription);
+                }
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(9, LogLevel.Warning, "The server refused the subscription to '{Channel}': {Reason}")]
+        public static partial void SubscriptionRefused(ILogger logger, string channel, string reason);
+
+        [LoggerMessage(10, LogLevel.Warning, "'{Channel}' could not be recovered from {Since}; it continues from {Position} and publications in between are lost to it")]
+        public static partial void NotRecovered(ILogger logger, string channel, string since, string position);
+
+        [LoggerMessage(13, LogLevel.Warning, "The server lost publications of '{Channel}'; it continues after {Position}")]
+        public static partial void LiveGap(ILogger logger, string channel, string position);
+
+        [LoggerMessage(30, LogLevel.Information, "Subscribing to '{Channel}' again failed for now ({Code}); asking again in {Seconds:0.#} s.")]
+        public static partial void ResubscribeDeferred(ILogger logger, string channel, string code, double seconds);
+    }
+}
