@@ -25,7 +25,9 @@ internal static class ErrorRules
     /// </summary>
     public static RetryRule RetryOf(string code) => code switch
     {
-        PubSubErrorCodes.Unavailable or PubSubErrorCodes.Timeout or PubSubErrorCodes.Internal => RetryRule.Later,
+        PubSubErrorCodes.Unavailable or PubSubErrorCodes.Timeout or PubSubErrorCodes.Internal
+            or PubSubErrorCodes.OverCapacity or PubSubErrorCodes.TooManyConnections or PubSubErrorCodes.RateLimited
+            or PubSubErrorCodes.TooManySubscribers => RetryRule.Later,
         PubSubErrorCodes.SessionNotFound or PubSubErrorCodes.BadFrame or PubSubErrorCodes.TransportFailed => RetryRule.Reconnect,
         _ => RetryRule.Never,
     };

@@ -50,6 +50,18 @@ public static class PubSubErrorCodes
     /// <summary>An unexpected server fault.</summary>
     public const string Internal = "internal";
 
+    /// <summary>The node holds as many sessions as it may; another node may take the client. The client tries again after a backoff.</summary>
+    public const string OverCapacity = "over_capacity";
+
+    /// <summary>The user or the client's address holds as many sessions on the node as it may.</summary>
+    public const string TooManyConnections = "too_many_connections";
+
+    /// <summary>Connects or publishes come faster than the node's limit allows; the same request succeeds after a pause.</summary>
+    public const string RateLimited = "rate_limited";
+
+    /// <summary>The channel has as many subscribers on the node as it may; a subscribe is asked again after a backoff.</summary>
+    public const string TooManySubscribers = "too_many_subscribers";
+
     /// <summary>Client: no reply within <see cref="PubSubClientOptions.RequestTimeout"/>, or no connection within a connect timeout.</summary>
     public const string Timeout = "timeout";
 
