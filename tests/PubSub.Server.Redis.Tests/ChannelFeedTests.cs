@@ -38,6 +38,29 @@ public sealed class ChannelFeedTests
     }
 
     [Fact]
+    public void A_live_feed_is_deaf_when_what_Redis_held_a_check_ago_is_still_not_delivered()
+    {
+        var feed = NewFeed();
+        var (p1, p2) = (_source.Append("a"), _source.Append("b"));
+        feed.OnPublication(p1);
+
+        // First check: nothing to compare with yet. Second: 2 was in Redis at the first, and never came.
+        var first = feed.IsDeaf(p2.Position);
+        var second = feed.IsDeaf(p2.Position);
+        feed.ResetListeningCheck();
+        feed.OnPublication(p2);
+        var p3 = _source.Append("c");
+        // A feed that hears is at most a moment behind: 3, published since the last check, is not missed yet.
+        var afterRenewal = feed.IsDeaf(p2.Position);
+        var hearing = feed.IsDeaf(p3.Position);
+
+        Assert.False(first);
+        Assert.True(second);
+        Assert.False(afterRenewal);
+        Assert.False(hearing);
+    }
+
+    [Fact]
     public async Task A_gap_is_filled_from_history_before_the_publications_held_meanwhile()
     {
         var feed = NewFeed();

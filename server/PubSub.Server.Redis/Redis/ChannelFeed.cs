@@ -68,6 +68,34 @@ internal sealed partial class ChannelFeed
         return _missingChecks >= 2;
     }
 
+    // The channel's latest position in Redis at the previous listening check; only the heartbeat touches it.
+    private StreamPosition? _latestAtLastCheck;
+
+    /// <summary>
+    /// Called by the heartbeat, while it checks that feeds hear (after a cluster server failed),
+    /// with the channel's latest position in Redis. True when the feed is live and a publication
+    /// Redis already held at the previous check has still not been delivered: the subscription
+    /// hears nothing though the client library reports it in place, and must be made again. A
+    /// feed that hears is at most a moment behind, never a whole heartbeat.
+    /// </summary>
+    internal bool IsDeaf(StreamPosition latest)
+    {
+        StreamPosition? reached;
+        FeedState state;
+        lock (_gate)
+        {
+            reached = _delivered ?? _floor;
+            state = _state;
+        }
+        var before = _latestAtLastCheck;
+        _latestAtLastCheck = latest;
+        return state == FeedState.Live && before is { } held && reached is { } delivered
+            && delivered.Epoch == held.Epoch && delivered.Offset < held.Offset;
+    }
+
+    /// <summary>Starts the listening checks afresh, after the subscription was made again.</summary>
+    internal void ResetListeningCheck() => _latestAtLastCheck = null;
+
     /// <summary>Where the feed stands; see <see cref="FeedState"/>.</summary>
     internal FeedState State
     {

@@ -529,11 +529,28 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
                 // After a cluster server failed, once the cluster serves every slot again: every
                 // subscription made afresh, wherever its slot lives now.
                 var renewAll = shard.SubscriptionsSuspect && await shard.CheckAsync(_options.OperationTimeout, _time) is null && shard.TakeSubscriptionsSuspect();
+                if (renewAll)
+                {
+                    // Even made afresh, a subscription has been seen to hear nothing (the library
+                    // still moving to the new master): for a while, each feed's delivered offset
+                    // is compared with the channel's own, and a feed that fell behind is renewed.
+                    shard.CheckListeningUntil(_time.GetTimestamp() + ListeningCheckTicks);
+                }
+                var checkListening = shard.ChecksListening(_time.GetTimestamp());
                 foreach (var feed in FeedsOn(shard))
                 {
                     if (feed.IsSubscriptionLost(shard.IsSubscribed(feed.RedisChannel)) || renewAll)
                     {
                         await RenewSubscriptionAsync(shard, feed);
+                        feed.ResetListeningCheck();
+                    }
+                    else if (checkListening && await IsDeafAsync(feed))
+                    {
+                        Log.FeedDeaf(_logger, feed.Channel, shard.Name);
+                        // Still checked after this: the renewal itself must be seen to hear.
+                        shard.CheckListeningUntil(_time.GetTimestamp() + ListeningCheckTicks);
+                        await RenewSubscriptionAsync(shard, feed);
+                        feed.ResetListeningCheck();
                     }
                     feed.RecoverIfStalled();
                 }
@@ -546,6 +563,23 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         finally
         {
             Volatile.Write(ref _heartbeatRunning, 0);
+        }
+    }
+
+    /// <summary>How long after a cluster server's failure the heartbeat checks that feeds hear, in timestamp ticks: 60 s.</summary>
+    private long ListeningCheckTicks => 60 * _time.TimestampFrequency;
+
+    /// <summary>Whether a live feed missed what Redis held a heartbeat ago (<see cref="ChannelFeed.IsDeaf"/>); false when Redis cannot be asked now.</summary>
+    private async Task<bool> IsDeafAsync(ChannelFeed feed)
+    {
+        try
+        {
+            var position = await ReadAsync(feed.Channel, since: -1, limit: 0, _stopping.Token);
+            return feed.IsDeaf(position.Latest);
+        }
+        catch (Exception e) when (e is PubSubException or OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -579,6 +613,9 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
         [LoggerMessage(8, LogLevel.Warning, "The subscription to '{Channel}' on Redis {Shard} is not back after the reconnect yet; recovering from history anyway, and a gap in later publications recovers again.")]
         public static partial void NotResubscribed(ILogger logger, string channel, string shard);
+
+        [LoggerMessage(13, LogLevel.Warning, "The subscription to '{Channel}' on {Shard} hears nothing although the client library reports it in place: making it again, and reading what was missed from history.")]
+        public static partial void FeedDeaf(ILogger logger, string channel, string shard);
 
         [LoggerMessage(12, LogLevel.Warning, "Redis {Shard} no longer holds this node's subscription to '{Channel}' though the connection is up; subscribing again and recovering from history.")]
         public static partial void SubscriptionLost(ILogger logger, string channel, string shard);

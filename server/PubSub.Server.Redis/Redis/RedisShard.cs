@@ -200,6 +200,15 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
 
     public bool SubscriptionsSuspect => Volatile.Read(ref _subscriptionsSuspect) == 1;
 
+    // Until when (a TimeProvider timestamp) the heartbeat checks that this shard's feeds hear.
+    private long _checkListeningUntil;
+
+    /// <summary>Makes the heartbeat check, until <paramref name="until"/>, that every feed on this shard hears what is published.</summary>
+    public void CheckListeningUntil(long until) => Volatile.Write(ref _checkListeningUntil, until);
+
+    /// <summary>Whether the heartbeat checks, at <paramref name="now"/>, that this shard's feeds hear.</summary>
+    public bool ChecksListening(long now) => now < Volatile.Read(ref _checkListeningUntil);
+
     /// <summary>True when Redis has confirmed the subscription to <paramref name="channel"/> on a connection that is up.</summary>
     public bool IsSubscribed(RedisChannel channel) => _multiplexer is { } m && m.GetSubscriber().SubscribedEndpoint(channel) is not null;
 
