@@ -393,7 +393,16 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
             feed.Suspend();
         }
         shard.MarkSubscriptionsSuspect();
+        CheckListening(shard);
     }
+
+    /// <summary>
+    /// After a pub/sub connection failed or came back, and after subscriptions were made afresh:
+    /// for a while the heartbeat checks that each feed hears (<see cref="IsDeafAsync"/>). After a
+    /// Sentinel failover, and after a cluster master's, a subscription the client library reported
+    /// in place has been seen to hear nothing, with the feed live and no gap to notice.
+    /// </summary>
+    private void CheckListening(RedisShard shard) => shard.CheckListeningUntil(_time.GetTimestamp() + ListeningCheckTicks);
 
     private void OnConnectionRestored(RedisShard shard, ConnectionType type)
     {
@@ -420,6 +429,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
     private async Task ResumeFeedsAsync(RedisShard shard)
     {
+        CheckListening(shard);
         try
         {
             // The client sent its SUBSCRIBEs again before raising the event; a round trip on the
@@ -534,7 +544,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
                     // Even made afresh, a subscription has been seen to hear nothing (the library
                     // still moving to the new master): for a while, each feed's delivered offset
                     // is compared with the channel's own, and a feed that fell behind is renewed.
-                    shard.CheckListeningUntil(_time.GetTimestamp() + ListeningCheckTicks);
+                    CheckListening(shard);
                 }
                 var checkListening = shard.ChecksListening(_time.GetTimestamp());
                 foreach (var feed in FeedsOn(shard))
@@ -548,7 +558,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
                     {
                         Log.FeedDeaf(_logger, feed.Channel, shard.Name);
                         // Still checked after this: the renewal itself must be seen to hear.
-                        shard.CheckListeningUntil(_time.GetTimestamp() + ListeningCheckTicks);
+                        CheckListening(shard);
                         await RenewSubscriptionAsync(shard, feed);
                         feed.ResetListeningCheck();
                     }
@@ -566,7 +576,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         }
     }
 
-    /// <summary>How long after a cluster server's failure the heartbeat checks that feeds hear, in timestamp ticks: 60 s.</summary>
+    /// <summary>How long after a pub/sub connection's failure, its return or a renewal the heartbeat checks that feeds hear, in timestamp ticks: 60 s.</summary>
     private long ListeningCheckTicks => 60 * _time.TimestampFrequency;
 
     /// <summary>Whether a live feed missed what Redis held a heartbeat ago (<see cref="ChannelFeed.IsDeaf"/>); false when Redis cannot be asked now.</summary>
