@@ -19,7 +19,8 @@ internal static class FrameReader
             {
                 return frame;
             }
-            Assert.Contains(actual, skipping);
+            // The whole frame, so a failure shows what came instead (a disconnect's code and reason).
+            Assert.True(actual is not null && skipping.Contains(actual), $"expected a '{type}' frame, got: {frame}");
         }
     }
 
