@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
+using PubSub.Limits;
 
 namespace PubSub.Host;
 
@@ -23,21 +23,14 @@ internal static class HostApiRateLimit
         {
             return builder;
         }
-        var (tokens, period) = perSecond >= 1 ? ((int)Math.Round(perSecond), TimeSpan.FromSeconds(1)) : (1, TimeSpan.FromSeconds(1 / perSecond));
-        var bucket = new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = Math.Max(1, settings.GetValue("Burst", tokens)),
-            TokensPerPeriod = tokens,
-            ReplenishmentPeriod = period,
-            QueueLimit = 0,
-        };
+        var bucket = TokenBuckets.Options(perSecond, settings.GetValue<int>("Burst"));
         builder.Services.AddRateLimiter(options =>
         {
             options.AddPolicy(Policy, context => RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "", _ => bucket));
             options.OnRejected = async (rejected, cancellationToken) =>
             {
-                var after = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : period;
-                rejected.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                var after = TokenBuckets.RetryAfter(rejected.Lease, bucket);
+                rejected.HttpContext.Response.Headers.RetryAfter = TokenBuckets.RetryAfterHeader(after);
                 await Results.Json(new { error = new { code = PubSubErrorCodes.RateLimited, message = $"Too many API requests from this address: at most {perSecond} per second." } },
                     statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(rejected.HttpContext);
             };

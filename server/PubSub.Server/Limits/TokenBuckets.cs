@@ -34,4 +34,8 @@ internal static class TokenBuckets
     /// <summary>How long until a refused caller may try again: the limiter's hint, else one period.</summary>
     public static TimeSpan RetryAfter(RateLimitLease lease, TokenBucketRateLimiterOptions options) =>
         lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : options.ReplenishmentPeriod;
+
+    /// <summary>A <c>Retry-After</c> header's value: whole seconds, rounded up, at least one.</summary>
+    public static string RetryAfterHeader(TimeSpan after) =>
+        Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

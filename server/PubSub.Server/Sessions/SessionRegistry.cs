@@ -60,7 +60,11 @@ internal sealed partial class SessionRegistry(
             time.GetTimestamp(),
             OnClosed);
         _sessions[session.Id] = session;
-        session.Closed.UnsafeRegister(static state => ((ConnectionLease)state!).Dispose(), ticket.Lease);
+        if (ticket.Lease != ConnectionLease.None)
+        {
+            // Only a session that holds a place has one to give back: no registration on an idle connection otherwise.
+            session.Closed.UnsafeRegister(static state => ((ConnectionLease)state!).Dispose(), ticket.Lease);
+        }
         if (ticket.CredentialsExpire is { } expires)
         {
             CloseWhenExpired(session, expires);

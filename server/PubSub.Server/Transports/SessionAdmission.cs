@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using PubSub.Http;
@@ -44,7 +43,7 @@ internal sealed class SessionAdmission(ConnectionLimiter limits, NodeDrain drain
         {
             if (refusal.RetryAfter is { } after)
             {
-                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                context.Response.Headers.RetryAfter = TokenBuckets.RetryAfterHeader(after);
             }
             await HttpErrors.WriteAsync(context, refusal.Code, refusal.Message);
             return null;
