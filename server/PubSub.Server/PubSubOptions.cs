@@ -82,6 +82,17 @@ public sealed class PubSubOptions
     /// </summary>
     public TimeSpan WriteTimeout { get; set; } = DefaultWriteTimeout;
 
+    /// <summary>
+    /// Whether a WebSocket client that offers permessage-deflate (RFC 7692) gets it. Clients that
+    /// do not offer it are served uncompressed either way. The server keeps no compression state
+    /// between the messages it sends (server_no_context_takeover), so an idle connection holds no
+    /// compressor; a message over <see cref="MaxMessageSize"/> once inflated ends the session with
+    /// close code 1009 instead of being inflated to its end. Compressing attacker-chosen data next
+    /// to secrets in one context invites CRIME/BREACH-style attacks (docs/deployment.md, "Compression").
+    /// Default false.
+    /// </summary>
+    public bool WebSocketCompression { get; set; }
+
     /// <summary>The transports this node offers. Default: all.</summary>
     public PubSubTransports Transports { get; set; } = PubSubTransports.All;
 

@@ -48,6 +48,15 @@ public sealed class WsClient : IAsyncDisposable
 
     public string? CloseStatusDescription => _socket.CloseStatusDescription;
 
+    /// <summary>
+    /// The extensions the server accepted in its upgrade answer (<c>Sec-WebSocket-Extensions</c>),
+    /// or "" when none; needs <see cref="ClientWebSocketOptions.CollectHttpResponseDetails"/>.
+    /// </summary>
+    public string Extensions =>
+        _socket.HttpResponseHeaders?.FirstOrDefault(h => h.Key.Equals("Sec-WebSocket-Extensions", StringComparison.OrdinalIgnoreCase)).Value is { } values
+            ? string.Join(", ", values)
+            : "";
+
     public static async Task<WsClient> ConnectAsync(Uri uri, string? subprotocol = "pubsub.json", bool answerPings = true, Action<ClientWebSocketOptions>? configure = null)
     {
         var socket = new ClientWebSocket();
@@ -91,6 +100,20 @@ public sealed class WsClient : IAsyncDisposable
         try
         {
             await _socket.SendAsync(Encoding.UTF8.GetBytes(text), type, endOfMessage: true, CancellationToken.None);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Sends one fragment of a text message; the message ends with the fragment that says so.</summary>
+    public async Task SendFragmentAsync(ReadOnlyMemory<byte> fragment, bool endOfMessage)
+    {
+        await _sendLock.WaitAsync();
+        try
+        {
+            await _socket.SendAsync(fragment, WebSocketMessageType.Text, endOfMessage, CancellationToken.None);
         }
         finally
         {

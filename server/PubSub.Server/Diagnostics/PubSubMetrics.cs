@@ -94,6 +94,7 @@ internal sealed class PubSubMetrics
     private static string ReasonName(int code) => code switch
     {
         1000 => "client",
+        1009 => "message_too_big",
         4000 => "shutdown",
         4001 => "slow_consumer",
         4002 => "heartbeat_timeout",

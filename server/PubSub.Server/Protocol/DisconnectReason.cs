@@ -12,4 +12,11 @@ internal sealed record DisconnectReason(int Code, string Reason)
     public static readonly DisconnectReason TokenExpired = new(4004, "The credentials the session was opened with expired; connect again with new ones.");
     public static readonly DisconnectReason Kicked = new(4500, "The application disconnected the client.");
     public static readonly DisconnectReason ProtocolViolation = new(4501, "Protocol violation.");
+
+    /// <summary>
+    /// RFC 6455's 1009 (message too big): a message on a compressed WebSocket inflated past the
+    /// limit, and the server stopped reading it rather than inflate the rest (docs/protocol.md, 3.2).
+    /// </summary>
+    public static DisconnectReason InflatedTooLarge(int maxSize) =>
+        new(1009, $"A compressed message inflated past {maxSize} bytes; the server stopped reading it.");
 }

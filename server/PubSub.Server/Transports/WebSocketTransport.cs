@@ -64,6 +64,12 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
             {
                 SubProtocol = subprotocol,
                 KeepAliveInterval = TimeSpan.Zero,
+                // Negotiated only with a client that offers permessage-deflate. No server context
+                // takeover: the compressor lives while a message is written and is freed after it,
+                // so an idle connection holds none (docs/deployment.md, "Compression", has the
+                // measured cost of keeping it), and no message is compressed against an earlier one.
+                DangerousEnableCompression = options.Value.WebSocketCompression,
+                DisableServerContextTakeover = true,
             });
         }
         catch
@@ -74,13 +80,14 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         }
         using var _ = socket;
 
+        var compressed = IsCompressed(context.Response);
         var session = sessions.Create(context.User, TransportNames.WebSocket, ticket);
         session.Send(ServerFrames.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
 
         try
         {
             using var deadline = new CloseDeadline(session, time, socket.Abort);
-            var receiving = ReceiveLoopAsync(socket, session);
+            var receiving = ReceiveLoopAsync(socket, session, compressed);
             await SendLoopAsync(socket, session);
             await CloseAsync(socket, session.CloseReason);
             await receiving;
@@ -91,7 +98,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         }
     }
 
-    private async Task ReceiveLoopAsync(WebSocket socket, Session session)
+    private async Task ReceiveLoopAsync(WebSocket socket, Session session, bool compressed)
     {
         var maxSize = options.Value.MaxMessageSize;
         try
@@ -134,6 +141,13 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
                         {
                             length += result.Count;
                             tooLarge = length > maxSize;
+                            if (tooLarge && compressed)
+                            {
+                                // Reading a compressed message to its end means inflating all of it:
+                                // a few kilobytes can hold gigabytes of zeros. Stop here instead.
+                                session.Close(DisconnectReason.InflatedTooLarge(maxSize));
+                                return;
+                            }
                         }
                     }
                     while (!result.EndOfMessage);
@@ -269,6 +283,10 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
             Log.SendEnded(logger, "-", e.Message);
         }
     }
+
+    /// <summary>Whether the upgrade's answer accepted permessage-deflate, the only extension the server knows.</summary>
+    private static bool IsCompressed(HttpResponse response) =>
+        response.Headers.SecWebSocketExtensions.ToString().Contains("permessage-deflate", StringComparison.Ordinal);
 
     private static byte[] Grow(byte[] buffer, int size)
     {
