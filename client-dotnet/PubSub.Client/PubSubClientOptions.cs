@@ -111,6 +111,16 @@ public sealed class PubSubClientOptions
     /// </summary>
     public HttpMessageHandler? HttpMessageHandler { get; set; }
 
+    /// <summary>
+    /// Whether the WebSocket offers permessage-deflate (RFC 7692). A server with
+    /// <c>PubSub:WebSocketCompression</c> on accepts it and compresses what it sends; one without
+    /// it answers uncompressed, so this is safe to turn on either way. The client asks to keep no
+    /// compression state between its own messages (client_no_context_takeover), which keeps the
+    /// server's side of the connection small; the server chooses for its own messages. Mind the
+    /// security note in docs/deployment.md ("Compression") before compressing secrets. Default false.
+    /// </summary>
+    public bool WebSocketCompression { get; set; }
+
     /// <summary>Configures each <see cref="ClientWebSocket"/> before it connects (for example a proxy or client certificates). Default: none.</summary>
     public Action<ClientWebSocketOptions>? WebSocketOptions { get; set; }
 

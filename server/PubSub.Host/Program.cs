@@ -34,12 +34,15 @@ builder.AddMetricsIfEnabled();
 builder.AddAuthenticationIfConfigured();
 // Host:ApiRateLimit: the server API per client address (docs/deployment.md, "Limits").
 builder.AddApiRateLimitIfEnabled();
+// Host:ResponseCompression: gzip/Brotli for long-polling (and SSE if asked), off by default (docs/deployment.md, "Compression").
+builder.AddResponseCompressionIfEnabled();
 
 var app = builder.Build();
 
 // Off unless Host:ForwardedHeaders lists the proxies to trust: behind a TLS-terminating proxy the
 // origin rule must see the site's https origin (docs/deployment.md). First, so all after it does.
 app.UseForwardedHeadersIfConfigured();
+app.UseResponseCompressionIfEnabled();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthenticationIfConfigured("/pubsub");

@@ -213,6 +213,7 @@ internal sealed partial class TransportSelector
             LoggerFactory = _loggerFactory,
             RequestTimeout = _options.RequestTimeout,
             ConfigureWebSocket = _options.WebSocketOptions,
+            WebSocketCompression = _options.WebSocketCompression,
         };
     }
 

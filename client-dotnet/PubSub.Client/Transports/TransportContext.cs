@@ -38,6 +38,9 @@ internal sealed record TransportContext
 
     public Action<System.Net.WebSockets.ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
 
+    /// <summary>Whether the WebSocket offers permessage-deflate (<see cref="PubSubClientOptions.WebSocketCompression"/>).</summary>
+    public bool WebSocketCompression { get; init; }
+
     /// <summary><c>{base}/{name}</c> with the query, e.g. <c>http://host/pubsub/poll?session=...</c>.</summary>
     public Uri Endpoint(string name, string? query = null)
     {

@@ -40,6 +40,12 @@ internal sealed partial class WebSocketTransport(TransportContext context) : ITr
         {
             _socket.Options.SetRequestHeader("Authorization", "Bearer " + context.AccessToken);
         }
+        if (context.WebSocketCompression)
+        {
+            // The client sends little (publishes, requests); keeping its compressor between
+            // messages would also make the server keep an inflater per connection.
+            _socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions { ClientContextTakeover = false };
+        }
         context.ConfigureWebSocket?.Invoke(_socket.Options);
 
         if (context.Handler is not null)
