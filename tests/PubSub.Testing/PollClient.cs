@@ -24,6 +24,9 @@ public sealed class PollClient : IDisposable
 
     public HttpClient Http => _http;
 
+    /// <summary>Opened with <c>encoding=msgpack</c>: responses are MessagePack, and <see cref="SendAsync(object[])"/> sends MessagePack.</summary>
+    public bool MessagePack { get; private set; }
+
     public JsonElement Connected { get; private set; }
 
     public string SessionId => Connected.GetProperty("session").GetString()!;
@@ -41,8 +44,9 @@ public sealed class PollClient : IDisposable
     {
         var client = new PollClient(new HttpClient { BaseAddress = baseUri, Timeout = Timeout.InfiniteTimeSpan }, prefix);
         configure?.Invoke(client);
-        var (status, body) = await client.GetAsync($"{prefix}/poll{query}");
-        Assert.True(status == HttpStatusCode.OK, $"opening a poll session failed: {(int)status} {body}");
+        var (status, body) = await client.GetBytesAsync($"{prefix}/poll{query}");
+        Assert.True(status == HttpStatusCode.OK, $"opening a poll session failed: {(int)status} {Encoding.UTF8.GetString(body.Body)}");
+        client.MessagePack = body.ContentType == MessagePackFrames.ContentType;
         client.Accept(0, body);
         client.Connected = client._pending.Dequeue();
         Assert.Equal("connected", client.Connected.GetProperty("type").GetString());
@@ -53,29 +57,36 @@ public sealed class PollClient : IDisposable
     public async Task<List<JsonElement>> PollAsync()
     {
         var ack = Received;
-        var (status, body) = await RawPollAsync(ack);
-        Assert.True(status == HttpStatusCode.OK, $"poll failed: {(int)status} {body}");
-        var fresh = Accept(ack, body);
-        return fresh;
+        var (status, body) = await GetBytesAsync($"{_prefix}/poll?session={Uri.EscapeDataString(SessionId)}&ack={ack}", Via);
+        Assert.True(status == HttpStatusCode.OK, $"poll failed: {(int)status} {Encoding.UTF8.GetString(body.Body)}");
+        Assert.True(body.Body.Length == 0 || body.ContentType == (MessagePack ? MessagePackFrames.ContentType : "text/plain"), $"a poll answered with {body.ContentType}");
+        return Accept(ack, body);
     }
+
+    private List<JsonElement> Accept(long ack, (string? ContentType, byte[] Body) response) =>
+        response.ContentType == MessagePackFrames.ContentType
+            ? Accept(ack, MessagePackFrames.Decode(response.Body))
+            : Accept(ack, Encoding.UTF8.GetString(response.Body));
 
     /// <summary>A poll with any ack, without touching the client's count: for tests of lost responses and bad acks.</summary>
     public Task<(HttpStatusCode Status, string Body)> RawPollAsync(long ack, string? sessionId = null, HttpClient? via = null) =>
         GetAsync($"{_prefix}/poll?session={Uri.EscapeDataString(sessionId ?? SessionId)}&ack={ack}", via ?? Via);
 
     /// <summary>Numbers the frames of a response to <paramref name="ack"/> and keeps those not seen yet.</summary>
-    public List<JsonElement> Accept(long ack, string body)
+    public List<JsonElement> Accept(long ack, string body) =>
+        Accept(ack, [.. body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonSerializer.Deserialize<JsonElement>(line))]);
+
+    private List<JsonElement> Accept(long ack, List<JsonElement> frames)
     {
         var fresh = new List<JsonElement>();
         var number = ack;
-        foreach (var line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var frame in frames)
         {
             number++;
             if (number <= Received)
             {
                 continue;
             }
-            var frame = JsonSerializer.Deserialize<JsonElement>(line);
             fresh.Add(frame);
             _pending.Enqueue(frame);
             Received = number;
@@ -100,9 +111,25 @@ public sealed class PollClient : IDisposable
 
     public Task<List<JsonElement>> MessagesAsync(int count) => FrameReader.MessagesAsync(type => NextOfTypeAsync(type), count);
 
-    /// <summary>Sends frames through <c>/send</c> (optionally through another node).</summary>
-    public Task<HttpStatusCode> SendAsync(object[] frames, HttpClient? via = null) =>
-        SseClient.SendToAsync(via ?? Via ?? _http, SessionId, frames, ApplyHeaders, _prefix);
+    /// <summary>Sends frames through <c>/send</c> (optionally through another node), in the session's encoding.</summary>
+    public async Task<HttpStatusCode> SendAsync(object[] frames, HttpClient? via = null)
+    {
+        if (!MessagePack)
+        {
+            return await SseClient.SendToAsync(via ?? Via ?? _http, SessionId, frames, ApplyHeaders, _prefix);
+        }
+        return await SendBodyAsync([.. frames.SelectMany(MessagePackFrames.Encode)], MessagePackFrames.ContentType, via);
+    }
+
+    /// <summary>Posts <paramref name="body"/> to <c>/send</c> as is, with the given content type.</summary>
+    public async Task<HttpStatusCode> SendBodyAsync(byte[] body, string contentType, HttpClient? via = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{_prefix}/send?session={Uri.EscapeDataString(SessionId)}") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        ApplyHeaders(request);
+        using var response = await (via ?? Via ?? _http).SendAsync(request).WithTimeout("a send");
+        return response.StatusCode;
+    }
 
     public Task<HttpStatusCode> SendAsync(params object[] frames) => SendAsync(frames, null);
 
@@ -114,6 +141,14 @@ public sealed class PollClient : IDisposable
         ApplyHeaders(request);
         using var response = await (via ?? _http).SendAsync(request).WithTimeout("a poll response", Timeouts.Default + TimeSpan.FromSeconds(30));
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task<(HttpStatusCode Status, (string? ContentType, byte[] Body) Body)> GetBytesAsync(string path, HttpClient? via = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        ApplyHeaders(request);
+        using var response = await (via ?? _http).SendAsync(request).WithTimeout("a poll response", Timeouts.Default + TimeSpan.FromSeconds(30));
+        return (response.StatusCode, (response.Content.Headers.ContentType?.MediaType, await response.Content.ReadAsByteArrayAsync()));
     }
 
     private void ApplyHeaders(HttpRequestMessage request)

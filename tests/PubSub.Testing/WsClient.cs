@@ -31,7 +31,11 @@ public sealed class WsClient : IAsyncDisposable
     {
         _socket = socket;
         _answerPings = answerPings;
+        MessagePack = socket.SubProtocol == MessagePackFrames.Subprotocol;
     }
+
+    /// <summary>On <c>pubsub.msgpack</c>: frames go out and come in as MessagePack, and the test reads them as JSON all the same.</summary>
+    public bool MessagePack { get; }
 
     /// <summary>The <c>connected</c> frame.</summary>
     public JsonElement Connected { get; private set; }
@@ -107,13 +111,17 @@ public sealed class WsClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends one fragment of a text message; the message ends with the fragment that says so.</summary>
-    public async Task SendFragmentAsync(ReadOnlyMemory<byte> fragment, bool endOfMessage)
+    /// <summary>Sends one message of raw bytes.</summary>
+    public Task SendBytesAsync(byte[] message, WebSocketMessageType type = WebSocketMessageType.Binary) =>
+        SendFragmentAsync(message, endOfMessage: true, type);
+
+    /// <summary>Sends one fragment of a message; the message ends with the fragment that says so.</summary>
+    public async Task SendFragmentAsync(ReadOnlyMemory<byte> fragment, bool endOfMessage, WebSocketMessageType type = WebSocketMessageType.Text)
     {
         await _sendLock.WaitAsync();
         try
         {
-            await _socket.SendAsync(fragment, WebSocketMessageType.Text, endOfMessage, CancellationToken.None);
+            await _socket.SendAsync(fragment, type, endOfMessage, CancellationToken.None);
         }
         finally
         {
@@ -121,8 +129,8 @@ public sealed class WsClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends a frame (serialized from an anonymous object).</summary>
-    public Task SendAsync(object frame) => SendRawAsync(JsonSerializer.Serialize(frame));
+    /// <summary>Sends a frame (serialized from an anonymous object) in the session's encoding.</summary>
+    public Task SendAsync(object frame) => MessagePack ? SendBytesAsync(MessagePackFrames.Encode(frame)) : SendRawAsync(JsonSerializer.Serialize(frame));
 
     /// <summary>
     /// Sends a request with a fresh id and returns its reply. Frames that arrive before the reply
@@ -261,16 +269,14 @@ public sealed class WsClient : IAsyncDisposable
                     continue;
                 }
                 MessagesReceived++;
-                foreach (var line in Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length).Split('\n'))
+                var frames = result.MessageType == WebSocketMessageType.Binary
+                    ? MessagePackFrames.Decode(message.GetBuffer().AsMemory(0, (int)message.Length))
+                    : [.. Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length).Split('\n').Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<JsonElement>(l))];
+                foreach (var frame in frames)
                 {
-                    if (line.Length == 0)
-                    {
-                        continue;
-                    }
-                    var frame = JsonSerializer.Deserialize<JsonElement>(line);
                     if (_answerPings && frame.GetProperty("type").GetString() == "ping")
                     {
-                        await SendRawAsync("""{"type":"pong"}""");
+                        await SendAsync(new { type = "pong" });
                     }
                     _frames.Writer.TryWrite(frame);
                 }

@@ -14,7 +14,8 @@ internal readonly record struct SubscribeOutcome(StreamPosition Latest, bool? Re
 /// <summary>
 /// This node's side of every channel that has local subscribers: it holds the node's interest
 /// with the broker (one broker subscription per channel, however many sessions), and fans each
-/// publication out by serializing it once and handing the same bytes to every subscriber.
+/// publication out by serializing it once per encoding and handing the same bytes to every
+/// subscriber of that encoding.
 /// </summary>
 internal sealed partial class ChannelHub
 {
@@ -146,12 +147,27 @@ internal sealed partial class ChannelHub
         {
             return;
         }
-        // Serialize once; every subscriber queues the same bytes.
-        var frame = OutboundFrame.Publication(ServerFrames.Message(publication), publication.Channel, publication.Position);
+        // Serialized once per encoding, when its first subscriber comes up (none for an encoding
+        // no subscriber here uses); every subscriber of an encoding queues the same bytes.
+        var frames = new PublicationFrames();
         foreach (var subscriber in subscribers)
         {
+            var encoding = subscriber.Session.Encoding;
+            ref var frame = ref frames[encoding.Id];
+            if (frame.Bytes.IsEmpty)
+            {
+                frame = OutboundFrame.Publication(encoding.Message(publication), publication.Channel, publication.Position);
+                _metrics.FanOutFrameBuilt(encoding);
+            }
             subscriber.Deliver(frame);
         }
+    }
+
+    /// <summary>A publication's frame per encoding (indexed by <see cref="FrameEncoding.Id"/>), on the fan-out's stack.</summary>
+    [System.Runtime.CompilerServices.InlineArray(FrameEncoding.Count)]
+    private struct PublicationFrames
+    {
+        private OutboundFrame _first;
     }
 
     private async Task<LocalChannel> AcquireAsync(Subscription subscription, CancellationToken cancellationToken)

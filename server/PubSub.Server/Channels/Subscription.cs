@@ -43,7 +43,7 @@ internal sealed class Subscription
                 if (_pending is { } pending)
                 {
                     pending.Add(frame);
-                    _pendingBytes += frame.Json.Length;
+                    _pendingBytes += frame.Bytes.Length;
                     if (_pendingBytes > Session.Outbound.Limit * OutboundQueue.LagFactor)
                     {
                         // The history read takes so long that what arrives meanwhile would hold more
@@ -75,7 +75,7 @@ internal sealed class Subscription
         _position = position;
         foreach (var publication in replay)
         {
-            await DeliverPacedAsync(OutboundFrame.Publication(ServerFrames.Message(publication), Channel, publication.Position), cancellationToken);
+            await DeliverPacedAsync(OutboundFrame.Publication(Session.Encoding.Message(publication), Channel, publication.Position), cancellationToken);
         }
 
         while (true)
@@ -101,7 +101,7 @@ internal sealed class Subscription
 
     private async ValueTask DeliverPacedAsync(OutboundFrame frame, CancellationToken cancellationToken)
     {
-        await Session.Outbound.WaitForRoomAsync(frame.Json.Length, cancellationToken);
+        await Session.Outbound.WaitForRoomAsync(frame.Bytes.Length, cancellationToken);
         DeliverLive(frame);
     }
 
@@ -120,7 +120,7 @@ internal sealed class Subscription
             // a jump means publications were lost for good. Say so, as for a subscription that
             // could not recover, rather than let the client find out from the offsets.
             var before = new StreamPosition(position.Offset - 1, position.Epoch);
-            Session.Send(OutboundFrame.Advancing(ServerFrames.Subscribed(Channel, before, recovered: false), Channel, before));
+            Session.Send(OutboundFrame.Advancing(Session.Encoding.Subscribed(Channel, before, recovered: false), Channel, before));
         }
         _position = position;
         Session.Send(frame);

@@ -16,7 +16,8 @@ namespace PubSub.Cluster;
 /// </summary>
 /// <remarks>
 /// A message is a JSON header line followed by the raw body:
-/// <c>{"kind":"request","id":..,"from":..,"type":"send|poll","session":..,"user":..,"ack":..}\n&lt;body&gt;</c>,
+/// <c>{"kind":"request","id":..,"from":..,"type":"send|poll","session":..,"user":..,"ack":..,"encoding":..}\n&lt;body&gt;</c>
+/// (<c>encoding</c>: a send body's, or the one a poll named; the body may be MessagePack, as may a response's),
 /// <c>{"kind":"holding","id":..}</c> and <c>{"kind":"response","id":..,"status":..,"contentType":..}\n&lt;body&gt;</c>.
 /// The owner says <c>holding</c> as soon as a request arrives and every <see cref="HoldingInterval"/>
 /// while it works on it (a poll may be held for the whole poll timeout), so the forwarding node
@@ -110,7 +111,8 @@ internal sealed partial class SessionForwarder : INodeMessageHandler
     /// the owner is gone (session_not_found at once). A send may have been carried out.
     /// </summary>
     private static SessionResponse Unanswered(SessionRequest request) => request.Kind == SessionRequestKind.Poll
-        ? SessionResponse.EmptyPoll
+        // Only the owner knows the session's encoding; the body is empty either way.
+        ? SessionResponse.EmptyPoll(request.Encoding ?? FrameEncoding.Json)
         : SessionResponse.Error(PubSubErrorCodes.Timeout,
             $"The node that owns session '{request.SessionId}' did not confirm the frames in time; whether they were handled is unknown.");
 
@@ -141,7 +143,8 @@ internal sealed partial class SessionForwarder : INodeMessageHandler
                 root.GetProperty("session").GetString()!,
                 root.GetProperty("user").GetString()!,
                 root.GetProperty("ack").GetInt64(),
-                body);
+                body,
+                root.TryGetProperty("encoding", out var encoding) ? FrameEncoding.Named(encoding.GetString() ?? "") : null);
             _ = AnswerAsync(id, root.GetProperty("from").GetString()!, request);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
@@ -193,6 +196,10 @@ internal sealed partial class SessionForwarder : INodeMessageHandler
         writer.WriteString("session"u8, request.SessionId);
         writer.WriteString("user"u8, request.UserKey);
         writer.WriteNumber("ack"u8, request.Ack);
+        if (request.Encoding is { } encoding)
+        {
+            writer.WriteString("encoding"u8, encoding.Name);
+        }
     }, request.Body);
 
     private static byte[] EncodeResponse(string id, SessionResponse response) => Encode(writer =>

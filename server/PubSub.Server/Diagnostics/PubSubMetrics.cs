@@ -17,6 +17,7 @@ internal sealed class PubSubMetrics
     public const string PublicationInstrument = "pubsub.publication";
     public const string DeliveryInstrument = "pubsub.delivery";
     public const string BytesSentInstrument = "pubsub.outbound.bytes";
+    public const string FanOutFramesInstrument = "pubsub.fanout.frames";
 
     private readonly Meter _meter;
     private readonly UpDownCounter<long> _sessionsActive;
@@ -27,6 +28,7 @@ internal sealed class PubSubMetrics
     private readonly UpDownCounter<long> _subscriptionsActive;
     private readonly Counter<long> _publications;
     private readonly Counter<long> _deliveries;
+    private readonly Counter<long> _fanOutFrames;
     private readonly Counter<long> _bytesSent;
     private readonly Histogram<long> _held;
     private readonly Counter<long> _recoveries;
@@ -47,6 +49,7 @@ internal sealed class PubSubMetrics
         _subscriptionsActive = _meter.CreateUpDownCounter<long>("pubsub.subscription.active", "{subscription}", "Subscriptions of this node's sessions.");
         _publications = _meter.CreateCounter<long>(PublicationInstrument, "{publication}", "Publish requests, by publisher and outcome (accepted, or refused with its error code).");
         _deliveries = _meter.CreateCounter<long>(DeliveryInstrument, "{message}", "Publications written to clients.");
+        _fanOutFrames = _meter.CreateCounter<long>(FanOutFramesInstrument, "{frame}", "Message frames the fan-out built, by encoding: at most one per publication and encoding that has a local subscriber.");
         _bytesSent = _meter.CreateCounter<long>(BytesSentInstrument, "By", "Bytes written to clients.");
         _held = _meter.CreateHistogram("pubsub.outbound.held", "By", "What a session holds for its client at each write: its outbound queue's depth.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216] });
@@ -68,17 +71,17 @@ internal sealed class PubSubMetrics
     public void ObserveChannels(Func<int> count) =>
         _meter.CreateObservableUpDownCounter("pubsub.channel.active", () => (long)count(), "{channel}", "Channels with subscribers on this node (or lingering).");
 
-    public void SessionOpened(string transport)
+    public void SessionOpened(string transport, FrameEncoding encoding)
     {
-        var tags = new TagList { { "pubsub.transport", transport }, { "pubsub.encoding", "json" } };
+        var tags = new TagList { { "pubsub.transport", transport }, { "pubsub.encoding", encoding.Name } };
         _sessionsActive.Add(1, tags);
         _sessionsOpened.Add(1, tags);
     }
 
-    public void SessionClosed(string transport, DisconnectReason? reason)
+    public void SessionClosed(string transport, FrameEncoding encoding, DisconnectReason? reason)
     {
         var code = reason?.Code ?? 1000;
-        _sessionsActive.Add(-1, new TagList { { "pubsub.transport", transport }, { "pubsub.encoding", "json" } });
+        _sessionsActive.Add(-1, new TagList { { "pubsub.transport", transport }, { "pubsub.encoding", encoding.Name } });
         _sessionsClosed.Add(1, new TagList { { "pubsub.transport", transport }, { "pubsub.close.code", code }, { "pubsub.close.reason", ReasonName(code) } });
         if (code == DisconnectReason.SlowConsumer.Code)
         {
@@ -133,6 +136,10 @@ internal sealed class PubSubMetrics
         _bytesSent.Add(bytes, tag);
         _held.Record(held, tag);
     }
+
+    /// <summary>The fan-out built a publication's message frame in <paramref name="encoding"/> (once per publication and encoding).</summary>
+    public void FanOutFrameBuilt(FrameEncoding encoding) =>
+        _fanOutFrames.Add(1, new KeyValuePair<string, object?>("pubsub.encoding", encoding.Name));
 
     public void Recovery(bool recovered, int replayed)
     {

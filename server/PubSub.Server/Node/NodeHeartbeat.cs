@@ -58,7 +58,7 @@ internal sealed partial class NodeHeartbeat(SessionRegistry sessions, IOptions<P
             switch (session.Heartbeat.Tick(now, time, _options.PingInterval, _options.PongTimeout))
             {
                 case HeartbeatAction.Ping:
-                    session.Send(ServerFrames.Ping);
+                    session.Send(session.Encoding.Ping);
                     break;
                 case HeartbeatAction.TimedOut:
                     session.Close(DisconnectReason.HeartbeatTimeout);

@@ -30,3 +30,19 @@ internal sealed class ClientFrame
 
 /// <summary>Why a frame was refused; <see cref="Id"/> is set when the frame's id could be read.</summary>
 internal readonly record struct ProtocolError(string Code, string Message, long? Id = null);
+
+/// <summary>
+/// The fields of a client frame as a parser reads them, in any encoding; <see cref="Problem"/>
+/// is the first field that was refused. <see cref="ClientFrameParser.Complete"/> turns them into
+/// a frame or the error every encoding answers alike.
+/// </summary>
+internal struct ClientFrameFields
+{
+    public string? Type;
+    public long? Id;
+    public string? Channel;
+    public StreamPosition? Since;
+    public Payload? Data;
+    public int? Limit;
+    public string? Problem;
+}

@@ -13,18 +13,17 @@ internal static class ClientFrameParser
     public const int MaxHistoryLimit = 1000;
 
     // Ids must survive a round trip through a JavaScript number.
-    private const long MaxId = StreamPosition.MaxOffset;
+    internal const long MaxId = StreamPosition.MaxOffset;
+
+    internal const string SinceProblem = "'since' must be an object {\"epoch\": string, \"offset\": integer from 0 to 2^53-1}.";
+    internal const string IdProblem = "'id' must be an integer from 0 to 2^53-1.";
+    internal const string BothDataProblem = "A frame may carry 'data' or 'binary', not both.";
+    internal static readonly string LimitProblem = $"'limit' must be an integer from 1 to {MaxHistoryLimit}.";
 
     public static bool TryParse(ReadOnlySpan<byte> utf8Json, out ClientFrame? frame, out ProtocolError error)
     {
         frame = null;
-        string? type = null;
-        long? id = null;
-        string? channel = null;
-        StreamPosition? since = null;
-        Payload? data = null;
-        int? limit = null;
-        string? fieldError = null;
+        var fields = new ClientFrameFields();
 
         try
         {
@@ -42,49 +41,49 @@ internal static class ClientFrameParser
                 reader.Read();
                 if (field == Field.Type)
                 {
-                    type = ReadString(ref reader, "type", ref fieldError);
+                    fields.Type = ReadString(ref reader, "type", ref fields.Problem);
                 }
                 else if (field == Field.Id)
                 {
-                    id = ReadId(ref reader, ref fieldError);
+                    fields.Id = ReadId(ref reader, ref fields.Problem);
                 }
                 else if (field == Field.Channel)
                 {
-                    channel = ReadString(ref reader, "channel", ref fieldError);
+                    fields.Channel = ReadString(ref reader, "channel", ref fields.Problem);
                 }
                 else if (field == Field.Since)
                 {
-                    since = ReadPosition(ref reader, ref fieldError);
+                    fields.Since = ReadPosition(ref reader, ref fields.Problem);
                 }
                 else if (field == Field.Data)
                 {
-                    if (data is not null)
+                    if (fields.Data is not null)
                     {
-                        fieldError ??= "A frame may carry 'data' or 'binary', not both.";
+                        fields.Problem ??= BothDataProblem;
                     }
                     using var document = JsonDocument.ParseValue(ref reader);
                     try
                     {
-                        data = Payload.FromJson(document.RootElement);
+                        fields.Data = Payload.FromJson(document.RootElement);
                     }
                     catch (ArgumentException e)
                     {
-                        fieldError ??= $"'data' is refused: {e.Message}";
+                        fields.Problem ??= $"'data' is refused: {e.Message}";
                     }
                 }
                 else if (field == Field.Binary)
                 {
-                    if (data is not null)
+                    if (fields.Data is not null)
                     {
-                        fieldError ??= "A frame may carry 'data' or 'binary', not both.";
+                        fields.Problem ??= BothDataProblem;
                     }
                     if (reader.TokenType == JsonTokenType.String && reader.TryGetBytesFromBase64(out var bytes))
                     {
-                        data = Payload.FromBinary(bytes);
+                        fields.Data = Payload.FromBinary(bytes);
                     }
                     else
                     {
-                        fieldError ??= "'binary' must be a base64 string.";
+                        fields.Problem ??= "'binary' must be a base64 string.";
                         reader.Skip();
                     }
                 }
@@ -92,11 +91,11 @@ internal static class ClientFrameParser
                 {
                     if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value) && value is >= 1 and <= MaxHistoryLimit)
                     {
-                        limit = value;
+                        fields.Limit = value;
                     }
                     else
                     {
-                        fieldError ??= $"'limit' must be an integer from 1 to {MaxHistoryLimit}.";
+                        fields.Problem ??= LimitProblem;
                     }
                 }
                 else
@@ -117,6 +116,18 @@ internal static class ClientFrameParser
             return false;
         }
 
+        return Complete(fields, out frame, out error);
+    }
+
+    /// <summary>
+    /// The checks every encoding's parser ends with (docs/protocol.md, sections 2.2 and 6.1): the
+    /// first field error, a missing or unknown type, and what the type needs. Every encoding
+    /// answers the same frame with the same code and message.
+    /// </summary>
+    internal static bool Complete(in ClientFrameFields fields, out ClientFrame? frame, out ProtocolError error)
+    {
+        frame = null;
+        var (type, id, channel, since, data, limit, fieldError) = (fields.Type, fields.Id, fields.Channel, fields.Since, fields.Data, fields.Limit, fields.Problem);
         if (fieldError is not null)
         {
             error = new(PubSubErrorCodes.BadRequest, fieldError, id);
@@ -218,14 +229,14 @@ internal static class ClientFrameParser
         {
             return id;
         }
-        fieldError ??= "'id' must be an integer from 0 to 2^53-1.";
+        fieldError ??= IdProblem;
         reader.Skip();
         return null;
     }
 
     private static StreamPosition? ReadPosition(ref Utf8JsonReader reader, ref string? fieldError)
     {
-        const string Shape = "'since' must be an object {\"epoch\": string, \"offset\": integer from 0 to 2^53-1}.";
+        const string Shape = SinceProblem;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             fieldError ??= Shape;
@@ -284,5 +295,5 @@ internal static class ClientFrameParser
         : NameIs(ref reader, "limit"u8) ? Field.Limit
         : Field.Other;
 
-    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
+    internal static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }

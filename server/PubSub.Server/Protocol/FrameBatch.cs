@@ -20,6 +20,9 @@ internal static class FrameBatch
 
         public ReadOnlyMemory<byte> Current { get; private set; }
 
+        /// <summary>What follows <see cref="Current"/>.</summary>
+        public readonly ReadOnlyMemory<byte> Rest => _rest;
+
         public readonly Enumerator GetEnumerator() => this;
 
         public bool MoveNext()

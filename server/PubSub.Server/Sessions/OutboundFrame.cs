@@ -13,26 +13,28 @@ internal enum CursorEffect : byte
 }
 
 /// <summary>
-/// A serialized server frame waiting in a session's outbound queue. The JSON bytes of a
-/// publication are shared by every subscriber; the struct itself is copied, never allocated.
+/// A serialized server frame waiting in a session's outbound queue, in the session's encoding
+/// (<see cref="FrameEncoding"/>). The bytes of a publication are shared by every subscriber of
+/// that encoding; the struct itself is copied, never allocated.
 /// </summary>
 internal readonly struct OutboundFrame
 {
-    public OutboundFrame(ReadOnlyMemory<byte> json)
+    public OutboundFrame(ReadOnlyMemory<byte> bytes)
     {
-        Json = json;
+        Bytes = bytes;
     }
 
-    private OutboundFrame(ReadOnlyMemory<byte> json, string channel, StreamPosition position, CursorEffect effect, bool isPublication = false)
+    private OutboundFrame(ReadOnlyMemory<byte> bytes, string channel, StreamPosition position, CursorEffect effect, bool isPublication = false)
     {
-        Json = json;
+        Bytes = bytes;
         Channel = channel;
         Position = position;
         Effect = effect;
         IsPublication = isPublication;
     }
 
-    public ReadOnlyMemory<byte> Json { get; }
+    /// <summary>The frame, encoded.</summary>
+    public ReadOnlyMemory<byte> Bytes { get; }
 
     public string? Channel { get; }
 
@@ -44,12 +46,12 @@ internal readonly struct OutboundFrame
     public bool IsPublication { get; }
 
     /// <summary>A frame after which the client is at <paramref name="position"/> in <paramref name="channel"/>.</summary>
-    public static OutboundFrame Advancing(ReadOnlyMemory<byte> json, string channel, StreamPosition position) =>
-        new(json, channel, position, CursorEffect.Advance);
+    public static OutboundFrame Advancing(ReadOnlyMemory<byte> bytes, string channel, StreamPosition position) =>
+        new(bytes, channel, position, CursorEffect.Advance);
 
     /// <summary>A publication's <c>message</c> frame; the client is then at its position.</summary>
-    public static OutboundFrame Publication(ReadOnlyMemory<byte> json, string channel, StreamPosition position) =>
-        new(json, channel, position, CursorEffect.Advance, isPublication: true);
+    public static OutboundFrame Publication(ReadOnlyMemory<byte> bytes, string channel, StreamPosition position) =>
+        new(bytes, channel, position, CursorEffect.Advance, isPublication: true);
 
     /// <summary>How many of <paramref name="frames"/> are publications.</summary>
     public static int CountPublications(List<OutboundFrame> frames)
@@ -63,33 +65,6 @@ internal readonly struct OutboundFrame
     }
 
     /// <summary>A frame after which the client is no longer subscribed to <paramref name="channel"/>.</summary>
-    public static OutboundFrame Removing(ReadOnlyMemory<byte> json, string channel) =>
-        new(json, channel, default, CursorEffect.Remove);
-
-    /// <summary>The length of <paramref name="frames"/> joined into one batch (docs/protocol.md, section 2).</summary>
-    public static int JoinedLength(List<OutboundFrame> frames)
-    {
-        var length = Math.Max(0, frames.Count - 1);
-        foreach (var frame in frames)
-        {
-            length += frame.Json.Length;
-        }
-        return length;
-    }
-
-    /// <summary>Writes <paramref name="frames"/> into <paramref name="destination"/>, separated by newlines; returns the length.</summary>
-    public static int Join(List<OutboundFrame> frames, Span<byte> destination)
-    {
-        var written = 0;
-        foreach (var frame in frames)
-        {
-            if (written > 0)
-            {
-                destination[written++] = FrameBatch.Separator;
-            }
-            frame.Json.Span.CopyTo(destination[written..]);
-            written += frame.Json.Length;
-        }
-        return written;
-    }
+    public static OutboundFrame Removing(ReadOnlyMemory<byte> bytes, string channel) =>
+        new(bytes, channel, default, CursorEffect.Remove);
 }

@@ -80,13 +80,13 @@ internal sealed class OutboundQueue
             {
                 return EnqueueResult.Closed;
             }
-            var held = _queuedBytes + _takenBytes + frame.Json.Length;
+            var held = _queuedBytes + _takenBytes + frame.Bytes.Length;
             if (held > _limit && (_waitingOnClientSince != 0 || held > _limit * LagFactor))
             {
                 return EnqueueResult.Overflow;
             }
             _frames.Enqueue(frame);
-            _queuedBytes += frame.Json.Length;
+            _queuedBytes += frame.Bytes.Length;
             waiter = _waiter;
             _waiter = null;
         }
@@ -117,7 +117,7 @@ internal sealed class OutboundQueue
             if (last is { } frame)
             {
                 _frames.Enqueue(frame);
-                _queuedBytes += frame.Json.Length;
+                _queuedBytes += frame.Bytes.Length;
             }
             _completed = true;
             waiter = _waiter;
@@ -198,11 +198,12 @@ internal sealed class OutboundQueue
         lock (_gate)
         {
             var joined = 0;
-            while (_frames.TryPeek(out var frame) && (count == 0 || joined + frame.Json.Length + 1 <= maxBytes))
+            // Counting a separator per frame bounds a JSON batch, and a MessagePack batch (which has none) too.
+            while (_frames.TryPeek(out var frame) && (count == 0 || joined + frame.Bytes.Length + 1 <= maxBytes))
             {
                 _frames.Dequeue();
-                joined += frame.Json.Length + 1;
-                moved += frame.Json.Length;
+                joined += frame.Bytes.Length + 1;
+                moved += frame.Bytes.Length;
                 into.Add(frame);
                 count++;
             }

@@ -30,10 +30,11 @@ internal sealed class Session
     private readonly Action<Session> _onClosed;
     private DisconnectReason? _closeReason;
 
-    public Session(string id, string transport, ClaimsPrincipal user, string? userKey, long outboundLimit, long now, Action<Session> onClosed)
+    public Session(string id, string transport, FrameEncoding encoding, ClaimsPrincipal user, string? userKey, long outboundLimit, long now, Action<Session> onClosed)
     {
         Id = id;
         Transport = transport;
+        Encoding = encoding;
         User = user;
         UserKey = userKey;
         Outbound = new OutboundQueue(outboundLimit);
@@ -45,6 +46,9 @@ internal sealed class Session
 
     /// <summary>The transport's protocol name: <c>websocket</c>, <c>sse</c> or <c>long-polling</c>.</summary>
     public string Transport { get; }
+
+    /// <summary>How every frame to and from the client is written (chosen when the session opened; docs/protocol.md, section 6.3).</summary>
+    public FrameEncoding Encoding { get; }
 
     public ClaimsPrincipal User { get; }
 
@@ -114,7 +118,7 @@ internal sealed class Session
             _closeReason = reason;
         }
 
-        var last = reason is null ? (OutboundFrame?)null : new OutboundFrame(ServerFrames.Disconnect(reason));
+        var last = reason is null ? (OutboundFrame?)null : new OutboundFrame(Encoding.Disconnect(reason));
         Outbound.Complete(last, discardPending: reason == DisconnectReason.SlowConsumer);
         _closed.Cancel();
         _onClosed(this);

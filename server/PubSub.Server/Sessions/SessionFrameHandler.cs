@@ -25,26 +25,30 @@ internal sealed partial class SessionFrameHandler(
     TimeProvider time,
     ILogger<SessionFrameHandler> logger)
 {
-    /// <summary>Handles a batch of frames in order; batches of one session never overlap.</summary>
-    public async Task HandleBatchAsync(Session session, ReadOnlyMemory<byte> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Handles a batch of frames in order; batches of one session never overlap. The batch is in
+    /// <paramref name="encoding"/> (a <c>/send</c> body names its own); what the session is sent
+    /// back is in the session's.
+    /// </summary>
+    public async Task HandleBatchAsync(Session session, FrameEncoding encoding, ReadOnlyMemory<byte> batch, CancellationToken cancellationToken)
     {
         await session.InboundLock.WaitAsync(cancellationToken);
         try
         {
             session.Heartbeat.MarkInbound(time.GetTimestamp());
-            foreach (var line in FrameBatch.Split(batch))
+            var rest = batch;
+            while (!session.IsClosed)
             {
-                if (session.IsClosed)
+                switch (encoding.ReadFrame(ref rest, out var frame, out var error))
                 {
-                    return;
-                }
-                if (ClientFrameParser.TryParse(line.Span, out var frame, out var error))
-                {
-                    await HandleFrameAsync(session, frame!, cancellationToken);
-                }
-                else
-                {
-                    Fail(session, error.Id, error.Code, error.Message);
+                    case FrameRead.End:
+                        return;
+                    case FrameRead.Frame:
+                        await HandleFrameAsync(session, frame!, cancellationToken);
+                        break;
+                    default:
+                        Fail(session, error.Id, error.Code, error.Message);
+                        break;
                 }
             }
         }
@@ -129,7 +133,7 @@ internal sealed partial class SessionFrameHandler(
             {
                 case ClientFrameType.Ping:
                     // A ping with an id is a request like any other; without one it gets a pong.
-                    session.Send(frame.Id is { } id ? ServerFrames.ReplyEmpty(id) : ServerFrames.Pong);
+                    session.Send(frame.Id is { } id ? session.Encoding.ReplyEmpty(id) : session.Encoding.Pong);
                     break;
                 case ClientFrameType.Pong:
                     break;
@@ -142,7 +146,7 @@ internal sealed partial class SessionFrameHandler(
                         session,
                         Resolve(frame.Channel),
                         frame.Since,
-                        outcome => frame.Id is { } id ? ServerFrames.ReplyPosition(id, outcome.Latest, outcome.Recovered) : null,
+                        outcome => frame.Id is { } id ? session.Encoding.ReplyPosition(id, outcome.Latest, outcome.Recovered) : null,
                         cancellationToken);
                     break;
                 case ClientFrameType.Unsubscribe:
@@ -184,7 +188,7 @@ internal sealed partial class SessionFrameHandler(
         // The reply leaves the channel in the cursor of transports that keep one.
         if (frame.Id is { } id)
         {
-            session.Send(OutboundFrame.Removing(ServerFrames.ReplyEmpty(id), match.Channel));
+            session.Send(OutboundFrame.Removing(session.Encoding.ReplyEmpty(id), match.Channel));
         }
         await hooks.NotifyUnsubscribeAsync(subscription);
     }
@@ -226,7 +230,7 @@ internal sealed partial class SessionFrameHandler(
         {
             var position = await publishing;
             metrics.Publication(ChannelPublisher.Client, refusal: null);
-            Reply(session, frame.Id, id => ServerFrames.ReplyPosition(id, position));
+            Reply(session, frame.Id, id => session.Encoding.ReplyPosition(id, position));
         }
         catch (PubSubException e)
         {
@@ -250,13 +254,13 @@ internal sealed partial class SessionFrameHandler(
         // Reading history reveals what subscribing would: the same checks apply.
         await AuthorizeReadAsync(session, match);
         var page = await publisher.GetHistoryAsync(match, frame.Since, frame.Limit ?? ClientFrameParser.DefaultHistoryLimit, cancellationToken);
-        if (ServerFrames.ReplyHistoryUpperBound(page) is var size && size > session.Outbound.Limit)
+        if (session.Encoding.ReplyHistoryUpperBound(page) is var size && size > session.Outbound.Limit)
         {
             // Like every frame, a reply must fit in what the session may hold for its client.
             throw new PubSubException(PubSubErrorCodes.MessageTooLarge,
                 $"The {page.Publications.Count} publications would make a reply of about {size} bytes, more than a session may hold for its client ({session.Outbound.Limit}); ask for fewer with 'limit' and page with 'since'.");
         }
-        Reply(session, frame.Id, id => ServerFrames.ReplyHistory(id, page));
+        Reply(session, frame.Id, id => session.Encoding.ReplyHistory(id, page));
     }
 
     private ValueTask AuthorizePolicyAsync(Session session, ChannelMatch match) =>
@@ -271,7 +275,7 @@ internal sealed partial class SessionFrameHandler(
     }
 
     private static void Fail(Session session, long? id, string code, string message) =>
-        session.Send(id is { } value ? ServerFrames.ReplyError(value, code, message) : ServerFrames.Error(code, message));
+        session.Send(id is { } value ? session.Encoding.ReplyError(value, code, message) : session.Encoding.Error(code, message));
 
     private static partial class Log
     {

@@ -49,11 +49,12 @@ internal sealed partial class SessionRegistry(
     /// place admission gave it (<see cref="SessionTicket"/>) until it closes. When its credentials
     /// expire, the session is closed with 4004, so the client comes back with new ones.
     /// </summary>
-    public Session Create(ClaimsPrincipal user, string transport, SessionTicket ticket)
+    public Session Create(ClaimsPrincipal user, string transport, FrameEncoding encoding, SessionTicket ticket)
     {
         var session = new Session(
             Ids.NewSessionId(identity.Id),
             transport,
+            encoding,
             user,
             UserKey.Of(user),
             options.Value.OutboundBufferLimit,
@@ -69,7 +70,7 @@ internal sealed partial class SessionRegistry(
         {
             CloseWhenExpired(session, expires);
         }
-        metrics.SessionOpened(transport);
+        metrics.SessionOpened(transport, encoding);
         Log.SessionOpened(logger, session.Id, transport);
         return session;
     }
@@ -96,7 +97,7 @@ internal sealed partial class SessionRegistry(
     private void OnClosed(Session session)
     {
         _sessions.TryRemove(new KeyValuePair<string, Session>(session.Id, session));
-        metrics.SessionClosed(session.Transport, session.CloseReason);
+        metrics.SessionClosed(session.Transport, session.Encoding, session.CloseReason);
         Log.SessionClosed(logger, session.Id, session.CloseReason?.Code ?? 1000);
         // The fan-out may be what closed it (a slow consumer): release elsewhere.
         ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.registry.ReleaseAsync(state.session), (registry: this, session), preferLocal: false);

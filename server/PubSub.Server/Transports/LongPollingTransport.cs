@@ -42,7 +42,7 @@ internal sealed class LongPollingTransport : IDisposable
     /// <summary>The first poll: opens a session and answers at once with what is queued (<c>connected</c> first).</summary>
     public async Task OpenAsync(HttpContext context)
     {
-        var opened = await _bootstrap.OpenAsync(context, TransportNames.LongPolling, pingSeconds: 0);
+        var opened = await _bootstrap.OpenAsync(context, TransportNames.LongPolling, pingSeconds: 0, textOnly: false);
         if (opened is not var (session, channels))
         {
             return;
@@ -79,11 +79,11 @@ internal sealed class LongPollingTransport : IDisposable
                 {
                     if (poll.ActivePoll != mine)
                     {
-                        return SessionResponse.EmptyPoll;
+                        return SessionResponse.EmptyPoll(poll.Session.Encoding);
                     }
                     if (poll.TakeBatch(_metrics) is { } batch)
                     {
-                        return SessionResponse.Frames(batch);
+                        return SessionResponse.Frames(poll.Session.Encoding, batch);
                     }
                     if (poll.Session.Outbound.IsCompleted)
                     {
@@ -101,7 +101,7 @@ internal sealed class LongPollingTransport : IDisposable
                 }
                 catch (OperationCanceledException)
                 {
-                    return SessionResponse.EmptyPoll;
+                    return SessionResponse.EmptyPoll(poll.Session.Encoding);
                 }
             }
         }
@@ -165,7 +165,7 @@ internal sealed class LongPollingTransport : IDisposable
             long bytes = 0;
             for (var i = 0; i < count; i++)
             {
-                bytes += _unacked[i].Json.Length;
+                bytes += _unacked[i].Bytes.Length;
             }
             _unacked.RemoveRange(0, count);
             Acked = ack;
@@ -179,7 +179,8 @@ internal sealed class LongPollingTransport : IDisposable
         /// </summary>
         public byte[]? TakeBatch(PubSubMetrics metrics)
         {
-            var size = OutboundFrame.JoinedLength(_unacked);
+            var encoding = Session.Encoding;
+            var size = encoding.JoinedLength(_unacked);
             if (size < MaxResponseBytes)
             {
                 _scratch.Clear();
@@ -193,9 +194,7 @@ internal sealed class LongPollingTransport : IDisposable
             {
                 return null;
             }
-            var batch = new byte[OutboundFrame.JoinedLength(_unacked)];
-            OutboundFrame.Join(_unacked, batch);
-            return batch;
+            return encoding.Join(_unacked);
         }
     }
 }

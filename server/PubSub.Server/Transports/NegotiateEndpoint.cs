@@ -40,7 +40,10 @@ internal sealed class NegotiateEndpoint
             }
             writer.WriteEndArray();
             writer.WriteStartArray("encodings"u8);
-            writer.WriteStringValue("json");
+            foreach (var encoding in FrameEncoding.All)
+            {
+                writer.WriteStringValue(encoding.Name);
+            }
             writer.WriteEndArray();
             writer.WriteNumber("ping"u8, (int)options.PingInterval.TotalSeconds);
             writer.WriteNumber("pollTimeout"u8, (int)options.PollTimeout.TotalSeconds);

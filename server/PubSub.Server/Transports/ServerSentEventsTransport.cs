@@ -29,7 +29,7 @@ internal sealed partial class ServerSentEventsTransport(IOptions<PubSubOptions> 
 
     public async Task HandleAsync(HttpContext context)
     {
-        var opened = await bootstrap.OpenAsync(context, TransportNames.ServerSentEvents, (int)configured.Value.PingInterval.TotalSeconds);
+        var opened = await bootstrap.OpenAsync(context, TransportNames.ServerSentEvents, (int)configured.Value.PingInterval.TotalSeconds, textOnly: true);
         if (opened is not var (session, channels))
         {
             return;
@@ -115,7 +115,7 @@ internal sealed partial class ServerSentEventsTransport(IOptions<PubSubOptions> 
         foreach (var frame in batch)
         {
             cursor.Apply(frame);
-            WriteEvent(writer, cursor.Text, frame.Json.Span);
+            WriteEvent(writer, cursor.Text, frame.Bytes.Span);
         }
         // One flush for whatever waited: a burst costs one write. A flush that cannot complete at
         // once waits on the client, as a WebSocket write does (see OutboundQueue).

@@ -19,14 +19,27 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
 {
     public const string CursorParameter = "lastEventId";
     public const string CursorHeader = "Last-Event-ID";
+    public const string EncodingParameter = "encoding";
 
     /// <summary>
     /// Creates the session and queues <c>connected</c>; returns null after writing the error
     /// response when the request is refused. Call <see cref="StartSubscriptions"/> once the
     /// transport writes frames.
     /// </summary>
-    public async Task<(Session Session, IReadOnlyList<(ChannelMatch Match, StreamPosition? Since)> Channels)?> OpenAsync(HttpContext context, string transport, int pingSeconds)
+    public async Task<(Session Session, IReadOnlyList<(ChannelMatch Match, StreamPosition? Since)> Channels)?> OpenAsync(HttpContext context, string transport, int pingSeconds, bool textOnly)
     {
+        if (!TryReadEncoding(context, out var named, out var encodingProblem))
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, encodingProblem);
+            return null;
+        }
+        var encoding = named ?? FrameEncoding.Json;
+        if (textOnly && encoding.MessageType != System.Net.WebSockets.WebSocketMessageType.Text)
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest,
+                $"'{transport}' carries text only, so its frames are JSON: leave out 'encoding' (or say 'json'), or use long-polling or WebSocket for '{encoding.Name}'.");
+            return null;
+        }
         // The session lives across requests (/send, /poll), each checked against its identity.
         if (await SessionEndpoints.UserKeyOrRefuseAsync(context) is null)
         {
@@ -42,7 +55,7 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
         {
             return null;
         }
-        var session = sessions.Create(context.User, transport, ticket);
+        var session = sessions.Create(context.User, transport, encoding, ticket);
         var channels = new List<(ChannelMatch, StreamPosition?)>(requested.Count);
         try
         {
@@ -66,7 +79,7 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
             return null;
         }
 
-        session.Send(ServerFrames.Connected(session.Id, identity.Id, transport, pingSeconds));
+        session.Send(encoding.Connected(session.Id, identity.Id, transport, pingSeconds));
         return (session, channels);
     }
 
@@ -158,7 +171,7 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
         try
         {
             await frames.SubscribeAuthorizedAsync(session, match, since,
-                outcome => ServerFrames.Subscribed(match.Channel, outcome.Latest, outcome.Recovered), session.Closed);
+                outcome => session.Encoding.Subscribed(match.Channel, outcome.Latest, outcome.Recovered), session.Closed);
             return true;
         }
         catch (PubSubException e) when (PubSubErrorCodes.IsTransient(e.Code))
@@ -173,7 +186,7 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
         }
         catch (PubSubException e)
         {
-            session.Send(OutboundFrame.Removing(ServerFrames.Unsubscribed(match.Channel, e.Code, e.Message), match.Channel));
+            session.Send(OutboundFrame.Removing(session.Encoding.Unsubscribed(match.Channel, e.Code, e.Message), match.Channel));
             return true;
         }
         catch (OperationCanceledException)
@@ -186,6 +199,28 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
             Log.SubscribeFailed(logger, session.Id, match.Channel, e);
             return session.IsClosed;
         }
+    }
+
+    /// <summary>
+    /// The encoding the request's <c>encoding</c> parameter names (docs/protocol.md, section 6.3):
+    /// null when it names none; false, with the problem, when it names one the server does not know.
+    /// </summary>
+    public static bool TryReadEncoding(HttpContext context, out FrameEncoding? encoding, out string problem)
+    {
+        encoding = null;
+        problem = "";
+        var values = context.Request.Query[EncodingParameter];
+        if (values.Count == 0)
+        {
+            return true;
+        }
+        encoding = values.Count == 1 && values[0] is { } name ? FrameEncoding.Named(name) : null;
+        if (encoding is null)
+        {
+            problem = $"'{EncodingParameter}' must be one of {string.Join(", ", FrameEncoding.All.Select(e => $"'{e.Name}'"))}, once.";
+            return false;
+        }
+        return true;
     }
 
     private bool TryReadChannels(HttpContext context, out List<(string Channel, StreamPosition? Since)> channels, out string problem)

@@ -2,7 +2,9 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using PubSub.Cluster;
 using PubSub.Http;
+using Microsoft.Net.Http.Headers;
 using PubSub.Node;
+using PubSub.Protocol;
 using PubSub.Sessions;
 
 namespace PubSub.Transports;
@@ -29,7 +31,7 @@ internal sealed class SessionEndpoints(NodeIdentity identity, SessionRequestHand
         {
             return;
         }
-        var request = new SessionRequest(SessionRequestKind.Send, sessionId, userKey, 0, body);
+        var request = new SessionRequest(SessionRequestKind.Send, sessionId, userKey, 0, body, BodyEncoding(context.Request));
         await WriteAsync(context, await RouteAsync(owner, request, context.RequestAborted));
     }
 
@@ -45,6 +47,11 @@ internal sealed class SessionEndpoints(NodeIdentity identity, SessionRequestHand
             await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'session' must be a session id from a 'connected' frame.");
             return;
         }
+        if (!SessionBootstrap.TryReadEncoding(context, out var encoding, out var encodingProblem))
+        {
+            await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, encodingProblem);
+            return;
+        }
         if (!long.TryParse(context.Request.Query["ack"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var ack))
         {
             await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, "'ack' must be the number of frames received so far (an integer >= 0).");
@@ -54,7 +61,7 @@ internal sealed class SessionEndpoints(NodeIdentity identity, SessionRequestHand
         {
             return;
         }
-        var request = new SessionRequest(SessionRequestKind.Poll, sessionId, userKey, ack, ReadOnlyMemory<byte>.Empty);
+        var request = new SessionRequest(SessionRequestKind.Poll, sessionId, userKey, ack, ReadOnlyMemory<byte>.Empty, encoding);
         await WriteAsync(context, await RouteAsync(owner, request, context.RequestAborted));
     }
 
@@ -89,6 +96,17 @@ internal sealed class SessionEndpoints(NodeIdentity identity, SessionRequestHand
 
     private Task<SessionResponse> RouteAsync(string owner, SessionRequest request, CancellationToken cancellationToken) =>
         owner == identity.Id ? local.HandleAsync(request, cancellationToken) : forwarder.ForwardAsync(owner, request, cancellationToken);
+
+    /// <summary>
+    /// The encoding of a <c>/send</c> body, by its Content-Type (docs/protocol.md, section 6.3):
+    /// MessagePack for <c>application/vnd.msgpack</c>, JSON for anything else (<c>text/plain</c>
+    /// is what a browser sends without a CORS preflight).
+    /// </summary>
+    internal static FrameEncoding BodyEncoding(HttpRequest request) =>
+        MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            && FrameEncoding.All.FirstOrDefault(e => e != FrameEncoding.Json && type.MediaType.Equals(e.ContentType, StringComparison.OrdinalIgnoreCase)) is { } encoding
+            ? encoding
+            : FrameEncoding.Json;
 
     private static bool TryReadSession(HttpContext context, out string sessionId, out string owner)
     {

@@ -1,3 +1,4 @@
+using PubSub.Protocol;
 using PubSub.Sessions;
 
 namespace PubSub.Transports;
@@ -23,6 +24,11 @@ internal sealed class SessionRequestHandler(SessionRegistry sessions, SessionFra
             {
                 return NotYours();
             }
+            if (request.Encoding is { } named && named != poll.Session.Encoding)
+            {
+                return SessionResponse.Error(PubSubErrorCodes.BadRequest,
+                    $"The session was opened with encoding '{poll.Session.Encoding.Name}', not '{named.Name}'; a session keeps the encoding it was opened with.");
+            }
             return await polling.PollAsync(poll, request.Ack, cancellationToken);
         }
 
@@ -40,7 +46,7 @@ internal sealed class SessionRequestHandler(SessionRegistry sessions, SessionFra
         }
         // Frames that arrived are handled even if the caller goes away meanwhile: only the
         // session's end stops them.
-        await frames.HandleBatchAsync(session, request.Body, session.Closed);
+        await frames.HandleBatchAsync(session, request.Encoding ?? FrameEncoding.Json, request.Body, session.Closed);
         return SessionResponse.NoContent;
     }
 

@@ -18,8 +18,6 @@ namespace PubSub.Transports;
 /// </summary>
 internal sealed partial class WebSocketTransport(SessionRegistry sessions, SessionAdmission admission, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, PubSubMetrics metrics, ILogger<WebSocketTransport> logger)
 {
-    public const string JsonSubprotocol = "pubsub.json";
-
     /// <summary>
     /// Frames waiting together are sent as one message up to this size; a larger frame goes alone.
     /// Big enough to batch a burst, small enough that one message does not hold up a reader's loop.
@@ -37,17 +35,20 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
             return;
         }
 
+        // The first subprotocol of the client's list that the server speaks; none offered is JSON.
         var offered = context.WebSockets.WebSocketRequestedProtocols;
+        var encoding = FrameEncoding.Json;
         string? subprotocol = null;
         if (offered.Count > 0)
         {
-            if (!offered.Contains(JsonSubprotocol))
+            if (offered.Select(FrameEncoding.OfSubprotocol).FirstOrDefault(e => e is not null) is not { } chosen)
             {
                 await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, PubSubErrorCodes.BadRequest,
-                    $"None of the offered subprotocols ({string.Join(", ", offered)}) is supported; offer '{JsonSubprotocol}'.");
+                    $"None of the offered subprotocols ({string.Join(", ", offered)}) is supported; offer {string.Join(" or ", FrameEncoding.All.Select(e => $"'{e.Subprotocol}'"))}.");
                 return;
             }
-            subprotocol = JsonSubprotocol;
+            encoding = chosen;
+            subprotocol = chosen.Subprotocol;
         }
 
         // Refused before the upgrade, so the client reads an HTTP status and an error body.
@@ -81,8 +82,8 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         using var _ = socket;
 
         var compressed = IsCompressed(context.Response);
-        var session = sessions.Create(context.User, TransportNames.WebSocket, ticket);
-        session.Send(ServerFrames.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
+        var session = sessions.Create(context.User, TransportNames.WebSocket, encoding, ticket);
+        session.Send(encoding.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
 
         try
         {
@@ -155,15 +156,17 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
                     session.Heartbeat.MarkInbound(time.GetTimestamp());
                     if (tooLarge)
                     {
-                        session.Send(ServerFrames.Error(PubSubErrorCodes.MessageTooLarge, $"A message may hold at most {maxSize} bytes; this one was discarded."));
+                        session.Send(session.Encoding.Error(PubSubErrorCodes.MessageTooLarge, $"A message may hold at most {maxSize} bytes; this one was discarded."));
                     }
-                    else if (result.MessageType == WebSocketMessageType.Binary)
+                    else if (result.MessageType != session.Encoding.MessageType)
                     {
-                        session.Send(ServerFrames.Error(PubSubErrorCodes.BadRequest, $"Binary messages are not part of '{JsonSubprotocol}'; send frames as text. The message was discarded."));
+                        var kind = session.Encoding.MessageType == WebSocketMessageType.Text ? "text" : "binary";
+                        session.Send(session.Encoding.Error(PubSubErrorCodes.BadRequest,
+                            $"{result.MessageType} messages are not part of '{session.Encoding.Subprotocol}'; send frames as {kind} messages. The message was discarded."));
                     }
                     else
                     {
-                        await frames.HandleBatchAsync(session, buffer.AsMemory(0, length), session.Closed);
+                        await frames.HandleBatchAsync(session, session.Encoding, buffer.AsMemory(0, length), session.Closed);
                     }
                 }
                 finally
@@ -186,7 +189,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
     {
         try
         {
-            await DrainAsync(session.Outbound, socket, time, metrics);
+            await DrainAsync(session.Outbound, session.Encoding, socket, time, metrics);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -201,7 +204,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
     /// until the write completes, and a write the socket cannot take at once marks the session as
     /// waiting on its client (see <see cref="OutboundQueue"/>).
     /// </summary>
-    internal static async Task DrainAsync(OutboundQueue outbound, WebSocket socket, TimeProvider time, PubSubMetrics? metrics = null)
+    internal static async Task DrainAsync(OutboundQueue outbound, FrameEncoding encoding, WebSocket socket, TimeProvider time, PubSubMetrics? metrics = null)
     {
         var batch = new List<OutboundFrame>();
         while (await outbound.WaitToReadAsync(CancellationToken.None))
@@ -212,23 +215,23 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
             metrics?.Written(TransportNames.WebSocket, OutboundFrame.CountPublications(batch), bytes, held);
             if (batch.Count == 1)
             {
-                await SendMessageAsync(socket, batch[0].Json, outbound, time);
+                await SendMessageAsync(socket, encoding.MessageType, batch[0].Bytes, outbound, time);
             }
             else
             {
-                await SendCoalescedAsync(socket, batch, outbound, time);
+                await SendCoalescedAsync(socket, encoding, batch, outbound, time);
             }
             outbound.Release(bytes);
         }
     }
 
-    private static async ValueTask SendCoalescedAsync(WebSocket socket, List<OutboundFrame> batch, OutboundQueue outbound, TimeProvider time)
+    private static async ValueTask SendCoalescedAsync(WebSocket socket, FrameEncoding encoding, List<OutboundFrame> batch, OutboundQueue outbound, TimeProvider time)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(OutboundFrame.JoinedLength(batch));
+        var buffer = ArrayPool<byte>.Shared.Rent(encoding.JoinedLength(batch));
         try
         {
-            var written = OutboundFrame.Join(batch, buffer);
-            await SendMessageAsync(socket, buffer.AsMemory(0, written), outbound, time);
+            var written = encoding.Join(batch, buffer);
+            await SendMessageAsync(socket, encoding.MessageType, buffer.AsMemory(0, written), outbound, time);
         }
         finally
         {
@@ -241,13 +244,13 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
     /// socket copies what it sends into a buffer of its own, and the server's output pipe takes a
     /// whole write before it pushes back, so one large write would hold it twice more, uncounted.
     /// </summary>
-    private static async ValueTask SendMessageAsync(WebSocket socket, ReadOnlyMemory<byte> message, OutboundQueue outbound, TimeProvider time)
+    private static async ValueTask SendMessageAsync(WebSocket socket, WebSocketMessageType type, ReadOnlyMemory<byte> message, OutboundQueue outbound, TimeProvider time)
     {
         do
         {
             var fragment = message[..Math.Min(message.Length, MaxCoalescedBytes)];
             message = message[fragment.Length..];
-            var sending = socket.SendAsync(fragment, WebSocketMessageType.Text, endOfMessage: message.IsEmpty, CancellationToken.None);
+            var sending = socket.SendAsync(fragment, type, endOfMessage: message.IsEmpty, CancellationToken.None);
             if (sending.IsCompleted)
             {
                 sending.GetAwaiter().GetResult();

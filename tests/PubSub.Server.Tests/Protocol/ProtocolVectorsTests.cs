@@ -80,7 +80,7 @@ public sealed class ProtocolVectorsTests
     {
         var text = JsonSerializer.Deserialize<JsonElement>(vector).GetProperty("text").GetString()!;
 
-        Assert.True(text == Encoding.UTF8.GetString(Build(JsonSerializer.Deserialize<JsonElement>(text))), name);
+        Assert.True(text == Encoding.UTF8.GetString(Build(FrameEncoding.Json, JsonSerializer.Deserialize<JsonElement>(text))), name);
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public sealed class ProtocolVectorsTests
     }
 
     /// <summary>What the parser read, as the JSON the vectors write it in (only the fields it found).</summary>
-    private static string Describe(ClientFrame frame)
+    internal static string Describe(ClientFrame frame)
     {
         var fields = new Dictionary<string, object> { ["type"] = frame.Type.ToString().ToLowerInvariant() };
         if (frame.Id is { } id)
@@ -121,8 +121,8 @@ public sealed class ProtocolVectorsTests
         return JsonSerializer.Serialize(fields);
     }
 
-    /// <summary>Builds a server frame with the server's own writers, from the fields of its vector.</summary>
-    private static byte[] Build(JsonElement frame)
+    /// <summary>Builds a server frame with the server's own writers of <paramref name="encoding"/>, from the fields of its vector.</summary>
+    internal static byte[] Build(FrameEncoding encoding, JsonElement frame)
     {
         string S(string field) => frame.GetProperty(field).GetString()!;
         long L(string field) => frame.GetProperty(field).GetInt64();
@@ -135,36 +135,36 @@ public sealed class ProtocolVectorsTests
         switch (S("type"))
         {
             case "connected":
-                return PubSub.Protocol.ServerFrames.Connected(S("session"), S("node"), S("transport"), (int)L("ping"));
+                return encoding.Connected(S("session"), S("node"), S("transport"), (int)L("ping"));
             case "message":
-                return PubSub.Protocol.ServerFrames.Message(new Publication(S("channel"), L("offset"), S("epoch"), Data(frame)));
+                return encoding.Message(new Publication(S("channel"), L("offset"), S("epoch"), Data(frame)));
             case "subscribed":
-                return PubSub.Protocol.ServerFrames.Subscribed(S("channel"), Position(frame), Recovered(frame));
+                return encoding.Subscribed(S("channel"), Position(frame), Recovered(frame));
             case "unsubscribed":
-                return PubSub.Protocol.ServerFrames.Unsubscribed(S("channel"), S("code"), S("reason"));
+                return encoding.Unsubscribed(S("channel"), S("code"), S("reason"));
             case "error":
-                return PubSub.Protocol.ServerFrames.Error(S("code"), S("message"));
+                return encoding.Error(S("code"), S("message"));
             case "disconnect":
-                return PubSub.Protocol.ServerFrames.Disconnect(new DisconnectReason((int)L("code"), S("reason")));
+                return encoding.Disconnect(new DisconnectReason((int)L("code"), S("reason")));
             case "ping":
-                return PubSub.Protocol.ServerFrames.Ping;
+                return encoding.Ping;
             case "pong":
-                return PubSub.Protocol.ServerFrames.Pong;
+                return encoding.Pong;
         }
         var id = L("id");
         if (frame.TryGetProperty("error", out var problem))
         {
-            return PubSub.Protocol.ServerFrames.ReplyError(id, problem.GetProperty("code").GetString()!, problem.GetProperty("message").GetString()!);
+            return encoding.ReplyError(id, problem.GetProperty("code").GetString()!, problem.GetProperty("message").GetString()!);
         }
         var result = frame.GetProperty("result");
         if (result.TryGetProperty("publications", out var publications))
         {
             var latest = Position(result);
-            return PubSub.Protocol.ServerFrames.ReplyHistory(id, new HistoryPage(latest,
+            return encoding.ReplyHistory(id, new HistoryPage(latest,
                 [.. publications.EnumerateArray().Select(p => new Publication("any", p.GetProperty("offset").GetInt64(), latest.Epoch, Data(p)))]));
         }
         return result.TryGetProperty("epoch", out _)
-            ? PubSub.Protocol.ServerFrames.ReplyPosition(id, Position(result), Recovered(result))
-            : PubSub.Protocol.ServerFrames.ReplyEmpty(id);
+            ? encoding.ReplyPosition(id, Position(result), Recovered(result))
+            : encoding.ReplyEmpty(id);
     }
 }

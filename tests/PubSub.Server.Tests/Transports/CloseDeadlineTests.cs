@@ -6,7 +6,7 @@ namespace PubSub.Server.Tests.Transports;
 
 public sealed class CloseDeadlineTests
 {
-    private static Session NewSession() => new("n1.x", "sse", new ClaimsPrincipal(), "", 1024, 0, _ => { });
+    private static Session NewSession() => new("n1.x", "sse", PubSub.Protocol.FrameEncoding.Json, new ClaimsPrincipal(), "", 1024, 0, _ => { });
 
     [Fact]
     public void A_closed_session_whose_transport_does_not_finish_is_aborted_after_the_timeout()

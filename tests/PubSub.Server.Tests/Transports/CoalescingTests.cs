@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Text;
+using PubSub.Protocol;
 using PubSub.Sessions;
 using PubSub.Transports;
 
@@ -20,7 +21,7 @@ public sealed class CoalescingTests
         queue.Complete(Frame("""{"type":"disconnect"}"""), discardPending: false);
         var socket = new RecordingWebSocket();
 
-        await WebSocketTransport.DrainAsync(queue, socket, TimeProvider.System);
+        await WebSocketTransport.DrainAsync(queue, FrameEncoding.Json, socket, TimeProvider.System);
 
         Assert.Equal(["{\"type\":\"a\"}\n{\"type\":\"b\"}\n{\"type\":\"c\"}\n{\"type\":\"disconnect\"}"], socket.Messages);
     }
@@ -38,7 +39,7 @@ public sealed class CoalescingTests
         queue.Complete(null, discardPending: false);
         var socket = new RecordingWebSocket();
 
-        await WebSocketTransport.DrainAsync(queue, socket, TimeProvider.System);
+        await WebSocketTransport.DrainAsync(queue, FrameEncoding.Json, socket, TimeProvider.System);
 
         Assert.Equal([medium, medium, big, "1"], socket.Messages.SelectMany(m => m.Split('\n')));
         Assert.All(socket.Messages.Where(m => m.Contains('\n', StringComparison.Ordinal)), m => Assert.True(Encoding.UTF8.GetByteCount(m) <= WebSocketTransport.MaxCoalescedBytes));
@@ -58,7 +59,7 @@ public sealed class CoalescingTests
         queue.Complete(Frame("bye"), discardPending: true);
         var socket = new RecordingWebSocket();
 
-        await WebSocketTransport.DrainAsync(queue, socket, TimeProvider.System);
+        await WebSocketTransport.DrainAsync(queue, FrameEncoding.Json, socket, TimeProvider.System);
 
         Assert.Equal(["bye"], socket.Messages);
         Assert.Equal(EnqueueResult.Closed, queue.TryEnqueue(Frame("late")));
