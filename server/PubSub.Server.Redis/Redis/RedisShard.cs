@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace PubSub.Redis;
@@ -21,7 +22,8 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
     private int _subscriptionDown;
     private int _kind;
     private string? _misconfigured;
-    private ConnectionFailureType _lastFailure;
+    private readonly Lock _failureLock = new();
+    private ConnectionFailureType _failure;
 
     public int Index { get; } = index;
 
@@ -69,15 +71,17 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
         // A command issued while the connection is down fails at once ('unavailable': surely not
         // carried out), instead of waiting in the client's backlog to be sent, or not, later.
         config.BacklogPolicy = BacklogPolicy.FailFast;
-        // The first failures happen before the multiplexer exists to raise its events; its connect log tells them.
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(config, new ConnectLog(this));
+        // Every failed connection attempt, from the first, is seen here: the ConnectionFailed event is not enough.
+        config.LoggerFactory = new FailureWatch(this);
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(config);
         multiplexer.ConnectionFailed += (_, e) =>
         {
-            _lastFailure = e.FailureType;
+            RecordFailure(e.FailureType);
             ConnectionFailed?.Invoke(this, e.ConnectionType, e.Exception);
         };
         multiplexer.ConnectionRestored += (_, e) =>
         {
+            RecordRestored();
             LearnKind();
             ConnectionRestored?.Invoke(this, e.ConnectionType);
         };
@@ -91,9 +95,50 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
     }
 
     /// <summary>Why the deployment cannot be reached, as well as the client library can tell.</summary>
-    public string Unreachable => _lastFailure == ConnectionFailureType.AuthenticationFailure
+    public string Unreachable => Failure == ConnectionFailureType.AuthenticationFailure
         ? $"Redis {Name} refused the credentials: check the password (and user) in its configuration."
         : $"Redis {Name} is unreachable.";
+
+    private ConnectionFailureType Failure
+    {
+        get
+        {
+            lock (_failureLock)
+            {
+                return _failure;
+            }
+        }
+    }
+
+    /// <summary>
+    /// What to remember of why this deployment cannot be used, when a connection attempt failed:
+    /// a refusal of the credentials stands until a connection comes up (<see cref="RecordRestored"/>),
+    /// any other failure only until the next. With a wrong password not every attempt of
+    /// StackExchange.Redis 3.4.35 fails as AuthenticationFailure: when ConnectAsync's first round
+    /// finds no server usable it resets the connections not up yet ("Resetting failing connections
+    /// to retry"), and one still waiting for its AUTH reply fails as UnableToConnect (in scratch
+    /// runs, 42 of 905 connects had such a connection, or one failing with SocketFailure). The
+    /// attempts after it are refused again, and nothing since has shown the credentials good.
+    /// </summary>
+    internal static ConnectionFailureType RememberFailure(ConnectionFailureType remembered, ConnectionFailureType reported) =>
+        remembered == ConnectionFailureType.AuthenticationFailure ? remembered : reported;
+
+    private void RecordFailure(ConnectionFailureType reported)
+    {
+        lock (_failureLock)
+        {
+            _failure = RememberFailure(_failure, reported);
+        }
+    }
+
+    /// <summary>A connection is up: the credentials were accepted, and no failure stands.</summary>
+    private void RecordRestored()
+    {
+        lock (_failureLock)
+        {
+            _failure = ConnectionFailureType.None;
+        }
+    }
 
     /// <summary>A pub/sub channel of this deployment: sharded in a cluster (SSUBSCRIBE/SPUBLISH), plain otherwise.</summary>
     /// <exception cref="PubSubException"><c>unavailable</c> while the deployment's kind is not known yet.</exception>
@@ -234,20 +279,37 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
 
     public void Dispose() => Interlocked.Exchange(ref _multiplexer, null)?.Dispose();
 
-    /// <summary>Reads the client library's connect log for what only it says: that Redis refused the credentials.</summary>
-    private sealed class ConnectLog(RedisShard shard) : TextWriter
+    /// <summary>
+    /// Sees in the client library's log what only it tells: every failed connection attempt, with
+    /// its failure type (its connection-issue entry carries the RedisConnectionException), from the
+    /// first attempt on, before ConnectAsync returns. The ConnectionFailed event is not enough: it
+    /// is raised for a connection's first failure only, until that connection is up again, so when
+    /// both connections' first failures were resets (see <see cref="RememberFailure"/>, one of the
+    /// 905 connects) the refused password was never named: the CI flake of the wrong-password
+    /// test. Nothing is written anywhere: the broker logs each outage itself, once.
+    /// </summary>
+    private sealed class FailureWatch(RedisShard shard) : ILoggerFactory, ILogger
     {
-        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+        public ILogger CreateLogger(string categoryName) => this;
 
-        public override void WriteLine(string? value)
+        public void AddProvider(ILoggerProvider provider)
         {
-            if (value?.Contains(nameof(ConnectionFailureType.AuthenticationFailure), StringComparison.Ordinal) == true)
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (exception is RedisConnectionException failure)
             {
-                shard._lastFailure = ConnectionFailureType.AuthenticationFailure;
+                shard.RecordFailure(failure.FailureType);
             }
         }
 
-        public override void Write(char value)
+        public void Dispose()
         {
         }
     }
