@@ -67,6 +67,9 @@ public sealed partial class PubSubClient : IAsyncDisposable
     /// <summary>Where the client is in its life. <see cref="StateChanged"/> reports every change.</summary>
     public PubSubClientState State => _supervisor.Snapshot.State;
 
+    /// <summary>The encoding of the session in use (null unless connected): the negotiated one, or JSON on SSE.</summary>
+    internal PubSubEncoding? SessionEncoding => _supervisor.WithState(static (_, connection) => connection?.Codec.Encoding);
+
     /// <summary>The transport in use; null unless <see cref="State"/> is <see cref="PubSubClientState.Connected"/>.</summary>
     public PubSubTransport? Transport => Connected?.Kind;
 
