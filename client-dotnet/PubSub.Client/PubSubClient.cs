@@ -67,6 +67,9 @@ public sealed partial class PubSubClient : IAsyncDisposable
     /// <summary>Where the client is in its life. <see cref="StateChanged"/> reports every change.</summary>
     public PubSubClientState State => _supervisor.Snapshot.State;
 
+    /// <summary>The encoding of the session in use (null unless connected): the negotiated one, or JSON on SSE.</summary>
+    internal PubSubEncoding? SessionEncoding => _supervisor.WithState(static (_, connection) => connection?.Codec.Encoding);
+
     /// <summary>The transport in use; null unless <see cref="State"/> is <see cref="PubSubClientState.Connected"/>.</summary>
     public PubSubTransport? Transport => Connected?.Kind;
 
@@ -190,7 +193,7 @@ public sealed partial class PubSubClient : IAsyncDisposable
     public Task<StreamPosition> PublishAsync(string channel, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
-        return RequestAsync("publish", id => ClientFrames.PublishBinary(id, channel, bytes.Span), Replies.ReadPosition, cancellationToken);
+        return RequestAsync("publish", (codec, id) => codec.PublishBinary(id, channel, bytes.Span), Replies.ReadPosition, cancellationToken);
     }
 
     /// <inheritdoc cref="PublishAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>
@@ -220,12 +223,12 @@ public sealed partial class PubSubClient : IAsyncDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(limit), limit, "The limit must be at least 1.");
         }
-        return RequestAsync("history", id => ClientFrames.History(id, channel, since, limit), reply => Replies.ReadHistory(channel, reply, _options.SerializerOptions), cancellationToken);
+        return RequestAsync("history", (codec, id) => codec.History(id, channel, since, limit), reply => Replies.ReadHistory(channel, reply, _options.SerializerOptions), cancellationToken);
     }
 
     /// <summary>A round trip to the server through the send queue: proves the session alive and that everything sent before it was handled.</summary>
     public Task PingAsync(CancellationToken cancellationToken = default) =>
-        RequestAsync("ping", ClientFrames.Ping, static _ => true, cancellationToken);
+        RequestAsync("ping", static (codec, id) => codec.Ping(id), static _ => true, cancellationToken);
 
     /// <summary>
     /// Closes the connection (cleanly: a WebSocket close handshake, at most
@@ -306,11 +309,11 @@ public sealed partial class PubSubClient : IAsyncDisposable
     private Task<StreamPosition> PublishJsonAsync(string channel, Action<Utf8JsonWriter> writeData, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
-        return RequestAsync("publish", id => ClientFrames.Publish(id, channel, writeData), Replies.ReadPosition, cancellationToken);
+        return RequestAsync("publish", (codec, id) => codec.Publish(id, channel, writeData), Replies.ReadPosition, cancellationToken);
     }
 
     /// <inheritdoc cref="RequestTracker.SendAsync"/>
-    private Task<T> RequestAsync<T>(string type, Func<long, byte[]> build, Func<ServerFrame, T> parse, CancellationToken cancellationToken)
+    private Task<T> RequestAsync<T>(string type, Func<FrameCodec, long, byte[]> build, Func<ServerFrame, T> parse, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfNotConnected(State, type);

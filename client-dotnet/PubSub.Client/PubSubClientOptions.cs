@@ -50,6 +50,15 @@ public sealed class PubSubClientOptions
         [PubSubTransport.WebSocket, PubSubTransport.ServerSentEvents, PubSubTransport.LongPolling];
 
     /// <summary>
+    /// How frames are encoded (docs/protocol.md, section 6). With <see cref="PubSubEncoding.MessagePack"/>
+    /// the client speaks MessagePack on WebSocket (subprotocol <c>pubsub.msgpack</c>) and
+    /// long-polling, and JSON on Server-Sent Events, which carry text only; publications reach the
+    /// application the same either way. A server whose negotiate answer does not list
+    /// <c>msgpack</c> gets JSON, and the client logs a warning saying so. Default <see cref="PubSubEncoding.Json"/>.
+    /// </summary>
+    public PubSubEncoding Encoding { get; set; } = PubSubEncoding.Json;
+
+    /// <summary>
     /// How long the negotiate request may take, and the most any one transport may take to deliver
     /// <c>connected</c>. Default 10 s.
     /// </summary>
@@ -138,6 +147,10 @@ public sealed class PubSubClientOptions
 
     internal void Validate()
     {
+        if (!Enum.IsDefined(Encoding))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Encoding), Encoding, "Encoding must be Json or MessagePack.");
+        }
         if (Transports.Count == 0)
         {
             throw new ArgumentException("Transports must list at least one transport.", nameof(Transports));

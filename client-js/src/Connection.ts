@@ -1,5 +1,6 @@
+import type { FrameCodec } from "./FrameCodec.js";
 import { PING } from "./frames.js";
-import type { ConnectedFrame, DisconnectFrame, ServerFrame, UnknownFrame } from "./frames.js";
+import type { ClientFrame, ConnectedFrame, DisconnectFrame, ServerFrame, SimpleClientFrame, UnknownFrame } from "./frames.js";
 import { LongPollingTransport } from "./LongPollingTransport.js";
 import { OutboundQueue } from "./OutboundQueue.js";
 import type { QueuedFrame } from "./OutboundQueue.js";
@@ -10,9 +11,22 @@ import type { Transport, TransportClosed, TransportContext, TransportHandler } f
 import type { TransportName } from "./types.js";
 import { WebSocketTransport } from "./WebSocketTransport.js";
 
-/** A frame waiting to be sent; `id` is set when the frame is a request that expects a reply. */
+/**
+ * A frame waiting to be sent, encoded by `codec`; `id` is set when the frame is a request that
+ * expects a reply. A frame that waited for one connection may go out on another of another
+ * encoding (a fall back to SSE, which is JSON): it is encoded again there, from `frame`.
+ */
 export interface OutboundFrame extends QueuedFrame {
   readonly id?: number;
+  readonly frame: ClientFrame;
+  readonly codec: FrameCodec;
+}
+
+/** `frame` encoded by `codec`, ready to queue; throws when the frame's data cannot be encoded. */
+export function outboundFrame(frame: ClientFrame, codec: FrameCodec, lane: QueuedFrame["lane"]): OutboundFrame {
+  const payload = codec.encode(frame);
+  const id = "id" in frame ? { id: frame.id } : {};
+  return { type: frame.type, payload, bytes: codec.size(payload), lane, frame, codec, ...id };
 }
 
 export interface ConnectionSettings {
@@ -110,6 +124,18 @@ export class Connection {
     return this.state === "open";
   }
 
+  /** The encoding of this connection's session. */
+  get codec(): FrameCodec {
+    return this.transport.codec;
+  }
+
+  /** Queues a frame without id (ping, pong) on the control lane, unless one waits already. */
+  enqueueControl(frame: SimpleClientFrame): void {
+    if (!this.queue.hasControl(frame.type)) {
+      this.enqueue(outboundFrame(frame, this.codec, "control"));
+    }
+  }
+
   /** Queues a frame and schedules a send; false when the bulk lane is full. */
   enqueue(frame: OutboundFrame): boolean {
     if (!this.queue.enqueue(frame)) {
@@ -132,14 +158,15 @@ export class Connection {
   }
 
   flush(): void {
+    const codec = this.codec;
     while (this.state === "open" && !this.queue.isEmpty && this.transport.canSend()) {
-      const batch = this.queue.take(this.settings.maxMessageSize) as OutboundFrame[];
+      const batch = this.queue.take(this.settings.maxMessageSize, codec.separatorBytes) as OutboundFrame[];
       for (const frame of batch) {
         if (frame.id !== undefined) {
           this.inflight.add(frame.id);
         }
       }
-      this.transport.send(batch.map((frame) => frame.text).join("\n"));
+      this.transport.send(codec.join(batch.map((frame) => (frame.codec === codec ? frame.payload : codec.encode(frame.frame)))));
     }
   }
 
@@ -244,9 +271,7 @@ export class Connection {
       }
       if (clientPings && !this.awaitingPong && silence >= interval) {
         this.awaitingPong = true;
-        if (!this.queue.hasControl(PING)) {
-          this.enqueue({ text: PING, bytes: PING.length, lane: "control" });
-        }
+        this.enqueueControl(PING);
       }
       const wake = clientPings && !this.awaitingPong ? this.lastInbound + interval : this.lastInbound + deadline;
       this.heartbeatTimer = setTimeout(check, Math.max(1, wake - now));

@@ -1,8 +1,11 @@
 export type Lane = "control" | "bulk";
 
 export interface QueuedFrame {
-  readonly text: string;
-  /** The UTF-8 size of `text`. */
+  /** The frame's type, so that a frame without id (a pong) is not queued twice. */
+  readonly type: string;
+  /** The encoded frame. */
+  readonly payload: string | Uint8Array;
+  /** The size of `payload` in bytes. */
   readonly bytes: number;
   readonly lane: Lane;
 }
@@ -50,9 +53,9 @@ export class FrameDeque {
     return true;
   }
 
-  includes(text: string): boolean {
+  includes(type: string): boolean {
     for (let i = this.head; i < this.items.length; i++) {
-      if (this.items[i]!.text === text) {
+      if (this.items[i]!.type === type) {
         return true;
       }
     }

@@ -1,3 +1,4 @@
+import type { FrameCodec, Payload } from "./FrameCodec.js";
 import { CLOSE } from "./frames.js";
 import { endpoint, fetchWithin, httpError, requestInit } from "./http.js";
 import { PubSubError } from "./PubSubError.js";
@@ -20,6 +21,8 @@ export class HttpSender {
 
   constructor(
     private readonly context: TransportContext,
+    /** The encoding of what is sent: the session's (section 3.5: /send takes either, by Content-Type). */
+    private readonly codec: () => FrameCodec,
     private readonly session: () => string | null,
     private readonly onWritable: () => void,
     private readonly onFailed: (error: PubSubError) => void,
@@ -29,7 +32,7 @@ export class HttpSender {
     return !this.inFlight && !this.closed && this.session() !== null;
   }
 
-  send(batch: string): void {
+  send(batch: Payload): void {
     const session = this.session();
     if (session === null) {
       throw new PubSubError("transport_failed", "Cannot send before the session is connected.");
@@ -53,11 +56,12 @@ export class HttpSender {
     if (session === null) {
       return;
     }
+    const codec = this.codec();
     const init = requestInit(this.context, {
       method: "POST",
-      body: CLOSE,
+      body: codec.encode(CLOSE) as BodyInit,
       keepalive: true,
-      headers: { "Content-Type": "text/plain;charset=UTF-8" },
+      headers: { "Content-Type": codec.contentType },
     });
     this.context.fetch(endpoint(this.context.base, "send", { session }).href, init).catch(() => {
       // The session ends on the server anyway, when its stream or polls stop.
@@ -70,13 +74,13 @@ export class HttpSender {
     this.cancel.abort();
   }
 
-  private async post(session: string, batch: string): Promise<void> {
+  private async post(session: string, batch: Payload): Promise<void> {
     const url = endpoint(this.context.base, "send", { session });
     try {
       const response = await fetchWithin(
         this.context,
         url,
-        { method: "POST", body: batch, headers: { "Content-Type": "text/plain;charset=UTF-8" } },
+        { method: "POST", body: batch as BodyInit, headers: { "Content-Type": this.codec().contentType } },
         this.context.requestTimeout,
         this.cancel.signal,
       );

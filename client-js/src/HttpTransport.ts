@@ -1,3 +1,4 @@
+import type { FrameCodec, Payload } from "./FrameCodec.js";
 import { HttpSender } from "./HttpSender.js";
 import type { PubSubError } from "./PubSubError.js";
 import type { Transport, TransportContext, TransportHandler } from "./Transport.js";
@@ -10,6 +11,7 @@ import type { TransportName } from "./types.js";
  */
 export abstract class HttpTransport implements Transport {
   abstract readonly name: TransportName;
+  abstract readonly codec: FrameCodec;
   protected session: string | null = null;
   protected closed = false;
   private readonly sender: HttpSender;
@@ -20,6 +22,7 @@ export abstract class HttpTransport implements Transport {
   ) {
     this.sender = new HttpSender(
       context,
+      () => this.codec,
       () => this.session,
       () => handler.onWritable(),
       (error) => this.finish(error),
@@ -35,7 +38,7 @@ export abstract class HttpTransport implements Transport {
     return !this.closed && this.sender.idle;
   }
 
-  send(batch: string): void {
+  send(batch: Payload): void {
     this.sender.send(batch);
   }
 

@@ -1,5 +1,7 @@
-import { deliverLines, sessionCapturingSink, splitBatch } from "./frames.js";
-import { endpoint, fetchWithin, httpError, readText } from "./http.js";
+import type { FrameCodec } from "./FrameCodec.js";
+import { deliverFrames, sessionCapturingSink } from "./frames.js";
+import type { DecodedFrame } from "./frames.js";
+import { endpoint, fetchWithin, httpError, readBody } from "./http.js";
 import { HttpTransport } from "./HttpTransport.js";
 import { PubSubError } from "./PubSubError.js";
 
@@ -14,6 +16,9 @@ import { PubSubError } from "./PubSubError.js";
  * their poll sent and those at or below the count are skipped (section 3.4), so even a response
  * that arrived after a newer one could not deliver anything twice. Only when retries run out (or
  * the server says `session_not_found`) does the connection fail and the client reconnect and recover.
+ *
+ * A session in MessagePack is opened with `encoding=msgpack` (section 6.3), and every response
+ * of it is a MessagePack batch; so a client that falls back from WebSocket keeps its encoding.
  */
 export class LongPollingTransport extends HttpTransport {
   /** Retries of a poll that failed on the network, before the connection is given up. */
@@ -24,6 +29,9 @@ export class LongPollingTransport extends HttpTransport {
   static readonly PollTimeoutMargin = 10_000;
 
   readonly name = "long-polling" as const;
+  get codec(): FrameCodec {
+    return this.context.codec;
+  }
   /** The number of frames received on this session. */
   private received = 0;
   private readonly cancel = new AbortController();
@@ -49,12 +57,12 @@ export class LongPollingTransport extends HttpTransport {
     while (!this.closed) {
       const ack = this.received;
       const url = this.session === null
-        ? endpoint(this.context.base, "poll")
+        ? endpoint(this.context.base, "poll", this.codec.encoding === "json" ? {} : { encoding: this.codec.encoding })
         : endpoint(this.context.base, "poll", { session: this.session, ack: String(ack) });
       const timeout = this.session === null
         ? this.context.requestTimeout
         : this.context.pollTimeout + LongPollingTransport.PollTimeoutMargin;
-      let body: string;
+      let body: string | Uint8Array;
       try {
         const response = await fetchWithin(this.context, url, { method: "GET" }, timeout, this.cancel.signal);
         if (this.closed) {
@@ -65,7 +73,7 @@ export class LongPollingTransport extends HttpTransport {
           this.finish(await httpError(response, url));
           return;
         }
-        body = await readText(response, url);
+        body = await readBody(response, url, this.codec.binary);
       } catch (error) {
         if (this.closed) {
           return;
@@ -82,12 +90,12 @@ export class LongPollingTransport extends HttpTransport {
       if (this.closed) {
         return;
       }
-      this.deliver(splitBatch(body), ack);
+      this.deliver(this.codec.decode(body), ack);
     }
   }
 
   /** Delivers the frames of a response to a poll that acknowledged `ack`: frame i is number ack + 1 + i. */
-  private deliver(lines: string[], ack: number): void {
+  private deliver(lines: DecodedFrame[], ack: number): void {
     const sink = sessionCapturingSink(this.handler, (session) => (this.session ??= session));
     // Frame i of this response is number ack + 1 + i; those up to the count were processed already.
     const fresh = lines.slice(Math.max(0, this.received - ack));
@@ -97,7 +105,7 @@ export class LongPollingTransport extends HttpTransport {
       this.finish(new PubSubError("bad_frame", "The first poll returned no frames; expected 'connected'."));
       return;
     }
-    deliverLines(fresh, sink, () => !this.closed);
+    deliverFrames(fresh, sink, () => !this.closed);
     if (this.session === null && !this.closed) {
       this.finish(new PubSubError("bad_frame", "The first poll did not start with 'connected'."));
     }

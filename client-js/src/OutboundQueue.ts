@@ -40,21 +40,22 @@ export class OutboundQueue {
     return true;
   }
 
-  hasControl(text: string): boolean {
-    return this.control.includes(text);
+  /** Whether a control frame of this type waits (for frames without id: ping, pong). */
+  hasControl(type: string): boolean {
+    return this.control.includes(type);
   }
 
   /**
    * Takes the frames of the next batch: control frames first, then bulk, in order within each
-   * lane, as many as fit in `maxBytes` with their `\n` separators. A first frame larger than
+   * lane, as many as fit in `maxBytes` with their separators. A first frame larger than
    * `maxBytes` is taken alone (the caller checked sizes at enqueue time; this only avoids a stall).
    */
-  take(maxBytes: number): QueuedFrame[] {
+  take(maxBytes: number, separatorBytes = 1): QueuedFrame[] {
     const batch: QueuedFrame[] = [];
     let size = 0;
     for (const lane of [this.control, this.bulk]) {
       for (let next = lane.peek(); next !== undefined; next = lane.peek()) {
-        const added = batch.length === 0 ? next.bytes : next.bytes + 1;
+        const added = batch.length === 0 ? next.bytes : next.bytes + separatorBytes;
         if (batch.length > 0 && size + added > maxBytes) {
           return batch;
         }

@@ -1,6 +1,6 @@
 import { Backoff } from "./Backoff.js";
 import { Emitter } from "./Emitter.js";
-import { fromBase64 } from "./encoding.js";
+import { binaryBytes } from "./encoding.js";
 import { historyRequest, publishRequest } from "./frames.js";
 import { PubSubError } from "./PubSubError.js";
 import type { Subscription, SubscriptionOwner } from "./Subscription.js";
@@ -13,6 +13,7 @@ import type {
   FetchFunction,
   HistoryOptions,
   HistoryResult,
+  Logger,
   PubSubClientOptions,
   StreamPosition,
   SubscribeOptions,
@@ -85,6 +86,7 @@ export class PubSubClient extends Emitter<ClientEvents> {
       WebSocket: options.WebSocket,
       EventSource: options.EventSource,
       withCredentials: options.withCredentials ?? false,
+      logger: options.logger === undefined ? defaultLogger() : options.logger,
     }, (event, value) => this.emit(event, value), owner);
   }
 
@@ -164,7 +166,9 @@ export class PubSubClient extends Emitter<ClientEvents> {
         ...readPosition(result),
         publications: publications.map((publication) => ({
           offset: Number(publication.offset),
-          data: typeof publication.binary === "string" ? fromBase64(publication.binary) : publication.data,
+          data: typeof publication.binary === "string" || publication.binary instanceof Uint8Array
+            ? binaryBytes(publication.binary)
+            : publication.data,
         })),
       };
     });
@@ -177,6 +181,12 @@ function readPosition(result: Record<string, unknown>): StreamPosition {
     throw new PubSubError("bad_frame", "A reply lacks its position ('epoch', 'offset').");
   }
   return { epoch: result.epoch, offset: result.offset };
+}
+
+/** The console, where there is one. */
+function defaultLogger(): Logger | null {
+  const console = (globalThis as { console?: Logger }).console;
+  return typeof console?.warn === "function" ? console : null;
 }
 
 const missingFetch: FetchFunction = () =>

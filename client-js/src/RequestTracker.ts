@@ -1,8 +1,10 @@
+import { outboundFrame } from "./Connection.js";
 import type { Connection, OutboundFrame } from "./Connection.js";
-import { utf8Length } from "./encoding.js";
-import { encodeRequest } from "./frames.js";
+import type { FrameCodec } from "./FrameCodec.js";
+import { requestFrame } from "./frames.js";
 import type { ClientRequest, ReplyFrame } from "./frames.js";
 import { describe } from "./http.js";
+import { JsonCodec } from "./JsonCodec.js";
 import { DEFAULT_MAX_MESSAGE_SIZE } from "./negotiate.js";
 import { OutboundQueue } from "./OutboundQueue.js";
 import type { Lane } from "./OutboundQueue.js";
@@ -42,6 +44,8 @@ export class RequestTracker {
   readonly backlog: OutboundQueue;
   /** The largest frame the server accepts; negotiate's `maxMessageSize`. */
   maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+  /** The encoding negotiated last: what a request that waits in the backlog is encoded in. */
+  codec: FrameCodec = JsonCodec.instance;
 
   private readonly pending = new Map<number, PendingRequest>();
   private nextId = 1;
@@ -84,21 +88,20 @@ export class RequestTracker {
       return;
     }
     const id = this.nextId++;
-    let text: string;
-    try {
-      text = encodeRequest(request, id);
-    } catch (error) {
-      handlers.onFailed(new PubSubError("bad_request", `The request could not be serialized as JSON: ${describe(error)}`, { cause: error }));
-      return;
-    }
-    const bytes = utf8Length(text);
-    if (bytes > this.maxMessageSize) {
-      handlers.onFailed(new PubSubError("message_too_large",
-        `The ${request.type} frame is ${bytes} bytes; the server accepts at most ${this.maxMessageSize}.`));
-      return;
-    }
-    const frame: OutboundFrame = { text, bytes, lane, id };
     const target = connection ?? this.route.current();
+    const codec = target?.codec ?? this.codec;
+    let frame: OutboundFrame;
+    try {
+      frame = outboundFrame(requestFrame(request, id), codec, lane);
+    } catch (error) {
+      handlers.onFailed(new PubSubError("bad_request", `The request could not be serialized as ${codec.encoding === "json" ? "JSON" : "MessagePack"}: ${describe(error)}`, { cause: error }));
+      return;
+    }
+    if (frame.bytes > this.maxMessageSize) {
+      handlers.onFailed(new PubSubError("message_too_large",
+        `The ${request.type} frame is ${frame.bytes} bytes; the server accepts at most ${this.maxMessageSize}.`));
+      return;
+    }
     if (!(target !== null ? target.enqueue(frame) : this.backlog.enqueue(frame))) {
       handlers.onFailed(new PubSubError("queue_full",
         `${this.maxQueueBytes} bytes are already waiting to be sent; the ${request.type} was not queued.`));

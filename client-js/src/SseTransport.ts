@@ -1,6 +1,7 @@
-import { deliverLines, sessionCapturingSink, splitBatch } from "./frames.js";
+import { deliverFrames, sessionCapturingSink } from "./frames.js";
 import { endpoint } from "./http.js";
 import { HttpTransport } from "./HttpTransport.js";
+import { JsonCodec } from "./JsonCodec.js";
 import { PubSubError } from "./PubSubError.js";
 import type { TransportContext } from "./Transport.js";
 import type { EventSourceLike } from "./types.js";
@@ -15,9 +16,13 @@ import type { EventSourceLike } from "./types.js";
  * channel with `since` over `/send`. That path reports a refused channel per subscription (an
  * EventSource cannot read the status of a refused `?channel=`/`lastEventId` request), and it is
  * the same recovery on every transport. So this transport ignores the events' `id:` cursors.
+ *
+ * An event stream carries text only, so an SSE session is JSON both ways, whatever encoding the
+ * client asked for (docs/protocol.md, section 6.3); the subscriptions carry on unchanged.
  */
 export class SseTransport extends HttpTransport {
   readonly name = "sse" as const;
+  readonly codec = JsonCodec.instance;
   private source: EventSourceLike | null = null;
 
   open(): void {
@@ -36,7 +41,7 @@ export class SseTransport extends HttpTransport {
     }
     this.source = source;
     const sink = sessionCapturingSink(this.handler, (session) => (this.session = session));
-    source.onmessage = (event) => deliverLines(splitBatch(event.data), sink, () => !this.closed);
+    source.onmessage = (event) => deliverFrames(this.codec.decode(event.data), sink, () => !this.closed);
     source.onerror = () => {
       // A stream that ends, a network failure and a refused request all look alike here.
       this.finish(new PubSubError("transport_failed", this.session === null

@@ -1,6 +1,6 @@
 import { Backoff } from "./Backoff.js";
 import { Emitter } from "./Emitter.js";
-import { fromBase64 } from "./encoding.js";
+import { binaryBytes } from "./encoding.js";
 import type { MessageFrame, SubscribeResult } from "./frames.js";
 import { PubSubError } from "./PubSubError.js";
 import type {
@@ -143,9 +143,9 @@ export class Subscription extends Emitter<SubscriptionEvents> {
       return false;
     }
     let data: unknown;
-    if (typeof frame.binary === "string") {
+    if (frame.binary !== undefined) {
       try {
-        data = fromBase64(frame.binary);
+        data = binaryBytes(frame.binary);
       } catch {
         this._position = { epoch: frame.epoch, offset: frame.offset };
         this.owner.reportError(new PubSubError("bad_frame",

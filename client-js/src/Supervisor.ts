@@ -2,10 +2,12 @@ import type { Backoff } from "./Backoff.js";
 import { Connection } from "./Connection.js";
 import type { ConnectionClosed, ConnectionListener } from "./Connection.js";
 import { PONG } from "./frames.js";
+import { JsonCodec } from "./JsonCodec.js";
+import { MessagePackCodec } from "./MessagePackCodec.js";
 import type { ErrorFrame, MessageFrame, ReplyFrame, ServerFrame, SubscribedFrame, UnknownFrame, UnsubscribedFrame } from "./frames.js";
 import { asPubSubError, resolveToken } from "./http.js";
 import type { HttpContext } from "./http.js";
-import { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_POLL_TIMEOUT_SECONDS, negotiate } from "./negotiate.js";
+import { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_POLL_TIMEOUT_SECONDS, negotiate, negotiatedEncoding } from "./negotiate.js";
 import { PubSubError } from "./PubSubError.js";
 import { RequestTracker } from "./RequestTracker.js";
 import type { SubscriptionOwner } from "./Subscription.js";
@@ -58,6 +60,8 @@ export class Supervisor {
   private readonly connectWaiters: { resolve: () => void; reject: (error: PubSubError) => void }[] = [];
   private phase: Phase = { kind: "closed" };
   private link: Link | null = null;
+  /** Whether the last negotiate fell back from the encoding asked for (the fall back is logged when it starts). */
+  private encodingFellBack = false;
 
   constructor(
     private readonly parts: SupervisorParts,
@@ -200,11 +204,14 @@ export class Supervisor {
     const info = negotiated?.info ?? null;
     const offered = info?.transports ?? null;
     this.requests.maxMessageSize = info?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    const codec = this.codecFor(info?.encodings ?? null);
+    this.requests.codec = codec;
     this.link = {
       offered,
       rtt: negotiated?.rtt ?? null,
       context: {
         ...http,
+        codec,
         WebSocket: this.parts.WebSocket,
         EventSource: this.parts.EventSource,
         pollTimeout: (info?.pollTimeout ?? DEFAULT_POLL_TIMEOUT_SECONDS) * 1000,
@@ -300,6 +307,22 @@ export class Supervisor {
     this.emit("state", error === undefined ? change : { ...change, error });
   }
 
+  /**
+   * The codec of the encoding asked for, when the server offers it (null: negotiation is off, so
+   * the client assumes it does). One that does not gets JSON, and the logger says so once.
+   */
+  private codecFor(offered: readonly string[] | null): JsonCodec | MessagePackCodec {
+    const wanted = this.settings.encoding;
+    const encoding = negotiatedEncoding(wanted, offered);
+    const fellBack = encoding !== wanted;
+    if (fellBack && !this.encodingFellBack) {
+      this.parts.logger?.warn(`PubSub: the server at ${this.parts.base.href} does not offer the '${wanted}' encoding `
+        + `(it offers ${offered!.join(", ") || "none"}); this client uses JSON there.`);
+    }
+    this.encodingFellBack = fellBack;
+    return encoding === "msgpack" ? MessagePackCodec.instance : JsonCodec.instance;
+  }
+
   // ---- Moving up to WebSocket (TransportUpgrade) -------------------------------------------------
 
   private canUpgrade(): boolean {
@@ -364,9 +387,7 @@ export class Supervisor {
         }
         break;
       case "ping":
-        if (!connection.queue.hasControl(PONG)) {
-          connection.enqueue({ text: PONG, bytes: PONG.length, lane: "control" });
-        }
+        connection.enqueueControl(PONG);
         break;
       case "error": {
         const error = frame as ErrorFrame;

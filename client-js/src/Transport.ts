@@ -1,12 +1,15 @@
 // What a transport is to the rest of the client: a way to move batches of frames to and from one
 // server session. Everything above it (sessions, subscriptions, recovery) is the same on each.
 
+import type { FrameCodec, Payload } from "./FrameCodec.js";
 import type { ServerFrame, UnknownFrame } from "./frames.js";
 import type { HttpContext } from "./http.js";
 import type { PubSubError } from "./PubSubError.js";
 import type { EventSourceConstructor, TransportName, WebSocketConstructor } from "./types.js";
 
 export interface TransportContext extends HttpContext {
+  /** The encoding negotiated for this server: what the transports that can carry it use (SSE carries JSON only). */
+  readonly codec: FrameCodec;
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly EventSource: EventSourceConstructor | undefined;
   /** How long the server holds a long-poll, in ms (negotiate's `pollTimeout`). */
@@ -38,6 +41,8 @@ export interface TransportHandler {
 
 export interface Transport {
   readonly name: TransportName;
+  /** The encoding of this transport's session, both ways. */
+  readonly codec: FrameCodec;
   /** Starts connecting. The first frame the handler gets is `connected`. */
   open(): void;
   /**
@@ -45,8 +50,8 @@ export interface Transport {
    * After it returned false, the handler hears `onWritable` when that changes.
    */
   canSend(): boolean;
-  /** Sends one batch (frames joined by `\n`). Call only when `canSend()`. */
-  send(batch: string): void;
+  /** Sends one batch (`codec.join` of the frames). Call only when `canSend()`. */
+  send(batch: Payload): void;
   /** Ends the transport. The handler hears nothing more. */
   close(): void;
 }

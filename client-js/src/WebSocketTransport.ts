@@ -1,4 +1,5 @@
-import { deliverLines, splitBatch } from "./frames.js";
+import type { FrameCodec, Payload } from "./FrameCodec.js";
+import { deliverFrames } from "./frames.js";
 import { endpoint } from "./http.js";
 import { PubSubError } from "./PubSubError.js";
 import type { Transport, TransportContext, TransportHandler } from "./Transport.js";
@@ -7,13 +8,14 @@ import type { WebSocketLike } from "./types.js";
 const OPEN = 1;
 
 /**
- * `{prefix}/ws` (docs/protocol.md, section 3.2): both directions on one socket, each message a
- * batch. Sending is bufferedAmount-aware: while the socket holds `sendBufferLimit` bytes or more,
+ * `{prefix}/ws` (docs/protocol.md, sections 3.2 and 6.3): both directions on one socket, each
+ * message a batch: text on `pubsub.json`, binary on `pubsub.msgpack`. Sending is bufferedAmount-aware: while the socket holds `sendBufferLimit` bytes or more,
  * `canSend()` is false, so frames wait in the connection's queue, where control frames can still
  * overtake publishes, instead of in the socket's buffer, where nothing can overtake anything.
  */
 export class WebSocketTransport implements Transport {
-  static readonly Subprotocol = "pubsub.json";
+  /** The subprotocol of each encoding. */
+  static readonly Subprotocols = { json: "pubsub.json", msgpack: "pubsub.msgpack" } as const;
 
   /**
    * Browsers have no "drained" event for a WebSocket, so a paused sender checks `bufferedAmount`
@@ -22,6 +24,7 @@ export class WebSocketTransport implements Transport {
   static readonly DrainCheckInterval = 10;
 
   readonly name = "websocket" as const;
+  readonly codec: FrameCodec;
   private socket: WebSocketLike | null = null;
   private closed = false;
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
@@ -29,7 +32,9 @@ export class WebSocketTransport implements Transport {
   constructor(
     private readonly context: TransportContext,
     private readonly handler: TransportHandler,
-  ) {}
+  ) {
+    this.codec = context.codec;
+  }
 
   open(): void {
     const WebSocketImpl = this.context.WebSocket ?? (globalThis as { WebSocket?: TransportContext["WebSocket"] }).WebSocket;
@@ -42,7 +47,7 @@ export class WebSocketTransport implements Transport {
 
     let socket: WebSocketLike;
     try {
-      socket = new WebSocketImpl(url.href, WebSocketTransport.Subprotocol);
+      socket = new WebSocketImpl(url.href, WebSocketTransport.Subprotocols[this.codec.encoding]);
     } catch (error) {
       this.finish(new PubSubError("transport_failed", `Opening a WebSocket to ${url.href} failed: ${String(error)}`, { cause: error }));
       return;
@@ -50,11 +55,9 @@ export class WebSocketTransport implements Transport {
     this.socket = socket;
     socket.binaryType = "arraybuffer";
     socket.onmessage = (event) => {
-      if (typeof event.data !== "string") {
-        this.handler.onBadFrame(new PubSubError("bad_frame", "The server sent a binary WebSocket message on 'pubsub.json'; it was ignored."));
-        return;
-      }
-      deliverLines(splitBatch(event.data), this.handler, () => !this.closed);
+      const data = event.data instanceof ArrayBuffer ? new Uint8Array(event.data) : event.data;
+      // A message of the other kind (text on msgpack, binary on json) is the codec's to refuse.
+      deliverFrames(this.codec.decode(data as Payload), this.handler, () => !this.closed);
     };
     socket.onclose = (event) => {
       const reason = event.reason ? `: ${event.reason}` : "";
@@ -77,7 +80,7 @@ export class WebSocketTransport implements Transport {
     return true;
   }
 
-  send(batch: string): void {
+  send(batch: Payload): void {
     const socket = this.socket!;
     socket.send(batch);
     if (socket.bufferedAmount >= this.context.sendBufferLimit) {

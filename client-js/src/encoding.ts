@@ -31,6 +31,11 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/** A publication's `binary` as bytes: MessagePack carries them as they are, JSON as base64 (throws on text that is not base64). */
+export function binaryBytes(binary: string | Uint8Array): Uint8Array {
+  return typeof binary === "string" ? fromBase64(binary) : binary;
+}
+
 /** Decodes standard base64; throws on text that is not base64. */
 export function fromBase64(text: string): Uint8Array {
   const binary = atob(text);

@@ -1,6 +1,6 @@
-// The frames of protocol v1 (docs/protocol.md, section 2) and the batch format that carries them.
+// The frames of protocol v1 (docs/protocol.md, section 2), whatever their encoding: what a server
+// frame must hold, and the client frames as values. JsonCodec and MessagePackCodec put them on the wire.
 
-import { toBase64 } from "./encoding.js";
 import { PubSubError } from "./PubSubError.js";
 import type { StreamPosition } from "./types.js";
 
@@ -36,7 +36,8 @@ export interface MessageFrame {
   offset: number;
   epoch: string;
   data?: unknown;
-  binary?: string;
+  /** Base64 text in JSON, bytes in MessagePack (section 6.1). */
+  binary?: string | Uint8Array;
 }
 
 export interface SubscribedFrame {
@@ -85,48 +86,30 @@ export interface SubscribeResult extends StreamPosition {
   recovered?: boolean;
 }
 
-export const BATCH_SEPARATOR = "\n";
-
-/** The non-blank lines of a batch; each is one frame. Blank lines and a trailing `\n` are not frames. */
-export function splitBatch(batch: string): string[] {
-  const lines: string[] = [];
-  for (const line of batch.split(BATCH_SEPARATOR)) {
-    if (line.trim() !== "") {
-      lines.push(line);
-    }
-  }
-  return lines;
-}
-
 /**
- * Parses one server frame. Throws a `bad_frame` PubSubError for text that is not a JSON object
- * with a string `type`, or a known frame that lacks a field this client relies on, so a broken
- * frame is reported instead of corrupting the client's state.
+ * Checks one decoded server frame. Throws a `bad_frame` PubSubError for a value that is not an
+ * object with a string `type`, or a known frame that lacks a field this client relies on, so a
+ * broken frame is reported instead of corrupting the client's state. `sample` quotes the frame
+ * as it came (its text, or its bytes in hex).
  */
-export function parseFrame(line: string): ServerFrame | UnknownFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw badFrame("is not valid JSON", line);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw badFrame("is not a JSON object", line);
+export function checkFrame(value: unknown, sample: () => string): ServerFrame | UnknownFrame {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw badFrame("is not an object", sample());
   }
   const frame = value as Record<string, unknown>;
   if (typeof frame.type !== "string") {
-    throw badFrame("has no string 'type'", line);
+    throw badFrame("has no string 'type'", sample());
   }
   const required = REQUIRED_FIELDS[frame.type];
   if (required) {
     for (const [field, kind] of required) {
       if (typeof frame[field] !== kind) {
-        throw badFrame(`lacks ${kind} '${field}'`, line);
+        throw badFrame(`lacks ${kind} '${field}'`, sample());
       }
     }
   }
   if (frame.type === "reply" && !isObject(frame.result) && !isObject(frame.error)) {
-    throw badFrame("has neither 'result' nor 'error'", line);
+    throw badFrame("has neither 'result' nor 'error'", sample());
   }
   return frame as unknown as ServerFrame | UnknownFrame;
 }
@@ -145,10 +128,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function badFrame(problem: string, line: string): PubSubError {
-  const sample = line.length > 120 ? line.slice(0, 120) + "…" : line;
+export function badFrame(problem: string, quoted: string): PubSubError {
+  const sample = quoted.length > 120 ? quoted.slice(0, 120) + "…" : quoted;
   return new PubSubError("bad_frame", `The server sent a frame that ${problem}: ${sample}`);
 }
+
+/** A decoded frame, or the bad_frame error that stands in its place. */
+export type DecodedFrame = ServerFrame | UnknownFrame | PubSubError;
 
 /** Where parsed frames go: a transport's handler. */
 export interface FrameSink {
@@ -157,22 +143,19 @@ export interface FrameSink {
 }
 
 /**
- * Parses the lines of a batch and hands each frame to `sink`, in order, while `stillOpen()`
- * (a frame such as `disconnect` may close the transport halfway through a batch).
+ * Hands each decoded frame of a batch to `sink`, in order, while `stillOpen()` (a frame such as
+ * `disconnect` may close the transport halfway through a batch).
  */
-export function deliverLines(lines: readonly string[], sink: FrameSink, stillOpen: () => boolean): void {
-  for (const line of lines) {
+export function deliverFrames(frames: readonly DecodedFrame[], sink: FrameSink, stillOpen: () => boolean): void {
+  for (const frame of frames) {
     if (!stillOpen()) {
       return;
     }
-    let frame: ServerFrame | UnknownFrame;
-    try {
-      frame = parseFrame(line);
-    } catch (error) {
-      sink.onBadFrame(error as PubSubError);
-      continue;
+    if (frame instanceof PubSubError) {
+      sink.onBadFrame(frame);
+    } else {
+      sink.onFrame(frame);
     }
-    sink.onFrame(frame);
   }
 }
 
@@ -198,7 +181,7 @@ export type ClientRequest =
   | { readonly type: "subscribe"; readonly channel: string; readonly since?: StreamPosition }
   | { readonly type: "unsubscribe"; readonly channel: string }
   | { readonly type: "publish"; readonly channel: string; readonly data: unknown }
-  | { readonly type: "publish"; readonly channel: string; readonly binary: string }
+  | { readonly type: "publish"; readonly channel: string; readonly binary: Uint8Array }
   | { readonly type: "history"; readonly channel: string; readonly since?: StreamPosition; readonly limit?: number }
   | { readonly type: "ping" };
 
@@ -212,14 +195,14 @@ export function unsubscribeRequest(channel: string): ClientRequest {
 
 /**
  * A publish of any JSON value, or of bytes (a typed array, a DataView or an ArrayBuffer), which
- * travel base64-encoded as `binary`. Throws `bad_request` for what JSON cannot carry.
+ * travel as `binary` (base64 in JSON, bin in MessagePack). Throws `bad_request` for what JSON cannot carry.
  */
 export function publishRequest(channel: string, data: unknown): ClientRequest {
   if (ArrayBuffer.isView(data)) {
-    return { type: "publish", channel, binary: toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
+    return { type: "publish", channel, binary: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   }
   if (data instanceof ArrayBuffer) {
-    return { type: "publish", channel, binary: toBase64(new Uint8Array(data)) };
+    return { type: "publish", channel, binary: new Uint8Array(data) };
   }
   if (data === undefined || typeof data === "function" || typeof data === "symbol") {
     throw new PubSubError("bad_request", `Publication data must be a JSON value or bytes, not ${typeof data}.`);
@@ -233,19 +216,23 @@ export function historyRequest(channel: string, options: { since?: StreamPositio
   return { type: "history", channel, ...since, ...limit };
 }
 
+/** Client frames without an id. */
+export type SimpleClientFrame = { readonly type: "ping" } | { readonly type: "pong" } | { readonly type: "close" };
+
 /**
- * The frame's text: `type` and `id` first, then the request's fields in the order above, which is
- * protocol/frames/client.json's, byte for byte (the vectors test checks it).
+ * A client frame as a value, ready for a codec: `type` and `id` first, then the request's fields
+ * in the order above, which is protocol/frames/client.json's (and msgpack.json's), byte for byte.
  */
-export function encodeRequest(request: ClientRequest, id: number): string {
+export type ClientFrame = SimpleClientFrame | (ClientRequest & { readonly id: number });
+
+export function requestFrame(request: ClientRequest, id: number): ClientFrame {
   const { type, ...fields } = request;
-  return JSON.stringify({ type, id, ...fields });
+  return { type, id, ...fields } as ClientFrame;
 }
 
-/** Frames without an id, sent as they are. */
-export const PING = JSON.stringify({ type: "ping" });
-export const PONG = JSON.stringify({ type: "pong" });
-export const CLOSE = JSON.stringify({ type: "close" });
+export const PING: SimpleClientFrame = { type: "ping" };
+export const PONG: SimpleClientFrame = { type: "pong" };
+export const CLOSE: SimpleClientFrame = { type: "close" };
 
 /** `{epoch, offset}` in the wire's order, whatever else the application's object carries. */
 function copyPosition(position: StreamPosition): StreamPosition {

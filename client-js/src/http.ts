@@ -68,10 +68,10 @@ export async function fetchWithin(
   }
 }
 
-/** Reads the text of a response body, mapping a failure mid-body to `transport_failed`. */
-export async function readText(response: Response, url: URL): Promise<string> {
+/** Reads a response body, as bytes or as text, mapping a failure mid-body to `transport_failed`. */
+export async function readBody(response: Response, url: URL, binary: boolean): Promise<string | Uint8Array> {
   try {
-    return await response.text();
+    return binary ? new Uint8Array(await response.arrayBuffer()) : await response.text();
   } catch (error) {
     throw new PubSubError("transport_failed", `Reading the response of ${url.pathname} failed: ${describe(error)}`, { cause: error });
   }

@@ -1,6 +1,7 @@
 import { endpoint, fetchWithin, httpError } from "./http.js";
 import type { HttpContext } from "./http.js";
 import { PubSubError } from "./PubSubError.js";
+import type { Encoding } from "./types.js";
 
 /** The body of `GET {prefix}/negotiate` (docs/protocol.md, section 3.1). */
 export interface NegotiateInfo {
@@ -51,6 +52,11 @@ export async function negotiate(http: HttpContext, timeoutMs: number, cancel: Ab
     throw new PubSubError("bad_frame", `${url.pathname} did not return JSON.`, { cause: error });
   }
   return { info: parseNegotiate(body, url.pathname), rtt };
+}
+
+/** The encoding a client that wants `wanted` uses with a server that offers `offered` (null: not asked): `wanted` when offered, else JSON. */
+export function negotiatedEncoding(wanted: Encoding, offered: readonly string[] | null): Encoding {
+  return offered === null || offered.includes(wanted) ? wanted : "json";
 }
 
 /**

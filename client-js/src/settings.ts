@@ -1,7 +1,7 @@
 import type { Backoff } from "./Backoff.js";
 import type { TransportSelector } from "./TransportSelector.js";
 import { ALL_TRANSPORTS } from "./types.js";
-import type { FetchFunction, PubSubClientOptions, ReconnectOptions, TransportName } from "./types.js";
+import type { Encoding, FetchFunction, Logger, PubSubClientOptions, ReconnectOptions, TransportName } from "./types.js";
 
 /** The defaults of PubSubClientOptions (ms, bytes); PubSubClient exposes them as `Default...`. */
 export const Defaults = {
@@ -16,6 +16,7 @@ export const Defaults = {
 /** The client's options with their defaults applied. */
 export interface ClientSettings {
   readonly transports: readonly TransportName[];
+  readonly encoding: Encoding;
   readonly reconnect: boolean;
   readonly maxAttempts: number;
   readonly negotiate: boolean;
@@ -39,6 +40,7 @@ export interface SupervisorParts {
   readonly WebSocket: PubSubClientOptions["WebSocket"];
   readonly EventSource: PubSubClientOptions["EventSource"];
   readonly withCredentials: boolean;
+  readonly logger: Logger | null;
 }
 
 /** Checks the options and applies their defaults; throws a TypeError that names what is wrong. */
@@ -54,8 +56,13 @@ export function resolveSettings(options: PubSubClientOptions): { settings: Clien
   if (transports.length === 0) {
     throw new TypeError("`transports` must name at least one transport.");
   }
+  const encoding = options.encoding ?? "json";
+  if (encoding !== "json" && encoding !== "msgpack") {
+    throw new TypeError(`Unknown encoding '${String(encoding)}'; use 'json' or 'msgpack'.`);
+  }
   const settings: ClientSettings = {
     transports: [...transports],
+    encoding,
     reconnect: reconnect !== false,
     maxAttempts: reconnectOptions.maxAttempts ?? Infinity,
     negotiate: options.negotiate ?? true,

@@ -5,6 +5,17 @@ import type { PubSubError } from "./PubSubError.js";
 /** The transports, by their names on the wire (docs/protocol.md, section 3). */
 export type TransportName = "websocket" | "sse" | "long-polling";
 
+/**
+ * How frames are encoded (docs/protocol.md, sections 2 and 6): JSON text, or MessagePack, which is
+ * smaller and carries bytes as they are. SSE carries text only, so it stays JSON.
+ */
+export type Encoding = "json" | "msgpack";
+
+/** Where the client writes the few lines it logs; `console` fits. */
+export interface Logger {
+  warn(message: string): void;
+}
+
 /** All transports, in the client's default order of preference. */
 export const ALL_TRANSPORTS: readonly TransportName[] = ["websocket", "sse", "long-polling"];
 
@@ -160,7 +171,7 @@ export interface WebSocketLike {
   onmessage: ((event: { data: unknown }) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
   onerror: ((event: unknown) => void) | null;
-  send(data: string): void;
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
 
@@ -189,6 +200,15 @@ export interface TransportStorage {
 export interface PubSubClientOptions {
   /** The transports to try, in order. Default `["websocket", "sse", "long-polling"]`. */
   transports?: TransportName[];
+  /**
+   * The frames' encoding. Default `"json"`. With `"msgpack"` the client speaks MessagePack on
+   * WebSocket (subprotocol `pubsub.msgpack`) and long-polling, and JSON on SSE, which carries text
+   * only; publications reach the application the same either way. A server that does not offer
+   * MessagePack (negotiate's `encodings`) gets JSON, and the logger says so.
+   */
+  encoding?: Encoding;
+  /** Where the client logs (one line when the server does not offer the asked-for encoding). Default `console`; null logs nothing. */
+  logger?: Logger | null;
   /**
    * A credential for the server's authentication, or a function called before each connect that
    * returns one (so an expired token is refreshed). Sent as `Authorization: Bearer <token>` on

@@ -51,6 +51,9 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
 
     public PubSubTransport Kind => _transport.Kind;
 
+    /// <summary>The encoding of this connection's session, both ways.</summary>
+    public FrameCodec Codec => _transport.Codec;
+
     /// <summary>The <c>connected</c> frame, once it came.</summary>
     public ServerFrame? Info { get; private set; }
 
@@ -168,7 +171,7 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
         ServerFrame frame;
         try
         {
-            frame = ServerFrameParser.Parse(json);
+            frame = _transport.Codec.Parse(json);
         }
         catch (PubSubException e)
         {
@@ -194,7 +197,7 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
                 End(new PubSubDisconnectedException(frame.DisconnectCode, frame.Reason!, frame.Reconnect), frame.Reconnect);
                 break;
             case ServerFrameType.Ping:
-                EnqueueControl(new OutboundRequest(0, "pong", ClientFrames.Pong) { Target = this });
+                EnqueueControl(new OutboundRequest(0, "pong", static (codec, _) => codec.Pong, Codec) { Target = this });
                 break;
             case ServerFrameType.Connected:
                 Fail(ServerFrameParser.Bad("A second 'connected' frame on one session", json), reconnect: true);
@@ -394,7 +397,9 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
                 reader.TryRead(out _);
                 continue;
             }
-            var size = next.Frame.Length + (batch.WrittenCount > 0 ? 1 : 0);
+            var frame = next.FrameFor(Codec);
+            var separator = Codec.Separator;
+            var size = frame.Length + (batch.WrittenCount > 0 ? separator.Length : 0);
             if (batch.WrittenCount > 0 && batch.WrittenCount + size > _settings.MaxBatchBytes)
             {
                 return;
@@ -406,9 +411,9 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
             }
             if (batch.WrittenCount > 0)
             {
-                batch.Write("\n"u8);
+                batch.Write(separator);
             }
-            batch.Write(next.Frame);
+            batch.Write(frame);
             requests.Add(next);
         }
     }

@@ -15,18 +15,24 @@ internal sealed class OutboundRequest
 
     private readonly TaskCompletionSource<ServerFrame> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Action<ServerFrame, Connection>? _onReplyInline;
+    private readonly Func<FrameCodec, long, byte[]> _build;
+    private readonly FrameCodec _codec;
     private int _state;
 
     /// <param name="id">The request id (0: no reply expected).</param>
     /// <param name="type">The frame type, for messages.</param>
-    /// <param name="frame">The frame's JSON.</param>
+    /// <param name="build">Writes the frame in an encoding; called now with <paramref name="codec"/>,
+    /// and again only if the request goes out on a connection of another encoding.</param>
+    /// <param name="codec">The encoding the request is expected to go out in.</param>
     /// <param name="onReplyInline">Runs on the receive loop before the next frame is handled, for
     /// replies whose effect the following frames depend on (a subscribe's reply comes before its messages).</param>
-    public OutboundRequest(long id, string type, byte[] frame, Action<ServerFrame, Connection>? onReplyInline = null)
+    public OutboundRequest(long id, string type, Func<FrameCodec, long, byte[]> build, FrameCodec codec, Action<ServerFrame, Connection>? onReplyInline = null)
     {
         Id = id;
         Type = type;
-        Frame = frame;
+        _build = build;
+        _codec = codec;
+        Frame = build(codec, id);
         _onReplyInline = onReplyInline;
         if (onReplyInline is not null)
         {
@@ -41,7 +47,15 @@ internal sealed class OutboundRequest
 
     public string Type { get; }
 
+    /// <summary>The frame in the encoding it was built for.</summary>
     public byte[] Frame { get; }
+
+    /// <summary>
+    /// The frame in <paramref name="codec"/>'s encoding: a request that waited in the shared queue
+    /// may go out on a connection of another encoding (a MessagePack client that fell back to SSE,
+    /// which is JSON), and is written again for it.
+    /// </summary>
+    public byte[] FrameFor(FrameCodec codec) => codec == _codec ? Frame : _build(codec, Id);
 
     /// <summary>For a frame queued on one connection only (subscribe, unsubscribe, pong): that connection.</summary>
     public Connection? Target { get; init; }

@@ -42,6 +42,9 @@ internal sealed class RequestTracker
 
     public TimeSpan Timeout => _timeout;
 
+    /// <summary>The encoding the last negotiate settled on: what a request is written in when it is made.</summary>
+    public FrameCodec Codec { get; set; } = JsonFrameCodec.Instance;
+
     public TimeProvider Time => _time;
 
     /// <summary>
@@ -49,10 +52,10 @@ internal sealed class RequestTracker
     /// shared queue; its reply, if <paramref name="track"/>, completes <see cref="OutboundRequest.Reply"/>
     /// and runs <paramref name="onReplyInline"/> on the receive loop.
     /// </summary>
-    public OutboundRequest Control(string type, Func<long, byte[]> build, Connection target, Action<ServerFrame, Connection>? onReplyInline = null, bool track = true)
+    public OutboundRequest Control(string type, Func<FrameCodec, long, byte[]> build, Connection target, Action<ServerFrame, Connection>? onReplyInline = null, bool track = true)
     {
         var id = Interlocked.Increment(ref _nextId);
-        var request = new OutboundRequest(id, type, build(id), onReplyInline) { Target = target };
+        var request = new OutboundRequest(id, type, build, target.Codec, onReplyInline) { Target = target };
         if (track)
         {
             _pending[id] = request;
@@ -78,16 +81,15 @@ internal sealed class RequestTracker
     /// Sends a request through the shared queue (waiting for room and, while reconnecting, for the
     /// next connection) and returns its parsed reply, all within <see cref="PubSubClientOptions.RequestTimeout"/>.
     /// </summary>
-    public async Task<T> SendAsync<T>(string type, Func<long, byte[]> build, Func<ServerFrame, T> parse, CancellationToken cancellationToken)
+    public async Task<T> SendAsync<T>(string type, Func<FrameCodec, long, byte[]> build, Func<ServerFrame, T> parse, CancellationToken cancellationToken)
     {
         var id = Interlocked.Increment(ref _nextId);
-        var frame = build(id);
-        if (frame.Length > MaxMessageSize)
+        var request = new OutboundRequest(id, type, build, Codec);
+        if (request.Frame.Length > MaxMessageSize)
         {
             throw new PubSubException(PubSubErrorCodes.MessageTooLarge,
-                $"The {type} frame is {frame.Length} bytes; the server accepts at most {MaxMessageSize}. Nothing was sent.");
+                $"The {type} frame is {request.Frame.Length} bytes; the server accepts at most {MaxMessageSize}. Nothing was sent.");
         }
-        var request = new OutboundRequest(id, type, frame);
         _pending[id] = request;
         using var timeout = new CancellationTokenSource(_timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);

@@ -88,7 +88,7 @@ internal sealed partial class SubscriptionSet
             }
             if (_currentLocked() is { } connection)
             {
-                request = _requests.Control("unsubscribe", id => ClientFrames.Unsubscribe(id, subscription.Channel), connection);
+                request = _requests.Control("unsubscribe", (codec, id) => codec.Unsubscribe(id, subscription.Channel), connection);
             }
         }
         subscription.End(null);
@@ -128,7 +128,7 @@ internal sealed partial class SubscriptionSet
             if (_currentLocked() is { } connection)
             {
                 // Sent after the subscribe on the same queue, so the server ends what it may still start.
-                _requests.Control("unsubscribe", id => ClientFrames.Unsubscribe(id, subscription.Channel), connection, track: false);
+                _requests.Control("unsubscribe", (codec, id) => codec.Unsubscribe(id, subscription.Channel), connection, track: false);
             }
         }
         subscription.End(null);
@@ -190,7 +190,7 @@ internal sealed partial class SubscriptionSet
     public void SubscribeOnProbeLocked(Connection probe, PubSubSubscription subscription, Action<bool> done)
     {
         var since = subscription.Position;
-        _requests.Control("subscribe", id => ClientFrames.Subscribe(id, subscription.Channel, since), probe, (reply, on) =>
+        _requests.Control("subscribe", (codec, id) => codec.Subscribe(id, subscription.Channel, since), probe, (reply, on) =>
         {
             var recovered = !reply.IsErrorReply && reply.Result.TryGetProperty("recovered"u8, out var flag) && flag.ValueKind == JsonValueKind.True;
             lock (_gate)
@@ -248,7 +248,7 @@ internal sealed partial class SubscriptionSet
     private void SendSubscribeLocked(Connection connection, PubSubSubscription subscription)
     {
         var since = subscription.RecoveryPosition;
-        _requests.Control("subscribe", id => ClientFrames.Subscribe(id, subscription.Channel, since), connection,
+        _requests.Control("subscribe", (codec, id) => codec.Subscribe(id, subscription.Channel, since), connection,
             (reply, on) => OnSubscribeReply(subscription, since, reply, on));
     }
 

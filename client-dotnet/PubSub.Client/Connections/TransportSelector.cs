@@ -32,6 +32,9 @@ internal sealed partial class TransportSelector
     /// <summary>What the last negotiate found: the context transports open with, and the round trip.</summary>
     private (TransportContext Context, TimeSpan RoundTrip, IReadOnlyList<string> Offered)? _negotiated;
 
+    /// <summary>Whether the last negotiate fell back from MessagePack to JSON (logged when it starts).</summary>
+    private bool _encodingFellBack;
+
     public TransportSelector(Uri uri, PubSubClientOptions options, HttpClient http, ILoggerFactory loggerFactory, ILogger logger, RequestTracker requests)
     {
         _uri = uri;
@@ -54,7 +57,9 @@ internal sealed partial class TransportSelector
         var context = await ContextAsync(cancellationToken);
         var (info, roundTrip) = await NegotiateAsync(context, cancellationToken);
         _requests.MaxMessageSize = info.MaxMessageSize > 0 ? info.MaxMessageSize : RequestTracker.DefaultMaxMessageSize;
-        context = context with { PollTimeout = TimeSpan.FromSeconds(info.PollTimeout > 0 ? info.PollTimeout : 25) };
+        var codec = FrameCodec.For(NegotiatedEncoding(info));
+        _requests.Codec = codec;
+        context = context with { PollTimeout = TimeSpan.FromSeconds(info.PollTimeout > 0 ? info.PollTimeout : 25), Codec = codec };
         var offered = info.Transports ?? [];
         _negotiated = (context, roundTrip, offered);
 
@@ -140,6 +145,23 @@ internal sealed partial class TransportSelector
             Log.ProbeFailed(_logger, e.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// The encoding asked for when the server offers it, else JSON, with a warning when that
+    /// starts (an older server, or a node of one in a mixed deployment).
+    /// </summary>
+    private PubSubEncoding NegotiatedEncoding(NegotiateResponse info)
+    {
+        var offered = info.Encodings ?? ["json"];
+        var wanted = _options.Encoding;
+        var fellBack = wanted == PubSubEncoding.MessagePack && !offered.Contains("msgpack");
+        if (fellBack && !_encodingFellBack)
+        {
+            Log.EncodingNotOffered(_logger, _uri, string.Join(", ", offered));
+        }
+        _encodingFellBack = fellBack;
+        return fellBack ? PubSubEncoding.Json : wanted;
     }
 
     /// <summary>The probe moved the client to WebSocket: the preferred transport works again.</summary>
@@ -284,6 +306,9 @@ internal sealed partial class TransportSelector
 
         [LoggerMessage(3, LogLevel.Information, "The {Transport} transport failed; trying the next one: {Reason}")]
         public static partial void TransportFailed(ILogger logger, string transport, string reason);
+
+        [LoggerMessage(15, LogLevel.Warning, "The server at {Uri} does not offer the MessagePack encoding (it offers {Encodings}); the client uses JSON")]
+        public static partial void EncodingNotOffered(ILogger logger, Uri uri, string encodings);
 
         [LoggerMessage(31, LogLevel.Debug, "The upgrade probe could not open a WebSocket: {Reason}")]
         public static partial void ProbeFailed(ILogger logger, string reason);

@@ -37,57 +37,50 @@ internal static class ServerFrameParser
             throw Bad("A frame must be a JSON object", json);
         }
 
-        string? type = null, session = null, node = null, transport = null, channel = null, epoch = null;
-        string? codeText = null, message = null, reason = null;
-        long? id = null, offset = null, codeNumber = null, ping = null, version = null;
-        bool? recovered = null, reconnect = null;
-        JsonElement result = default, data = default, error = default;
-        byte[]? binary = null;
-        bool hasBinary = false, binaryInvalid = false;
-
+        var f = new FrameFields();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var name = reader.ValueSpan;
             reader.Read();
             switch (name)
             {
-                case var _ when name.SequenceEqual("type"u8): type = String(ref reader, "type", json); break;
-                case var _ when name.SequenceEqual("session"u8): session = String(ref reader, "session", json); break;
-                case var _ when name.SequenceEqual("node"u8): node = String(ref reader, "node", json); break;
-                case var _ when name.SequenceEqual("transport"u8): transport = String(ref reader, "transport", json); break;
-                case var _ when name.SequenceEqual("channel"u8): channel = String(ref reader, "channel", json); break;
-                case var _ when name.SequenceEqual("epoch"u8): epoch = String(ref reader, "epoch", json); break;
-                case var _ when name.SequenceEqual("message"u8): message = String(ref reader, "message", json); break;
-                case var _ when name.SequenceEqual("reason"u8): reason = String(ref reader, "reason", json); break;
-                case var _ when name.SequenceEqual("id"u8): id = Integer(ref reader, "id", json); break;
-                case var _ when name.SequenceEqual("offset"u8): offset = Integer(ref reader, "offset", json); break;
-                case var _ when name.SequenceEqual("ping"u8): ping = Integer(ref reader, "ping", json); break;
-                case var _ when name.SequenceEqual("version"u8): version = Integer(ref reader, "version", json); break;
-                case var _ when name.SequenceEqual("recovered"u8): recovered = Boolean(ref reader, "recovered", json); break;
-                case var _ when name.SequenceEqual("reconnect"u8): reconnect = Boolean(ref reader, "reconnect", json); break;
+                case var _ when name.SequenceEqual("type"u8): f.Type = String(ref reader, "type", json); break;
+                case var _ when name.SequenceEqual("session"u8): f.Session = String(ref reader, "session", json); break;
+                case var _ when name.SequenceEqual("node"u8): f.Node = String(ref reader, "node", json); break;
+                case var _ when name.SequenceEqual("transport"u8): f.Transport = String(ref reader, "transport", json); break;
+                case var _ when name.SequenceEqual("channel"u8): f.Channel = String(ref reader, "channel", json); break;
+                case var _ when name.SequenceEqual("epoch"u8): f.Epoch = String(ref reader, "epoch", json); break;
+                case var _ when name.SequenceEqual("message"u8): f.Message = String(ref reader, "message", json); break;
+                case var _ when name.SequenceEqual("reason"u8): f.Reason = String(ref reader, "reason", json); break;
+                case var _ when name.SequenceEqual("id"u8): f.Id = Integer(ref reader, "id", json); break;
+                case var _ when name.SequenceEqual("offset"u8): f.Offset = Integer(ref reader, "offset", json); break;
+                case var _ when name.SequenceEqual("ping"u8): f.Ping = Integer(ref reader, "ping", json); break;
+                case var _ when name.SequenceEqual("version"u8): f.Version = Integer(ref reader, "version", json); break;
+                case var _ when name.SequenceEqual("recovered"u8): f.Recovered = Boolean(ref reader, "recovered", json); break;
+                case var _ when name.SequenceEqual("reconnect"u8): f.Reconnect = Boolean(ref reader, "reconnect", json); break;
                 case var _ when name.SequenceEqual("code"u8):
                     // A string in error frames and replies, an integer in disconnect frames.
                     if (reader.TokenType == JsonTokenType.String)
                     {
-                        codeText = reader.GetString();
+                        f.CodeText = reader.GetString();
                     }
                     else
                     {
-                        codeNumber = Integer(ref reader, "code", json);
+                        f.CodeNumber = Integer(ref reader, "code", json);
                     }
                     break;
-                case var _ when name.SequenceEqual("result"u8): result = JsonElement.ParseValue(ref reader); break;
-                case var _ when name.SequenceEqual("error"u8): error = JsonElement.ParseValue(ref reader); break;
-                case var _ when name.SequenceEqual("data"u8): data = JsonElement.ParseValue(ref reader); break;
+                case var _ when name.SequenceEqual("result"u8): f.Result = JsonElement.ParseValue(ref reader); break;
+                case var _ when name.SequenceEqual("error"u8): f.Error = JsonElement.ParseValue(ref reader); break;
+                case var _ when name.SequenceEqual("data"u8): f.Data = JsonElement.ParseValue(ref reader); break;
                 case var _ when name.SequenceEqual("binary"u8):
-                    hasBinary = true;
+                    f.HasBinary = true;
                     if (reader.TokenType != JsonTokenType.String)
                     {
                         throw Bad("'binary' must be a base64 string", json);
                     }
-                    if (!reader.TryGetBytesFromBase64(out binary))
+                    if (!reader.TryGetBytesFromBase64(out f.Binary))
                     {
-                        binaryInvalid = true;
+                        f.BinaryInvalid = true;
                     }
                     break;
                 default:
@@ -99,6 +92,20 @@ internal static class ServerFrameParser
         {
             throw Bad("A frame must be exactly one JSON object", json);
         }
+        return Build(f, json);
+    }
+
+    /// <summary>
+    /// The frame that the fields read from a server frame (in either encoding) make, checked
+    /// against what its type needs; <paramref name="json"/>, the frame as it came, is quoted when
+    /// it is not a valid frame.
+    /// </summary>
+    public static ServerFrame Build(in FrameFields f, ReadOnlySpan<byte> json)
+    {
+        var (type, session, node, transport, channel, epoch) = (f.Type, f.Session, f.Node, f.Transport, f.Channel, f.Epoch);
+        var (codeText, message, reason, id, offset, codeNumber) = (f.CodeText, f.Message, f.Reason, f.Id, f.Offset, f.CodeNumber);
+        var (ping, version, recovered, reconnect) = (f.Ping, f.Version, f.Recovered, f.Reconnect);
+        var (result, data, error, binary, hasBinary, binaryInvalid) = (f.Result, f.Data, f.Error, f.Binary, f.HasBinary, f.BinaryInvalid);
         if (type is null)
         {
             throw Bad("The frame has no 'type'", json);
@@ -254,10 +261,24 @@ internal static class ServerFrameParser
     public static PubSubException Bad(string problem, ReadOnlySpan<byte> json, Exception? inner = null) =>
         new(PubSubErrorCodes.BadFrame, $"{problem}: {Quote(json)}", inner);
 
-    /// <summary>The start of a frame, as text, for an error message.</summary>
+    /// <summary>The start of a frame, as text (JSON) or, when it is not text (MessagePack), as hex, for an error message.</summary>
     public static string Quote(ReadOnlySpan<byte> json)
     {
-        var text = Encoding.UTF8.GetString(json[..Math.Min(json.Length, QuoteLength)]);
+        var start = json[..Math.Min(json.Length, QuoteLength)];
+        var text = System.Text.Unicode.Utf8.IsValid(start) && !start.ContainsAnyInRange((byte)0, (byte)0x1f)
+            ? Encoding.UTF8.GetString(start)
+            : Convert.ToHexStringLower(start);
         return json.Length > QuoteLength ? $"'{text}…' ({json.Length} bytes)" : $"'{text}'";
     }
+}
+
+/// <summary>The fields of a server frame that this client reads, as a parser of either encoding found them.</summary>
+internal struct FrameFields
+{
+    public string? Type, Session, Node, Transport, Channel, Epoch, CodeText, Message, Reason;
+    public long? Id, Offset, CodeNumber, Ping, Version;
+    public bool? Recovered, Reconnect;
+    public JsonElement Result, Data, Error;
+    public byte[]? Binary;
+    public bool HasBinary, BinaryInvalid;
 }

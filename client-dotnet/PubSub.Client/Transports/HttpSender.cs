@@ -10,9 +10,12 @@ namespace PubSub.Client.Transports;
 /// handles them in the order they were made. A failed request is not retried: its frames may have
 /// been handled, and a publish sent twice is published twice.
 /// </summary>
-internal sealed class HttpSender(TransportContext context)
+internal sealed class HttpSender(TransportContext context, FrameCodec codec)
 {
-    private static readonly MediaTypeHeaderValue s_textPlain = new("text/plain") { CharSet = "utf-8" };
+    /// <summary>The Content-Type of the bodies, which tells the server their encoding (section 3.5).</summary>
+    private readonly MediaTypeHeaderValue _contentType = codec.Encoding == PubSubEncoding.Json
+        ? new MediaTypeHeaderValue(codec.ContentType) { CharSet = "utf-8" }
+        : new MediaTypeHeaderValue(codec.ContentType);
 
     private string? _session;
 
@@ -28,7 +31,7 @@ internal sealed class HttpSender(TransportContext context)
         using var deadline = new CancellationTokenSource(timeout, context.Time);
         try
         {
-            await SendAsync(ClientFrames.Close, deadline.Token);
+            await SendAsync(codec.Close, deadline.Token);
         }
         catch (Exception e) when (e is PubSubException or HttpRequestException or OperationCanceledException or IOException)
         {
@@ -42,7 +45,7 @@ internal sealed class HttpSender(TransportContext context)
         using var request = new HttpRequestMessage(HttpMethod.Post, context.Endpoint("send", "session=" + Uri.EscapeDataString(session)));
         context.Apply(request);
         request.Content = new ReadOnlyMemoryContent(batch);
-        request.Content.Headers.ContentType = s_textPlain;
+        request.Content.Headers.ContentType = _contentType;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(context.RequestTimeout);
         HttpResponseMessage response;

@@ -9,6 +9,9 @@ internal interface ITransport : IAsyncDisposable
 {
     PubSubTransport Kind { get; }
 
+    /// <summary>The encoding of the session, both ways: the negotiated one where the transport can carry it.</summary>
+    Protocol.FrameCodec Codec { get; }
+
     /// <summary>The receive loop once started (for the client's account of its background work).</summary>
     Task? Receiving { get; }
 
@@ -35,7 +38,7 @@ internal interface ITransport : IAsyncDisposable
 /// <summary>Where a transport delivers what it receives. Called from the transport's receive loop, one call at a time.</summary>
 internal interface ITransportSink
 {
-    /// <summary>One frame (a JSON object, without the newline).</summary>
+    /// <summary>One frame (a JSON object without the newline, or one MessagePack value), for <see cref="ITransport.Codec"/> to parse.</summary>
     void OnFrame(ReadOnlySpan<byte> frame);
 
     /// <summary>Something arrived that is not a frame but proves the connection alive (an SSE comment).</summary>

@@ -12,6 +12,8 @@ namespace PubSub.Client.Transports;
 /// frames n+1, n+2, …. One poll is in flight at a time and a response counts only once its whole
 /// body is read, so a response lost on the way (or cut off) is asked for again with the same
 /// <c>ack</c> and each frame is delivered once; numbers already seen are skipped all the same.
+/// A session opened with <c>encoding=msgpack</c> answers every poll in MessagePack, so a client that
+/// falls back from WebSocket keeps its encoding.
 /// </summary>
 internal sealed partial class LongPollingTransport(TransportContext context) : ITransport
 {
@@ -22,12 +24,14 @@ internal sealed partial class LongPollingTransport(TransportContext context) : I
     public static readonly TimeSpan PollRetryDelay = TimeSpan.FromMilliseconds(500);
 
     private readonly CancellationTokenSource _stop = new();
-    private readonly HttpSender _sender = new(context);
+    private readonly HttpSender _sender = new(context, context.Codec);
     private readonly ILogger _logger = context.LoggerFactory.CreateLogger<LongPollingTransport>();
     private string? _session;
     private Task? _receiving;
 
     public PubSubTransport Kind => PubSubTransport.LongPolling;
+
+    public FrameCodec Codec => context.Codec;
 
     public Task? Receiving => _receiving;
 
@@ -37,7 +41,9 @@ internal sealed partial class LongPollingTransport(TransportContext context) : I
     public async Task StartAsync(ITransportSink sink, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-        var body = await PollAsync(context.Endpoint("poll"), context.RequestTimeout, linked.Token);
+        // The first poll chooses the session's encoding (section 6.3); later polls need not repeat it.
+        var open = context.Endpoint("poll", context.Codec.Encoding == PubSubEncoding.MessagePack ? "encoding=msgpack" : null);
+        var body = await PollAsync(open, context.RequestTimeout, linked.Token);
         Deliver(body, ack: 0, sink);
         if (_session is null)
         {
@@ -72,8 +78,8 @@ internal sealed partial class LongPollingTransport(TransportContext context) : I
     /// Delivers the frames of a response to a poll that acknowledged <paramref name="ack"/>: the
     /// i-th frame (from 1) is number ack + i; numbers up to <see cref="Received"/> were delivered already.
     /// </summary>
-    internal void Deliver(ReadOnlySpan<byte> body, long ack, ITransportSink sink) =>
-        FrameBatch.Split(body, new Numbering(this, sink, ack), static (numbering, frame) => numbering.Next(frame));
+    internal void Deliver(ReadOnlyMemory<byte> body, long ack, ITransportSink sink) =>
+        context.Codec.Split(body, new Numbering(this, sink, ack), static (numbering, frame) => numbering.Next(frame));
 
     /// <summary>Numbers the frames of one response as they are split.</summary>
     private sealed class Numbering(LongPollingTransport transport, ITransportSink sink, long ack)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Http.Headers;
+using PubSub.Client.Protocol;
 
 namespace PubSub.Client.Transports;
 
@@ -14,11 +15,14 @@ namespace PubSub.Client.Transports;
 internal sealed class ServerSentEventsTransport(TransportContext context) : ITransport
 {
     private readonly CancellationTokenSource _stop = new();
-    private readonly HttpSender _sender = new(context);
+    private readonly HttpSender _sender = new(context, JsonFrameCodec.Instance);
     private HttpResponseMessage? _response;
     private Task? _receiving;
 
     public PubSubTransport Kind => PubSubTransport.ServerSentEvents;
+
+    /// <summary>An event stream carries text only: an SSE session is JSON both ways, whatever was negotiated (docs/protocol.md, section 6.3).</summary>
+    public FrameCodec Codec => JsonFrameCodec.Instance;
 
     public Task? Receiving => _receiving;
 

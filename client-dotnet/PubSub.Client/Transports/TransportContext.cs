@@ -20,6 +20,9 @@ internal sealed record TransportContext
 
     public required Uri BaseUri { get; init; }
 
+    /// <summary>The encoding negotiated with the server; transports that carry only text (SSE) use JSON whatever it is.</summary>
+    public FrameCodec Codec { get; init; } = JsonFrameCodec.Instance;
+
     public required HttpClient Http { get; init; }
 
     public HttpMessageHandler? Handler { get; init; }

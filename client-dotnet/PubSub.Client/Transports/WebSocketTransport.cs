@@ -6,12 +6,15 @@ using PubSub.Client.Protocol;
 namespace PubSub.Client.Transports;
 
 /// <summary>
-/// <c>GET {prefix}/ws</c> with subprotocol <c>pubsub.json</c> (docs/protocol.md, section 3.2):
-/// each text message is one batch, in both directions.
+/// <c>GET {prefix}/ws</c> (docs/protocol.md, sections 3.2 and 6.3): with subprotocol
+/// <c>pubsub.json</c> each text message is one batch, in both directions; with
+/// <c>pubsub.msgpack</c> each binary message is.
 /// </summary>
 internal sealed partial class WebSocketTransport(TransportContext context) : ITransport
 {
     public const string Subprotocol = "pubsub.json";
+
+    public const string MessagePackSubprotocol = "pubsub.msgpack";
 
     private const int InitialReceiveBuffer = 16 * 1024;
 
@@ -23,13 +26,19 @@ internal sealed partial class WebSocketTransport(TransportContext context) : ITr
 
     public PubSubTransport Kind => PubSubTransport.WebSocket;
 
+    public FrameCodec Codec => context.Codec;
+
+    private string OwnSubprotocol => Codec.Encoding == PubSubEncoding.MessagePack ? MessagePackSubprotocol : Subprotocol;
+
+    private WebSocketMessageType MessageType => Codec.Encoding == PubSubEncoding.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+
     /// <summary>The receive loop, for the client's count of background work.</summary>
     public Task? Receiving => _receiving;
 
     public async Task StartAsync(ITransportSink sink, CancellationToken cancellationToken)
     {
         var uri = WebSocketUri(context.Endpoint("ws"));
-        _socket.Options.AddSubProtocol(Subprotocol);
+        _socket.Options.AddSubProtocol(OwnSubprotocol);
         // Liveness is the protocol's own ping/pong (section 2.6); WebSocket pings would double it.
         _socket.Options.KeepAliveInterval = TimeSpan.Zero;
         foreach (var (name, value) in context.Headers)
@@ -57,9 +66,9 @@ internal sealed partial class WebSocketTransport(TransportContext context) : ITr
         {
             await _socket.ConnectAsync(uri, cancellationToken);
         }
-        if (_socket.SubProtocol is { } chosen && chosen != Subprotocol)
+        if (_socket.SubProtocol is { } chosen && chosen != OwnSubprotocol)
         {
-            throw new PubSubException(PubSubErrorCodes.TransportFailed, $"The server chose WebSocket subprotocol '{chosen}'; this client speaks '{Subprotocol}'.");
+            throw new PubSubException(PubSubErrorCodes.TransportFailed, $"The server chose WebSocket subprotocol '{chosen}'; this client speaks '{OwnSubprotocol}'.");
         }
         _receiving = ReceiveLoopAsync(sink);
     }
@@ -73,7 +82,7 @@ internal sealed partial class WebSocketTransport(TransportContext context) : ITr
         await _sendLock.WaitAsync(cancellationToken);
         try
         {
-            await _socket.SendAsync(batch, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+            await _socket.SendAsync(batch, MessageType, endOfMessage: true, cancellationToken);
             return null;
         }
         finally
@@ -164,11 +173,12 @@ internal sealed partial class WebSocketTransport(TransportContext context) : ITr
                 }
                 while (!result.EndOfMessage);
 
-                if (result.MessageType == WebSocketMessageType.Binary)
+                if (result.MessageType != MessageType)
                 {
-                    throw new PubSubException(PubSubErrorCodes.BadFrame, $"The server sent a binary WebSocket message ({length} bytes); '{Subprotocol}' carries text messages only.");
+                    throw new PubSubException(PubSubErrorCodes.BadFrame,
+                        $"The server sent a {result.MessageType.ToString().ToLowerInvariant()} WebSocket message ({length} bytes); '{OwnSubprotocol}' carries {MessageType.ToString().ToLowerInvariant()} messages only.");
                 }
-                FrameBatch.Split(buffer.AsSpan(0, length), sink, static (s, frame) =>
+                Codec.Split(buffer.AsMemory(0, length), sink, static (s, frame) =>
                 {
                     s.OnFrame(frame);
                     return true;

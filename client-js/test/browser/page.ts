@@ -8,6 +8,7 @@ export interface PageClientOptions {
   transports?: string[];
   channel: string;
   probeInterval?: number;
+  encoding?: "json" | "msgpack";
 }
 
 /** State the page keeps on `window.t` for the test to read. */
@@ -20,13 +21,18 @@ export interface PageState {
 
 /** Creates a client in the page (window.t.client), subscribes to `channel`, connects, and waits until subscribed. */
 export async function startPageClient(page: Page, options: PageClientOptions): Promise<{ transport: string }> {
-  return page.evaluate(async ({ url, transports, channel, probeInterval }) => {
+  return page.evaluate(async ({ url, transports, channel, probeInterval, encoding }) => {
     const lib = (window as unknown as { PubSub: any }).PubSub;
     const state: any = { received: [], states: [], missed: 0, errors: [] };
     (window as any).t = state;
     const clientOptions: any = { reconnect: { initialDelay: 200, maxDelay: 1000 } };
     if (transports) clientOptions.transports = transports;
     if (probeInterval !== undefined) clientOptions.probeInterval = probeInterval;
+    if (encoding !== undefined) {
+      clientOptions.encoding = encoding;
+      // A fall back to JSON (the server did not offer the encoding) shows as an error line.
+      clientOptions.logger = { warn: (line: string) => state.errors.push("logger: " + line) };
+    }
     const client = new lib.PubSubClient(url, clientOptions);
     state.client = client;
     client.on("state", (change: any) => state.states.push({ state: change.state, transport: change.transport }));

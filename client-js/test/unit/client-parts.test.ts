@@ -88,7 +88,7 @@ describe("RequestTracker", () => {
 
     const first = requests.request({ type: "ping" }, "bulk", (result) => result);
     const second = requests.request({ type: "unsubscribe", channel: "c" }, "control", (result) => result);
-    const sent = connection.queue.take(10_000).map((frame) => frame.text);
+    const sent = connection.queue.take(10_000).map((frame) => frame.payload);
     requests.onReply(connection, { type: "reply", id: 2, result: { b: 2 } });
     requests.onReply(connection, { type: "reply", id: 1, error: { code: "forbidden", message: "No." } });
 

@@ -26,6 +26,25 @@ describe("transport selection", () => {
     client.close();
   });
 
+  it("falls back to JSON with one log line when the server does not offer msgpack", async () => {
+    const server = new FakeServer();
+    const warnings: string[] = [];
+    const client = clientFor(server, { encoding: "msgpack", logger: { warn: (message) => warnings.push(message) } });
+
+    await client.connect();
+    server.session().drop();
+    await until(() => server.sessions.length === 2 && client.state === "connected");
+
+    expect(server.sockets.map((socket) => socket.protocols)).toEqual(["pubsub.json", "pubsub.json"]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("does not offer the 'msgpack' encoding (it offers json); this client uses JSON");
+    client.close();
+  });
+
+  it("refuses an encoding it does not know", () => {
+    expect(() => clientFor(new FakeServer(), { encoding: "cbor" as never })).toThrowError(/Unknown encoding 'cbor'/);
+  });
+
   it("skips the transports the server does not offer", async () => {
     const server = new FakeServer(["sse", "long-polling"]);
     const client = clientFor(server);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Backoff } from "../../src/Backoff.js";
 import { LongPollingTransport } from "../../src/LongPollingTransport.js";
 import { fromBase64, toBase64, utf8Length } from "../../src/encoding.js";
-import { parseFrame, splitBatch } from "../../src/frames.js";
+import { JsonCodec, parseFrame, splitBatch } from "../../src/JsonCodec.js";
 import { OutboundQueue } from "../../src/OutboundQueue.js";
 import type { Lane, QueuedFrame } from "../../src/OutboundQueue.js";
 import { PubSubError } from "../../src/PubSubError.js";
@@ -40,7 +40,7 @@ describe("Backoff", () => {
   });
 });
 
-const frame = (text: string, lane: Lane): QueuedFrame => ({ text, bytes: utf8Length(text), lane });
+const frame = (text: string, lane: Lane): QueuedFrame => ({ type: text, payload: text, bytes: utf8Length(text), lane });
 
 describe("OutboundQueue", () => {
   it("takes control frames before bulk ones, each lane in order", () => {
@@ -50,7 +50,7 @@ describe("OutboundQueue", () => {
     queue.enqueue(frame("p2", "bulk"));
     queue.enqueue(frame("c2", "control"));
 
-    expect(queue.take(1000).map((f) => f.text)).toEqual(["c1", "c2", "p1", "p2"]);
+    expect(queue.take(1000).map((f) => f.payload)).toEqual(["c1", "c2", "p1", "p2"]);
     expect(queue.isEmpty).toBe(true);
   });
 
@@ -59,8 +59,8 @@ describe("OutboundQueue", () => {
     for (const text of ["aaaa", "bbbb", "cccc"]) queue.enqueue(frame(text, "bulk"));
 
     // "aaaa\nbbbb" is 9 bytes; a third frame would make 14.
-    expect(queue.take(13).map((f) => f.text)).toEqual(["aaaa", "bbbb"]);
-    expect(queue.take(13).map((f) => f.text)).toEqual(["cccc"]);
+    expect(queue.take(13).map((f) => f.payload)).toEqual(["aaaa", "bbbb"]);
+    expect(queue.take(13).map((f) => f.payload)).toEqual(["cccc"]);
   });
 
   it("takes a frame larger than the limit alone rather than stall", () => {
@@ -90,7 +90,7 @@ describe("OutboundQueue", () => {
     from.clearControl();
 
     expect(from.isEmpty).toBe(true);
-    expect(to.take(100).map((f) => f.text)).toEqual(["sub", "a", "b"]);
+    expect(to.take(100).map((f) => f.payload)).toEqual(["sub", "a", "b"]);
   });
 
   it("removes a frame that is no longer wanted", () => {
@@ -109,7 +109,7 @@ describe("OutboundQueue", () => {
     const queue = new OutboundQueue(1_000_000);
     for (let i = 0; i < 5000; i++) queue.enqueue(frame(String(i), "bulk"));
     const out: string[] = [];
-    while (!queue.isEmpty) out.push(...queue.take(100).map((f) => f.text));
+    while (!queue.isEmpty) out.push(...queue.take(100).map((f) => f.payload as string));
     expect(out).toEqual(Array.from({ length: 5000 }, (_, i) => String(i)));
   });
 });
@@ -137,7 +137,7 @@ describe("frames", () => {
 
   it.each([
     ["{oops", "not valid JSON"],
-    ["[1,2]", "not a JSON object"],
+    ["[1,2]", "not an object"],
     ['{"kind":"message"}', "no string 'type'"],
     ['{"type":"message","channel":"a","offset":"1","epoch":"e"}', "lacks number 'offset'"],
     ['{"type":"reply","id":1}', "neither 'result' nor 'error'"],
@@ -206,6 +206,7 @@ describe("LongPollingTransport", () => {
     const transport = new LongPollingTransport(
       {
         base: new URL("http://fake.test/pubsub"),
+        codec: JsonCodec.instance,
         token: null,
         withCredentials: false,
         fetch: () => new Promise<Response>(() => undefined),
@@ -218,7 +219,7 @@ describe("LongPollingTransport", () => {
       { onFrame: (frame) => seen.push(frame), onBadFrame: () => undefined, onWritable: () => undefined, onClose: () => undefined },
     );
     const deliver = (lines: string[], ack: number): void =>
-      (transport as unknown as { deliver(lines: string[], ack: number): void }).deliver(lines, ack);
+      (transport as unknown as { deliver(frames: unknown[], ack: number): void }).deliver(JsonCodec.instance.decode(lines.join("\n")), ack);
     const message = (offset: number): string => JSON.stringify({ type: "message", channel: "c", epoch: "e", offset, data: offset });
 
     deliver([JSON.stringify({ type: "connected", session: "n.s", node: "n", version: 1, transport: "long-polling", ping: 0 })], 0);

@@ -7,18 +7,20 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { fromBase64 } from "../../src/encoding.js";
+import { binaryBytes, fromBase64 } from "../../src/encoding.js";
 import {
   CLOSE,
+  PING,
   PONG,
-  encodeRequest,
   historyRequest,
-  parseFrame,
   publishRequest,
+  requestFrame,
   subscribeRequest,
   unsubscribeRequest,
 } from "../../src/frames.js";
-import type { ClientRequest } from "../../src/frames.js";
+import type { ClientFrame, ClientRequest, DecodedFrame, SimpleClientFrame } from "../../src/frames.js";
+import { JsonCodec, parseFrame } from "../../src/JsonCodec.js";
+import { MessagePackCodec } from "../../src/MessagePackCodec.js";
 import { parseNegotiate } from "../../src/negotiate.js";
 import { ErrorCodes, PubSubError } from "../../src/PubSubError.js";
 import { knownCodes, reconnectsAfter, retryRule } from "../../src/rules.js";
@@ -167,7 +169,7 @@ describe("frames/client.json", () => {
     }),
     ping: () => ({ type: "ping" }),
   };
-  const constants: Record<string, string> = { pong: PONG, close: CLOSE };
+  const constants: Record<string, SimpleClientFrame> = { pong: PONG, close: CLOSE };
   // Vectors whose frame carries fields the server ignores test the server's tolerance; a client never sends them.
   const sent = clientFrames.valid.filter((vector) => JSON.stringify(vector.frame) === JSON.stringify(vector.parsed));
 
@@ -179,11 +181,12 @@ describe("frames/client.json", () => {
   it.each(sent.map((vector) => [vector.name, vector] as const))("%s, byte for byte", (_name, vector) => {
     const { type, id, ...fields } = vector.frame as Fields & { type: string; id?: number };
     const expected = JSON.stringify(vector.frame);
+    const json = JsonCodec.instance;
     if (id === undefined) {
-      expect(constants[type]).toBe(expected);
+      expect(json.encode(constants[type]!)).toBe(expected);
       return;
     }
-    expect(encodeRequest(builders[type]!(fields)!, id)).toBe(expected);
+    expect(json.encode(requestFrame(builders[type]!(fields)!, id))).toBe(expected);
   });
 });
 
@@ -220,6 +223,114 @@ describe("frames/server.json", () => {
     expect(errors).toEqual([]);
     expect(client.state).toBe("connected");
     client.close();
+  });
+});
+
+interface MessagePackVector { name: string; json: string; hex: string }
+interface MessagePackVectors {
+  server: MessagePackVector[];
+  client: MessagePackVector[];
+  batches: { name: string; hex: string; frames: string[] }[];
+  serverInvalid: { name: string; hex: string }[];
+  ignored: { name: string; hex: string }[];
+}
+const msgpack = vectors<MessagePackVectors>("frames/msgpack.json");
+const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, "hex"));
+const hexOf = (payload: string | Uint8Array): string => Buffer.from(payload as Uint8Array).toString("hex");
+
+/** A decoded frame with every `binary` as bytes: base64 text in JSON, bin in MessagePack, the same publication. */
+function withBytes(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(withBytes);
+  }
+  if (typeof value === "object" && value !== null && !(value instanceof Uint8Array)) {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) =>
+      [key, key === "binary" && (typeof field === "string" || field instanceof Uint8Array) ? binaryBytes(field) : withBytes(field)]));
+  }
+  return value;
+}
+
+/** The one frame of a batch, which must have decoded. */
+function only(frames: DecodedFrame[]): unknown {
+  expect(frames).toHaveLength(1);
+  expect(frames[0]).not.toBeInstanceOf(PubSubError);
+  return frames[0];
+}
+
+describe("frames/msgpack.json", () => {
+  const codec = MessagePackCodec.instance;
+
+  it.each(msgpack.server.map((vector) => [vector.name, vector] as const))("decodes %s to what its JSON decodes to", (_name, vector) => {
+    const decoded = only(codec.decode(bytes(vector.hex)));
+    expect(withBytes(decoded)).toEqual(withBytes(only(JsonCodec.instance.decode(vector.json))));
+  });
+
+  it("gives a binary publication its bytes as they came, no base64", () => {
+    const vector = msgpack.server.find((candidate) => candidate.name === "message with bytes")!;
+    expect((only(codec.decode(bytes(vector.hex))) as { binary: unknown }).binary).toEqual(Uint8Array.of(0, 1, 2, 3));
+  });
+
+  it.each(msgpack.serverInvalid.map((vector) => [vector.name, vector.hex] as const))("refuses %s as bad_frame", (_name, hex) => {
+    const frames = codec.decode(bytes(hex));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]).toBeInstanceOf(PubSubError);
+    expect((frames[0] as PubSubError).code).toBe("bad_frame");
+  });
+
+  it("refuses a text message on pubsub.msgpack as bad_frame", () => {
+    expect(codec.decode('{"type":"ping"}')).toEqual([expect.objectContaining({ code: "bad_frame" })]);
+  });
+
+  it("reads every frame of a batch, and stops at a value that does not decode", () => {
+    const ping = msgpack.server.find((vector) => vector.name === "ping")!.hex;
+    const truncated = msgpack.serverInvalid.find((vector) => vector.name === "truncated")!.hex;
+    expect(codec.decode(bytes(ping + ping))).toEqual([{ type: "ping" }, { type: "ping" }]);
+    const frames = codec.decode(bytes(ping + truncated));
+    expect(frames[0]).toEqual({ type: "ping" });
+    expect(frames[1]).toMatchObject({ code: "bad_frame" });
+    expect(frames).toHaveLength(2);
+  });
+
+  it.each(msgpack.ignored.map((vector) => [vector.name, vector.hex] as const))("passes %s on as a frame of a type the client ignores", (_name, hex) => {
+    const frame = only(codec.decode(bytes(hex))) as { type: string };
+    expect(["connected", "reply", "error", "message", "subscribed", "unsubscribed", "ping", "pong", "disconnect"]).not.toContain(frame.type);
+  });
+
+  /** The frame a client vector describes, as this client builds it from the application's call. */
+  function build(json: string): ClientFrame {
+    const { type, id, ...fields } = JSON.parse(json) as Fields & { type: string; id?: number };
+    if (id === undefined) {
+      return ({ ping: PING, pong: PONG, close: CLOSE } as Record<string, SimpleClientFrame>)[type]!;
+    }
+    switch (type) {
+      case "subscribe":
+        return requestFrame(subscribeRequest(fields.channel as string, (fields.since as { epoch: string; offset: number } | undefined) ?? null), id);
+      case "unsubscribe":
+        return requestFrame(unsubscribeRequest(fields.channel as string), id);
+      case "publish":
+        return requestFrame(publishRequest(fields.channel as string, typeof fields.binary === "string" ? fromBase64(fields.binary) : fields.data), id);
+      case "history":
+        return requestFrame(historyRequest(fields.channel as string, {
+          since: fields.since as { epoch: string; offset: number } | undefined,
+          limit: fields.limit as number | undefined,
+        }), id);
+      default:
+        // ping with an id, and the frame with fields a newer client may send: as they are.
+        return { ...JSON.parse(json) } as ClientFrame;
+    }
+  }
+
+  it.each(msgpack.client.map((vector) => [vector.name, vector] as const))("encodes %s byte for byte", (_name, vector) => {
+    expect(hexOf(codec.encode(build(vector.json)))).toBe(vector.hex);
+    // And the same frame in JSON is its JSON counterpart.
+    if (!vector.name.includes("unknown fields")) {
+      expect(JsonCodec.instance.encode(build(vector.json))).toBe(vector.json);
+    }
+  });
+
+  it.each(msgpack.batches.map((vector) => [vector.name, vector] as const))("joins %s into one message", (_name, vector) => {
+    const batch = codec.join(vector.frames.map((json) => codec.encode(build(json))));
+    expect(hexOf(batch)).toBe(vector.hex);
   });
 });
 

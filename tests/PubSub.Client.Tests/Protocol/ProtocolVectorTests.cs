@@ -205,27 +205,7 @@ public sealed class ProtocolVectorTests
     }
 
     /// <summary>The frame the client builds for what a vector says is read from it.</summary>
-    private static byte[] Build(JsonElement parsed)
-    {
-        var type = parsed.GetProperty("type").GetString();
-        var id = parsed.TryGetProperty("id", out var i) ? i.GetInt64() : 0;
-        var channel = parsed.TryGetProperty("channel", out var c) ? c.GetString()! : "";
-        StreamPosition? since = parsed.TryGetProperty("since", out var s)
-            ? new StreamPosition(s.GetProperty("offset").GetInt64(), s.GetProperty("epoch").GetString()!)
-            : null;
-        return type switch
-        {
-            "subscribe" => ClientFrames.Subscribe(id, channel, since),
-            "unsubscribe" => ClientFrames.Unsubscribe(id, channel),
-            "publish" when parsed.TryGetProperty("binary", out var binary) => ClientFrames.PublishBinary(id, channel, binary.GetBytesFromBase64()),
-            "publish" => ClientFrames.Publish(id, channel, parsed.GetProperty("data").WriteTo),
-            "history" => ClientFrames.History(id, channel, since, parsed.TryGetProperty("limit", out var limit) ? limit.GetInt32() : null),
-            "ping" => ClientFrames.Ping(id),
-            "pong" => ClientFrames.Pong,
-            "close" => ClientFrames.Close,
-            _ => throw new InvalidOperationException($"The client builds no '{type}' frame; teach this test how."),
-        };
-    }
+    private static byte[] Build(JsonElement parsed) => MessagePackVectorTests.Build(JsonFrameCodec.Instance, parsed);
 
     private static ServerFrame ParseFrame(string text) => ServerFrameParser.Parse(Encoding.UTF8.GetBytes(text));
 
