@@ -12,6 +12,8 @@
 #   fanout      one fan-out run at $RATE (default 200/s) with $SUBS subscribers
 #   channels    $SUBS subscribers, each on its own channel, $CHANNEL_RATES pub/s spread over them
 #   transports  fan-out over WebSocket, SSE and long-polling at the same load (target 4)
+#   encodings   fan-out over WebSocket in JSON and MessagePack, each without and with
+#               permessage-deflate, at $ENCODING_RATES: wire bytes and CPU per delivery
 #   idle        $CONNECTIONS idle WebSocket connections: server memory per connection (target 3)
 #   crossnode   two PubSub nodes on a Redis broker, subscribers split, publisher on node 1,
 #               against the same run on one node (target 5; PubSub only, needs the Redis broker),
@@ -22,7 +24,7 @@
 # Environment (defaults in brackets):
 #   TARGETS [pubsub signalr]   SUBS [1000]   SIZE [100]   RATE [200]
 #   SWEEP_RATES [50,100,150,200,250,300,350,400]   CHANNEL_RATES [2000,5000,10000]
-#   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]
+#   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]   ENCODING_RATES [50,200]
 #   WARMUP [3]  DURATION [10]  DRAIN [5]   HISTORY [100] (history size of PubSub's bench channels)
 #   SERVER_CORE [0]  GEN_CORE [1]   PORT_BASE [5100]   OUT [bench/results]   LABEL [scenario]
 #   CROSSNODE_BROKERS [redis cluster]   NO_BUILD=1 skips the build.   PUBSUB_REDIS_ARGS [--PubSub:Redis:Configuration={redis}]: the
@@ -32,7 +34,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 scenario="${1:-}"
-[ -n "$scenario" ] || { sed -n '2,33p' "$0"; exit 2; }
+[ -n "$scenario" ] || { sed -n '2,31p' "$0"; exit 2; }
 shift
 
 TARGETS="${TARGETS:-pubsub signalr}"
@@ -43,6 +45,7 @@ SWEEP_RATES="${SWEEP_RATES:-50,100,150,200,250,300,350,400}"
 CHANNEL_RATES="${CHANNEL_RATES:-2000,5000,10000}"
 TRANSPORT_SUBS="${TRANSPORT_SUBS:-1000}"
 TRANSPORT_RATE="${TRANSPORT_RATE:-20}"
+ENCODING_RATES="${ENCODING_RATES:-50,200}"
 # The machine's hard limit on open files is 20,000 per process (ulimit -Hn; raising it needs
 # CAP_SYS_RESOURCE, which this machine does not give), and every connection holds one in the
 # server and one in the generator.
@@ -140,13 +143,20 @@ common_run_args() {
   echo --warmup "$WARMUP" --duration "$DURATION" --drain "$DRAIN" --size "$SIZE" --csv "$CSV" --json "$OUT/results.jsonl" --label "$LABEL"
 }
 
+# The option that lets each server accept permessage-deflate, when $COMPRESSION is 1.
+compression_args() { # target
+  [ "${COMPRESSION:-0}" = 1 ] || return 0
+  if [ "$1" = pubsub ]; then echo --PubSub:WebSocketCompression=true; else echo --Reference:WebSocketCompression=true; fi
+}
+
 # run_pair SCENARIO-ARGS...: the same generator command against each target, one server at a time.
 run_pair() {
   local port="$PORT_BASE" target
   for target in $TARGETS; do
     port=$((port + 1))
     step "$target: $*"
-    start_server "$target" "$port"
+    # shellcheck disable=SC2046
+    start_server "$target" "$port" $(compression_args "$target")
     # shellcheck disable=SC2046
     generator run --target "$target" --url "http://127.0.0.1:$port" --server-pid "$server_pid" --diag \
       $(common_run_args) "$@" || echo "(the $target run failed; see above)" >&2
@@ -169,6 +179,16 @@ run_fanout() { run_pair --scenario fanout --subscribers "$SUBS" --rate "$RATE" "
 run_channels() { run_pair --scenario channels --subscribers "$SUBS" --rates "$CHANNEL_RATES" "$@"; }
 
 run_transports() { run_pair --scenario transports --subscribers "$TRANSPORT_SUBS" --rate "$TRANSPORT_RATE" "$@"; }
+
+# The same fan-out in each encoding, without and with permessage-deflate (the servers accept it
+# only in the deflate runs). Transport names in the results: ws, ws/msgpack, ws+deflate, ws/msgpack+deflate.
+run_encodings() {
+  local encoding
+  for encoding in json msgpack; do
+    COMPRESSION=0 run_pair --scenario fanout --subscribers "$SUBS" --rates "$ENCODING_RATES" --encoding "$encoding" "$@"
+    COMPRESSION=1 run_pair --scenario fanout --subscribers "$SUBS" --rates "$ENCODING_RATES" --encoding "$encoding" --deflate "$@"
+  done
+}
 
 run_idle() {
   # The generator needs one descriptor per connection as well.
@@ -332,14 +352,15 @@ case "$scenario" in
   fanout) run_fanout "$@" ;;
   channels) run_channels "$@" ;;
   transports) run_transports "$@" ;;
+  encodings) run_encodings "$@" ;;
   idle) run_idle "$@" ;;
   crossnode) run_crossnode "$@" ;;
   heapstat) run_heapstat "$@" ;;
   all)
-    run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_idle "$@"; run_heapstat
+    run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_encodings "$@"; run_idle "$@"; run_heapstat
     run_crossnode "$@" || echo "(crossnode skipped)" >&2
     ;;
-  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,33p' "$0"; exit 2 ;;
+  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,31p' "$0"; exit 2 ;;
 esac
 machine end
 compare

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using PubSub.Bench.Clients;
+using PubSub.Bench.Scenarios;
 
 namespace PubSub.Bench;
 
@@ -18,6 +19,9 @@ public sealed class BenchSettings
           --server-pid   server process id, for CPU and memory from /proc (repeat per node)
           --diag         read {url}/debug/memory (the servers' Diagnostics:Enabled endpoint)
           --transport    ws | sse | poll (fanout, channels, crossnode; default ws)
+          --encoding     json | msgpack: the server's MessagePack protocol (WebSocket only;
+                         PubSub's pubsub.msgpack, SignalR's MessagePack hub protocol)
+          --deflate      WebSocket connections offer permessage-deflate
           --subscribers  subscriber connections (default 1000)
           --channels     channels, subscribers spread evenly (channels scenario; default = subscribers)
           --size         payload bytes, a JSON string, quotes included (default 100, min 32)
@@ -42,6 +46,8 @@ public sealed class BenchSettings
     public List<int> ServerPids { get; } = [];
     public bool Diagnostics { get; private set; }
     public BenchTransport Transport { get; private set; } = BenchTransport.WebSocket;
+    public bool MessagePack { get; private set; }
+    public bool Deflate { get; private set; }
     public int Subscribers { get; private set; } = 1000;
     public int? Channels { get; private set; }
     public int PayloadSize { get; private set; } = 100;
@@ -79,6 +85,8 @@ public sealed class BenchSettings
                 case "--server-pid": settings.ServerPids.Add(int.Parse(Value(), CultureInfo.InvariantCulture)); break;
                 case "--diag": settings.Diagnostics = true; break;
                 case "--transport": settings.Transport = ParseTransport(Value()); break;
+                case "--encoding": settings.MessagePack = ParseEncoding(Value()); break;
+                case "--deflate": settings.Deflate = true; break;
                 case "--subscribers": settings.Subscribers = PositiveInt(name, Value(), MaxConnections); break;
                 case "--channels": settings.Channels = PositiveInt(name, Value(), MaxConnections); break;
                 case "--size": settings.PayloadSize = PositiveInt(name, Value(), 1 << 20); break;
@@ -124,6 +132,10 @@ public sealed class BenchSettings
         {
             throw new ArgumentException($"--subscribers ({Subscribers}) must be a multiple of --channels ({channels}) so every channel has as many subscribers.");
         }
+        if ((MessagePack || Deflate) && (Transport != BenchTransport.WebSocket || Scenario == "transports"))
+        {
+            throw new ArgumentException("--encoding msgpack and --deflate are for WebSocket runs only.");
+        }
     }
 
     /// <summary>Channels the subscribers are spread over: one for fan-out, as many as subscribers for many-channels.</summary>
@@ -150,6 +162,20 @@ public sealed class BenchSettings
         }
         return uri;
     }
+
+    private static bool ParseEncoding(string value) => value switch
+    {
+        "json" => false,
+        "msgpack" => true,
+        _ => throw new ArgumentException($"Unknown encoding '{value}': use json or msgpack."),
+    };
+
+    /// <summary>
+    /// How results name the transport: the encoding and compression join it (<c>ws/msgpack+deflate</c>),
+    /// so runs that differ only in them are compared with their own kind.
+    /// </summary>
+    public string TransportLabel(BenchTransport transport) =>
+        Names.Of(transport) + (MessagePack ? "/msgpack" : "") + (Deflate ? "+deflate" : "");
 
     private static BenchTransport ParseTransport(string value) => value switch
     {

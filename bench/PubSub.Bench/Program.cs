@@ -67,7 +67,7 @@ Console.CancelKeyPress += (_, e) =>
 ThreadPool.SetMinThreads(Math.Max(8, Environment.ProcessorCount * 4), Math.Max(8, Environment.ProcessorCount * 4));
 
 using var http = BenchHttp.Create();
-var target = BenchTarget.Create(settings.Target, settings.Path);
+var target = BenchTarget.Create(settings.Target, settings.Path, settings.MessagePack, settings.Deflate);
 var probe = new ServerProbe(settings.ServerPids, settings.Diagnostics ? settings.Urls : [], http);
 
 try

@@ -1,15 +1,32 @@
+using Microsoft.AspNetCore.Http.Features;
 using PubSub.Host;
 using SignalRReference;
 
 // Started by bench/run.sh with the same Kestrel defaults, logging, GC settings and core as
 // PubSub.Host: --urls http://127.0.0.1:PORT --Logging:LogLevel:Default=None --Diagnostics:Enabled=true
+// --Reference:WebSocketCompression=true offers permessage-deflate, as PubSub's
+// --PubSub:WebSocketCompression=true does.
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddSignalR();
+builder.Services.AddSignalR().AddMessagePackProtocol();
 builder.Services.AddHealthChecks();
 
 var app = builder.Build();
 
-// WebSockets, Server-Sent Events and long-polling, SignalR's defaults; JSON hub protocol.
+if (app.Configuration.GetValue<bool>("Reference:WebSocketCompression"))
+{
+    // SignalR has no option for it; Blazor Server turns it on the same way, by the accept context.
+    app.Use((context, next) =>
+    {
+        if (context.Features.Get<IHttpWebSocketFeature>() is { IsWebSocketRequest: true } feature)
+        {
+            context.Features.Set<IHttpWebSocketFeature>(new CompressingWebSocketFeature(feature));
+        }
+        return next(context);
+    });
+}
+
+// WebSockets, Server-Sent Events and long-polling, SignalR's defaults; the JSON and the
+// MessagePack hub protocols, chosen by each client's handshake.
 app.MapHub<TopicHub>("/hub");
 app.MapHealthChecks("/healthz");
 app.MapDiagnosticsIfEnabled();

@@ -22,7 +22,7 @@ public class FramingTests
     [Fact]
     public void A_pubsub_batch_yields_each_frame_and_skips_blank_lines()
     {
-        var client = new FakeClient(PubSubProtocol.Instance);
+        var client = new FramingClient(PubSubProtocol.Instance);
         var batch = new List<byte>();
         batch.AddRange(Delivery(PubSubProtocol.Instance, 0));
         batch.AddRange("\n\n  \n"u8.ToArray());
@@ -51,7 +51,7 @@ public class FramingTests
         // Every split point, including inside a record and right at a separator.
         for (var split = 0; split <= bytes.Length; split++)
         {
-            var client = new FakeClient(SignalRProtocol.Instance);
+            var client = new FramingClient(SignalRProtocol.Instance);
             client.Feed(bytes[..split], unitComplete: true);
             client.Feed(bytes[split..], unitComplete: true);
             Assert.Equal(5, client.Stats!.Received);
@@ -64,7 +64,7 @@ public class FramingTests
     public void Deliveries_count_in_the_window_only_and_repeats_count_as_out_of_order()
     {
         var window = new RunWindow();
-        var client = new FakeClient(PubSubProtocol.Instance, window);
+        var client = new FramingClient(PubSubProtocol.Instance, window);
         client.Feed(Delivery(PubSubProtocol.Instance, 0), true);
         window.Open(1);
         client.Feed(Delivery(PubSubProtocol.Instance, 1), true);
@@ -82,7 +82,7 @@ public class FramingTests
     [Fact]
     public async Task A_disconnect_frame_closes_the_client_and_fails_waiting_requests()
     {
-        var client = new FakeClient(PubSubProtocol.Instance);
+        var client = new FramingClient(PubSubProtocol.Instance);
         var request = client.RequestAsync(id => PubSubProtocol.Instance.Subscribe("bench/1", id), TimeSpan.FromSeconds(30));
 
         client.Feed("""{"type":"disconnect","code":4001,"reason":"slow","reconnect":true}"""u8.ToArray(), true);
@@ -90,28 +90,5 @@ public class FramingTests
         Assert.True(client.Disconnected);
         Assert.Contains("4001", client.CloseReason, StringComparison.Ordinal);
         await Assert.ThrowsAsync<IOException>(() => request);
-    }
-
-    private sealed class FakeClient(WireProtocol protocol, RunWindow? window = null)
-        : BenchClient(protocol, new SubscriberStats(window ?? OpenWindow()))
-    {
-        public int Sent { get; private set; }
-
-        public void Feed(byte[] unit, bool unitComplete) => OnUnit(unit, unitComplete, now: 2);
-
-        public override ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
-        {
-            Sent++;
-            return ValueTask.CompletedTask;
-        }
-
-        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-        private static RunWindow OpenWindow()
-        {
-            var window = new RunWindow();
-            window.Open(0);
-            return window;
-        }
     }
 }

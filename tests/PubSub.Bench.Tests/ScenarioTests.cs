@@ -35,7 +35,7 @@ public sealed class ScenarioTests : IDisposable
         args.AddRange(options);
         var settings = BenchSettings.Parse(args);
         settings.ValidateForRun();
-        var scenario = new DeliveryScenario(settings, BenchTarget.Create(target, null), new ServerProbe([], [], _http), _http);
+        var scenario = new DeliveryScenario(settings, BenchTarget.Create(target, null, settings.MessagePack, settings.Deflate), new ServerProbe([], [], _http), _http);
         return await scenario.RunAsync(settings.Rates[0], transport, CancellationToken.None).WithTimeout("the run", TimeSpan.FromSeconds(60));
     }
 
@@ -65,6 +65,21 @@ public sealed class ScenarioTests : IDisposable
 
         AssertEveryPublicationDelivered(result, subscribersPerChannel: 5);
         Assert.Equal(1, result.Channels);
+    }
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("msgpack")]
+    public async Task PubSub_fan_out_over_WebSocket_counts_the_bytes_on_the_wire_in_either_encoding(string encoding)
+    {
+        await using var node = await StartPubSubAsync();
+
+        var result = await RunAsync("pubsub", BenchTransport.WebSocket, [node.BaseUri], "--scenario", "fanout", "--subscribers", "3", "--encoding", encoding);
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 3);
+        Assert.Equal(encoding == "json" ? "ws" : "ws/msgpack", result.Transport);
+        // A delivery carries at least its payload; the frame and the WebSocket header add to it.
+        Assert.True(result.WireBytesPerDelivery > result.PayloadBytes, result.Summary());
     }
 
     [Fact]
@@ -133,6 +148,28 @@ public sealed class ScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task The_SignalR_reference_is_driven_over_its_MessagePack_hub_protocol()
+    {
+        await using var reference = await StartSignalRAsync();
+
+        var result = await RunAsync("signalr", BenchTransport.WebSocket, [reference.Uri], "--scenario", "fanout", "--subscribers", "4", "--encoding", "msgpack");
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 4);
+        Assert.Equal("ws/msgpack", result.Transport);
+        Assert.True(result.WireBytesPerDelivery > result.PayloadBytes, result.Summary());
+    }
+
+    [Fact]
+    public void MessagePack_and_deflate_runs_are_refused_off_WebSocket()
+    {
+        var settings = BenchSettings.Parse(["--url", "http://127.0.0.1:1", "--transport", "sse", "--encoding", "msgpack"]);
+
+        var refusal = Assert.Throws<ArgumentException>(settings.ValidateForRun);
+
+        Assert.Contains("WebSocket", refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Idle_connections_open_from_several_source_addresses_and_stay_open()
     {
         await using var node = await StartPubSubAsync();
@@ -153,7 +190,7 @@ public sealed class ScenarioTests : IDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddSignalR();
+        builder.Services.AddSignalR().AddMessagePackProtocol();
         var app = builder.Build();
         app.MapHub<TopicHub>("/hub");
         await app.StartAsync();

@@ -43,6 +43,9 @@ public abstract class BenchClient : IAsyncDisposable
     /// </summary>
     public long UnitsReceived => Volatile.Read(ref _units);
 
+    /// <summary>Bytes read off the network so far, framing and compression included (WebSocket subscribers).</summary>
+    public virtual long WireBytesReceived => 0;
+
     /// <summary><c>error</c> frames and failed replies received.</summary>
     public long Errors => Volatile.Read(ref _errors);
 
@@ -97,39 +100,29 @@ public abstract class BenchClient : IAsyncDisposable
     protected void OnUnit(ReadOnlySpan<byte> data, bool unitComplete, long now)
     {
         Volatile.Write(ref _units, _units + 1);
-        var separator = Protocol.Separator;
-        if (_carryLength > 0)
+        if (_carryLength == 0)
         {
-            var end = data.IndexOf(separator);
-            if (end < 0 && !(unitComplete && Protocol.UnitEndsFrame))
-            {
-                Carry(data);
-                return;
-            }
-            var head = end < 0 ? data : data[..end];
-            Carry(head);
-            OnFrameText(_carry.AsSpan(0, _carryLength), now);
-            _carryLength = 0;
-            data = end < 0 ? [] : data[(end + 1)..];
+            // The common case: whole frames in one unit, read where they lie.
+            var used = OnFrames(data, unitComplete, now);
+            Carry(data[used..]);
+            return;
         }
-        while (!data.IsEmpty)
+        Carry(data);
+        var carried = OnFrames(_carry.AsSpan(0, _carryLength), unitComplete, now);
+        _carry.AsSpan(carried, _carryLength - carried).CopyTo(_carry);
+        _carryLength -= carried;
+    }
+
+    /// <summary>Handles every complete frame at the start of <paramref name="data"/>; returns the bytes they took.</summary>
+    private int OnFrames(ReadOnlySpan<byte> data, bool unitComplete, long now)
+    {
+        var used = 0;
+        while (used < data.Length && Protocol.TryCutFrame(data[used..], unitComplete, out var frame, out var consumed))
         {
-            var end = data.IndexOf(separator);
-            if (end < 0)
-            {
-                if (unitComplete && Protocol.UnitEndsFrame)
-                {
-                    OnFrameText(data, now);
-                }
-                else
-                {
-                    Carry(data);
-                }
-                return;
-            }
-            OnFrameText(data[..end], now);
-            data = data[(end + 1)..];
+            OnFrameText(data[used..][frame], now);
+            used += consumed;
         }
+        return used;
     }
 
     private void Carry(ReadOnlySpan<byte> data)

@@ -25,10 +25,14 @@ public abstract class BenchTarget
 
     public string Name => Protocol.Name;
 
-    public static BenchTarget Create(string name, string? path) => name switch
+    /// <summary>Whether WebSocket connections offer permessage-deflate.</summary>
+    public bool Deflate { get; private init; }
+
+    /// <param name="messagePack">Speak the server's MessagePack protocol instead of JSON (WebSocket only).</param>
+    public static BenchTarget Create(string name, string? path, bool messagePack = false, bool deflate = false) => name switch
     {
-        "pubsub" => new PubSubTarget(path ?? "/pubsub"),
-        "signalr" => new SignalRTarget(path ?? "/hub"),
+        "pubsub" => new PubSubTarget(path ?? "/pubsub", messagePack) { Deflate = deflate },
+        "signalr" => new SignalRTarget(path ?? "/hub", messagePack) { Deflate = deflate },
         _ => throw new ArgumentException($"Unknown target '{name}': use pubsub or signalr."),
     };
 
@@ -84,11 +88,11 @@ public abstract class BenchTarget
 }
 
 /// <summary>A PubSub node: WebSocket at {prefix}/ws, SSE at {prefix}/sse, long-polling at {prefix}/poll.</summary>
-public sealed class PubSubTarget(string prefix) : BenchTarget
+public sealed class PubSubTarget(string prefix, bool messagePack) : BenchTarget
 {
-    public const string Subprotocol = "pubsub.json";
+    private string Subprotocol => messagePack ? "pubsub.msgpack" : "pubsub.json";
 
-    public override WireProtocol Protocol => PubSubProtocol.Instance;
+    public override WireProtocol Protocol => messagePack ? PubSubMessagePackProtocol.Instance : PubSubProtocol.Instance;
 
     protected override bool SubscribesOnOpen(BenchTransport transport) => transport != BenchTransport.WebSocket;
 
@@ -100,7 +104,7 @@ public sealed class PubSubTarget(string prefix) : BenchTarget
         BenchClient client = transport switch
         {
             BenchTransport.WebSocket => await WebSocketClient.ConnectAsync(
-                WebSocketUri(server, $"{prefix}/ws"), Protocol, Subprotocol, source, stats, cancellationToken),
+                WebSocketUri(server, $"{prefix}/ws"), Protocol, Subprotocol, Deflate, source, stats, cancellationToken),
             BenchTransport.Sse => await SseClient.OpenAsync(http, new Uri(server, $"{prefix}/sse{query}"), Send, Protocol, stats, cancellationToken),
             _ => PollClient.Start(
                 http,
@@ -130,9 +134,9 @@ public sealed class PubSubTarget(string prefix) : BenchTarget
 /// The SignalR reference hub at {path}: WebSocket without negotiation (SignalR accepts it when
 /// WebSockets is the transport), SSE and long-polling after <c>POST {path}/negotiate</c>.
 /// </summary>
-public sealed class SignalRTarget(string path) : BenchTarget
+public sealed class SignalRTarget(string path, bool messagePack) : BenchTarget
 {
-    public override WireProtocol Protocol => SignalRProtocol.Instance;
+    public override WireProtocol Protocol => messagePack ? SignalRMessagePackProtocol.Instance : SignalRProtocol.Instance;
 
     protected override bool SubscribesOnOpen(BenchTransport transport) => false;
 
@@ -141,7 +145,7 @@ public sealed class SignalRTarget(string path) : BenchTarget
     {
         if (transport == BenchTransport.WebSocket)
         {
-            var socket = await WebSocketClient.ConnectAsync(WebSocketUri(server, path), Protocol, subprotocol: null, source, stats, cancellationToken);
+            var socket = await WebSocketClient.ConnectAsync(WebSocketUri(server, path), Protocol, subprotocol: null, Deflate, source, stats, cancellationToken);
             return await WaitConnectedAsync(socket, cancellationToken);
         }
 

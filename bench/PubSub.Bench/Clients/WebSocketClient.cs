@@ -18,21 +18,27 @@ public sealed class WebSocketClient : BenchClient
     private const int InitialBuffer = 16 * 1024;
 
     private readonly WebSocket _socket;
+    private readonly WireCounter? _wire;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private Task? _receiving;
 
-    private WebSocketClient(WebSocket socket, WireProtocol protocol, SubscriberStats? stats)
+    private WebSocketClient(WebSocket socket, WireCounter? wire, WireProtocol protocol, SubscriberStats? stats)
         : base(protocol, stats)
     {
         _socket = socket;
+        _wire = wire;
     }
 
+    public override long WireBytesReceived => _wire?.Bytes ?? 0;
+
     public static async Task<WebSocketClient> ConnectAsync(
-        Uri uri, WireProtocol protocol, string? subprotocol, IPAddress? source, SubscriberStats? stats, CancellationToken cancellationToken)
+        Uri uri, WireProtocol protocol, string? subprotocol, bool deflate, IPAddress? source, SubscriberStats? stats, CancellationToken cancellationToken)
     {
+        // Subscribers count what they read off the network: the bytes on the wire per delivery.
+        var wire = stats is null ? null : new WireCounter();
         var socket = await WebSocketConnector.ConnectAsync(
-            uri, source, subprotocol, stats is null ? 0 : WebSocketConnector.BusyReadBuffer, cancellationToken);
-        var client = new WebSocketClient(socket, protocol, stats);
+            uri, source, subprotocol, deflate, stats is null ? 0 : WebSocketConnector.BusyReadBuffer, wire, cancellationToken);
+        var client = new WebSocketClient(socket, wire, protocol, stats);
         client._receiving = client.ReceiveLoopAsync();
         if (protocol.Handshake is { } handshake)
         {
@@ -46,7 +52,7 @@ public sealed class WebSocketClient : BenchClient
         await _sendLock.WaitAsync(cancellationToken);
         try
         {
-            await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+            await _socket.SendAsync(frame, Protocol.MessageType, endOfMessage: true, cancellationToken);
         }
         finally
         {
@@ -61,7 +67,7 @@ public sealed class WebSocketClient : BenchClient
     /// </summary>
     public void SendBlocking(ReadOnlyMemory<byte> frame)
     {
-        var send = _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        var send = _socket.SendAsync(frame, Protocol.MessageType, endOfMessage: true, CancellationToken.None);
         if (send.IsCompletedSuccessfully)
         {
             return;

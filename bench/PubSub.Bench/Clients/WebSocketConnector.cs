@@ -24,8 +24,11 @@ public static class WebSocketConnector
     /// <summary>Read buffer of a connection that receives all the time (see <c>ClientStream</c>).</summary>
     public const int BusyReadBuffer = 16 * 1024;
 
+    /// <param name="deflate">Offer permessage-deflate (RFC 7692); the server may decline it.</param>
     /// <param name="readBuffer">0 for a connection that is mostly idle: it then holds no buffer.</param>
-    public static async Task<WebSocket> ConnectAsync(Uri uri, IPAddress? source, string? subprotocol, int readBuffer, CancellationToken cancellationToken)
+    /// <param name="wire">Counts the bytes read from the socket, when given.</param>
+    public static async Task<WebSocket> ConnectAsync(
+        Uri uri, IPAddress? source, string? subprotocol, bool deflate, int readBuffer, WireCounter? wire, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -37,13 +40,15 @@ public static class WebSocketConnector
             }
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Parse(uri.Host), uri.Port), cancellationToken);
             var stream = new NetworkStream(socket, ownsSocket: true);
-            var leftover = await UpgradeAsync(stream, uri, subprotocol, cancellationToken);
-            Stream transport = leftover.Length == 0 && readBuffer == 0 ? stream : new ClientStream(leftover, stream, readBuffer);
+            var (leftover, extensions) = await UpgradeAsync(stream, uri, subprotocol, deflate, cancellationToken);
+            wire?.Add(leftover.Length);
+            Stream transport = leftover.Length == 0 && readBuffer == 0 && wire is null ? stream : new ClientStream(leftover, stream, readBuffer, wire);
             return WebSocket.CreateFromStream(transport, new WebSocketCreationOptions
             {
                 IsServer = false,
                 SubProtocol = subprotocol,
                 KeepAliveInterval = TimeSpan.Zero,
+                DangerousDeflateOptions = deflate ? DeflateOptions(extensions) : null,
             });
         }
         catch
@@ -53,8 +58,42 @@ public static class WebSocketConnector
         }
     }
 
-    /// <summary>Sends the upgrade request and checks the 101 answer; returns bytes read past its end.</summary>
-    private static async Task<byte[]> UpgradeAsync(NetworkStream stream, Uri uri, string? subprotocol, CancellationToken cancellationToken)
+    /// <summary>
+    /// The deflate parameters the server's answer chose (RFC 7692 section 7.1), or null when it
+    /// accepted no permessage-deflate: then the connection is not compressed.
+    /// </summary>
+    internal static WebSocketDeflateOptions? DeflateOptions(string? extensions)
+    {
+        if (extensions is null)
+        {
+            return null;
+        }
+        var parameters = extensions.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parameters.Length == 0 || parameters[0] != "permessage-deflate")
+        {
+            return null;
+        }
+        var options = new WebSocketDeflateOptions();
+        foreach (var parameter in parameters.Skip(1))
+        {
+            var (name, value) = parameter.Split('=', 2) is [var n, var v] ? (n.Trim(), v.Trim().Trim('"')) : (parameter, null);
+            switch (name)
+            {
+                case "client_max_window_bits" when value is not null: options.ClientMaxWindowBits = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "server_max_window_bits" when value is not null: options.ServerMaxWindowBits = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "client_no_context_takeover": options.ClientContextTakeover = false; break;
+                case "server_no_context_takeover": options.ServerContextTakeover = false; break;
+            }
+        }
+        return options;
+    }
+
+    /// <summary>
+    /// Sends the upgrade request and checks the 101 answer; returns bytes read past its end and
+    /// the extensions the server accepted.
+    /// </summary>
+    private static async Task<(byte[] Leftover, string? Extensions)> UpgradeAsync(
+        NetworkStream stream, Uri uri, string? subprotocol, bool deflate, CancellationToken cancellationToken)
     {
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
         var request = new StringBuilder()
@@ -65,6 +104,10 @@ public static class WebSocketConnector
         if (subprotocol is not null)
         {
             request.Append("Sec-WebSocket-Protocol: ").Append(subprotocol).Append("\r\n");
+        }
+        if (deflate)
+        {
+            request.Append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
         }
         request.Append("\r\n");
         await stream.WriteAsync(Encoding.ASCII.GetBytes(request.ToString()), cancellationToken);
@@ -96,14 +139,14 @@ public static class WebSocketConnector
 #pragma warning disable CA5350
         var expected = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + AcceptGuid)));
 #pragma warning restore CA5350
-        var accept = lines.Skip(1)
+        string? Header(string name) => lines.Skip(1)
             .Select(line => line.Split(':', 2))
-            .FirstOrDefault(parts => parts.Length == 2 && parts[0].Trim().Equals("Sec-WebSocket-Accept", StringComparison.OrdinalIgnoreCase));
-        if (accept is null || accept[1].Trim() != expected)
+            .FirstOrDefault(parts => parts.Length == 2 && parts[0].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))?[1].Trim();
+        if (Header("Sec-WebSocket-Accept") != expected)
         {
             throw new IOException($"The WebSocket upgrade of {uri} answered a wrong Sec-WebSocket-Accept.");
         }
-        return buffer[(headerEnd + 4)..length];
+        return (buffer[(headerEnd + 4)..length], Header("Sec-WebSocket-Extensions"));
     }
 
     /// <summary>
@@ -112,7 +155,7 @@ public static class WebSocketConnector
     /// a message's header and payload separately; without the buffer that is at least two receive
     /// calls per message, with it one per burst of messages. Writes go straight through.
     /// </summary>
-    private sealed class ClientStream(byte[] prefix, Stream inner, int readBuffer) : Stream
+    private sealed class ClientStream(byte[] prefix, Stream inner, int readBuffer, WireCounter? wire) : Stream
     {
         private byte[] _buffer = prefix;
         private int _offset;
@@ -135,7 +178,9 @@ public static class WebSocketConnector
                 if (readBuffer == 0 || buffer.Length == 0 || buffer.Length >= readBuffer)
                 {
                     // Zero-byte reads (wait for data, take nothing) and large reads go straight through.
-                    return await inner.ReadAsync(buffer, cancellationToken);
+                    var read = await inner.ReadAsync(buffer, cancellationToken);
+                    wire?.Add(read);
+                    return read;
                 }
                 if (_buffer.Length < readBuffer)
                 {
@@ -143,6 +188,7 @@ public static class WebSocketConnector
                 }
                 _offset = 0;
                 _count = await inner.ReadAsync(_buffer, cancellationToken);
+                wire?.Add(_count);
                 if (_count == 0)
                 {
                     return 0;
@@ -185,4 +231,14 @@ public static class WebSocketConnector
             base.Dispose(disposing);
         }
     }
+}
+
+/// <summary>Bytes a connection read from its socket, as the subscriber's receive loop alone updates them.</summary>
+public sealed class WireCounter
+{
+    private long _bytes;
+
+    public long Bytes => Volatile.Read(ref _bytes);
+
+    public void Add(int count) => Volatile.Write(ref _bytes, _bytes + count);
 }

@@ -12,9 +12,8 @@ public sealed class PubSubProtocol : WireProtocol
 
     public override string Name => "pubsub";
 
-    public override byte Separator => (byte)'\n';
-
-    public override bool UnitEndsFrame => true;
+    public override bool TryCutFrame(ReadOnlySpan<byte> data, bool unitComplete, out Range frame, out int consumed) =>
+        CutAtSeparator(data, (byte)'\n', unitEndsFrame: true, unitComplete, out frame, out consumed);
 
     public override byte[]? Handshake => null;
 

@@ -27,9 +27,8 @@ public sealed class SignalRProtocol : WireProtocol
 
     public override string Name => "signalr";
 
-    public override byte Separator => RecordSeparator;
-
-    public override bool UnitEndsFrame => false;
+    public override bool TryCutFrame(ReadOnlySpan<byte> data, bool unitComplete, out Range frame, out int consumed) =>
+        CutAtSeparator(data, RecordSeparator, unitEndsFrame: false, unitComplete, out frame, out consumed);
 
     public override byte[]? Handshake => HandshakeFrame;
 

@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using System.Text.Json;
 
 namespace PubSub.Bench.Protocols;
@@ -37,15 +38,40 @@ public abstract class WireProtocol
     /// <summary><c>pubsub</c> or <c>signalr</c>, as results name the server.</summary>
     public abstract string Name { get; }
 
-    /// <summary>The byte that ends (PubSub: separates) frames.</summary>
-    public abstract byte Separator { get; }
+    /// <summary>The type of the WebSocket messages the protocol sends: text for JSON, binary for MessagePack.</summary>
+    public virtual WebSocketMessageType MessageType => WebSocketMessageType.Text;
 
     /// <summary>
-    /// True when the end of a transport unit (a WebSocket message, a poll body, an SSE data line)
-    /// also ends a frame, as in PubSub's batches. SignalR frames end only at their separator and
-    /// may straddle units.
+    /// Finds the first frame at the start of <paramref name="data"/>: where it lies and how many
+    /// bytes it takes with its delimiter. False when the frame is not complete yet (the rest comes
+    /// in the next unit); <paramref name="unitComplete"/> says that the unit ends here.
     /// </summary>
-    public abstract bool UnitEndsFrame { get; }
+    public abstract bool TryCutFrame(ReadOnlySpan<byte> data, bool unitComplete, out Range frame, out int consumed);
+
+    /// <summary>
+    /// The framing of the JSON protocols: a frame ends at <paramref name="separator"/>, or, when
+    /// <paramref name="unitEndsFrame"/> (PubSub's batches), at the end of its unit too. SignalR
+    /// records end only at their separator and may straddle units.
+    /// </summary>
+    protected static bool CutAtSeparator(ReadOnlySpan<byte> data, byte separator, bool unitEndsFrame, bool unitComplete, out Range frame, out int consumed)
+    {
+        var end = data.IndexOf(separator);
+        if (end >= 0)
+        {
+            frame = ..end;
+            consumed = end + 1;
+            return true;
+        }
+        if (unitComplete && unitEndsFrame)
+        {
+            frame = ..data.Length;
+            consumed = data.Length;
+            return true;
+        }
+        frame = default;
+        consumed = 0;
+        return false;
+    }
 
     /// <summary>Sent first on a new connection, if the protocol has a handshake.</summary>
     public abstract byte[]? Handshake { get; }

@@ -40,6 +40,8 @@ public sealed class RunResult
     public double? MeanMs { get; set; }
     public double? PublisherLagMaxMs { get; set; }
     public double? DeliveriesPerMessage { get; set; }
+    /// <summary>Bytes the subscribers read off the network per delivery: frames, WebSocket headers, compression (WebSocket only).</summary>
+    public double? WireBytesPerDelivery { get; set; }
     public double? ServerCpuPercent { get; set; }
     public double? ServerCpuUsPerDelivery { get; set; }
     public double? ServerAllocBytesPerDelivery { get; set; }
@@ -73,7 +75,8 @@ public sealed class RunResult
         ("out_of_order", r => r.OutOfOrder), ("disconnects", r => r.Disconnects), ("errors", r => r.Errors),
         ("deliveries_per_s", r => r.DeliveriesPerSecond), ("p50_ms", r => r.P50Ms), ("p90_ms", r => r.P90Ms),
         ("p99_ms", r => r.P99Ms), ("max_ms", r => r.MaxMs), ("mean_ms", r => r.MeanMs),
-        ("publisher_lag_max_ms", r => r.PublisherLagMaxMs), ("deliveries_per_message", r => r.DeliveriesPerMessage), ("server_cpu_pct", r => r.ServerCpuPercent),
+        ("publisher_lag_max_ms", r => r.PublisherLagMaxMs), ("deliveries_per_message", r => r.DeliveriesPerMessage),
+        ("wire_bytes_per_delivery", r => r.WireBytesPerDelivery), ("server_cpu_pct", r => r.ServerCpuPercent),
         ("server_cpu_us_per_delivery", r => r.ServerCpuUsPerDelivery),
         ("server_alloc_bytes_per_delivery", r => r.ServerAllocBytesPerDelivery),
         ("generator_cpu_pct", r => r.GeneratorCpuPercent), ("generator_cpu_us_per_delivery", r => r.GeneratorCpuUsPerDelivery),
@@ -104,7 +107,7 @@ public sealed class RunResult
             line.Append(CultureInfo.InvariantCulture, $" nodes={Nodes} subs={Subscribers} ch={Channels} size={PayloadBytes} rate={OfferedRate:0.#}/s");
             line.Append(CultureInfo.InvariantCulture, $" | {DeliveriesPerSecond:0} deliv/s lost={Lost} ooo={OutOfOrder} disc={Disconnects} err={Errors}");
             line.Append(CultureInfo.InvariantCulture, $" | p50={P50Ms:0.00} p90={P90Ms:0.00} p99={P99Ms:0.00} max={MaxMs:0.0} ms");
-            line.Append(CultureInfo.InvariantCulture, $" | srv cpu={ServerCpuPercent:0}% {ServerCpuUsPerDelivery:0.00}us/deliv alloc={ServerAllocBytesPerDelivery:0}B/deliv {DeliveriesPerMessage:0.0}deliv/msg");
+            line.Append(CultureInfo.InvariantCulture, $" | srv cpu={ServerCpuPercent:0}% {ServerCpuUsPerDelivery:0.00}us/deliv alloc={ServerAllocBytesPerDelivery:0}B/deliv {DeliveriesPerMessage:0.0}deliv/msg wire={WireBytesPerDelivery:0}B/deliv");
             line.Append(CultureInfo.InvariantCulture, $" | gen cpu={GeneratorCpuPercent:0}% publag={PublisherLagMaxMs:0.0}ms");
             line.Append(Sustained == true ? " | sustained" : " | NOT sustained");
         }

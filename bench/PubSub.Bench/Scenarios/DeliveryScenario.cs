@@ -51,6 +51,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
             await run.WindowOpened.WaitAsync(settings.Warmup + settings.Duration + TimeSpan.FromMinutes(1), cancellationToken);
             var generatorBefore = ProcessProbe.ReadCpu(ProcessProbe.CurrentPid);
             var unitsBefore = subscribers.Sum(s => s.UnitsReceived);
+            var wireBefore = subscribers.Sum(s => s.WireBytesReceived);
             var serverBefore = await probe.SnapshotAsync(collect: false, cancellationToken);
 
             await run.Finished.WaitAsync(settings.Duration + TimeSpan.FromMinutes(1), cancellationToken);
@@ -66,6 +67,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
             var serverAfter = await probe.SnapshotAsync(collect: false, cancellationToken);
             var generatorAfter = ProcessProbe.ReadCpu(ProcessProbe.CurrentPid);
             var units = subscribers.Sum(s => s.UnitsReceived) - unitsBefore;
+            var wire = subscribers.Sum(s => s.WireBytesReceived) - wireBefore;
 
             var delivered = stats.Sum(s => s.WindowReceived);
             var measured = Stopwatch.GetElapsedTime(run.WindowStartTimestamp, drained);
@@ -76,7 +78,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 Label = settings.Label,
                 Scenario = settings.Scenario,
                 Target = target.Name,
-                Transport = Names.Of(transport),
+                Transport = settings.TransportLabel(transport),
                 Nodes = settings.Urls.Count,
                 Subscribers = settings.Subscribers,
                 Channels = channelCount,
@@ -99,6 +101,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 MeanMs = latency.MeanMicroseconds / 1000.0,
                 PublisherLagMaxMs = RunWindow.ToMicroseconds(run.MaxLagTicks) / 1000.0,
                 DeliveriesPerMessage = units == 0 ? null : (double)delivered / units,
+                WireBytesPerDelivery = wire == 0 || delivered == 0 ? null : (double)wire / delivered,
                 GeneratorCpuPercent = 100 * (generatorAfter - generatorBefore) / measured,
                 GeneratorCpuUsPerDelivery = delivered == 0 ? null : (generatorAfter - generatorBefore).TotalMicroseconds / delivered,
             };
