@@ -19,7 +19,7 @@ public sealed class NegotiateAndCorsTests
         Assert.Equal(1, body.GetProperty("version").GetInt32());
         Assert.Equal(node.NodeId, body.GetProperty("node").GetString());
         Assert.Equal(["websocket", "sse", "long-polling"], body.GetProperty("transports").EnumerateArray().Select(t => t.GetString()));
-        Assert.Equal(["json"], body.GetProperty("encodings").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(["json", "msgpack"], body.GetProperty("encodings").EnumerateArray().Select(t => t.GetString()));
         Assert.Equal(25, body.GetProperty("ping").GetInt32());
         Assert.Equal(25, body.GetProperty("pollTimeout").GetInt32());
         Assert.Equal(65536, body.GetProperty("maxMessageSize").GetInt32());
