@@ -15,6 +15,9 @@ var app = builder.Build();
 if (app.Configuration.GetValue<bool>("Reference:WebSocketCompression"))
 {
     // SignalR has no option for it; Blazor Server turns it on the same way, by the accept context.
+    // MapHub runs UseWebSockets in the hub's own pipeline, which leaves a WebSocket feature that is
+    // already there alone: so it is installed here, before the wrapper that allows compression.
+    app.UseWebSockets();
     app.Use((context, next) =>
     {
         if (context.Features.Get<IHttpWebSocketFeature>() is { IsWebSocketRequest: true } feature)
