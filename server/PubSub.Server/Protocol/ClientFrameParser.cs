@@ -24,6 +24,7 @@ internal static class ClientFrameParser
         StreamPosition? since = null;
         Payload? data = null;
         int? limit = null;
+        string? idempotencyKey = null;
         string? fieldError = null;
 
         try
@@ -99,6 +100,14 @@ internal static class ClientFrameParser
                         fieldError ??= $"'limit' must be an integer from 1 to {MaxHistoryLimit}.";
                     }
                 }
+                else if (field == Field.IdempotencyKey)
+                {
+                    idempotencyKey = ReadString(ref reader, "idempotencyKey", ref fieldError);
+                    if (idempotencyKey is not null && !IdempotencyKey.IsValid(idempotencyKey))
+                    {
+                        fieldError ??= $"'idempotencyKey' must be 1 to {IdempotencyKey.MaxLength} characters.";
+                    }
+                }
                 else
                 {
                     reader.Skip();
@@ -158,7 +167,7 @@ internal static class ClientFrameParser
             return false;
         }
 
-        frame = new ClientFrame { Type = known, Id = id, Channel = channel, Since = since, Data = data, Limit = limit };
+        frame = new ClientFrame { Type = known, Id = id, Channel = channel, Since = since, Data = data, Limit = limit, IdempotencyKey = idempotencyKey };
         error = default;
         return true;
     }
@@ -272,6 +281,7 @@ internal static class ClientFrameParser
         Data,
         Binary,
         Limit,
+        IdempotencyKey,
     }
 
     private static Field FieldOf(ref Utf8JsonReader reader) =>
@@ -282,6 +292,7 @@ internal static class ClientFrameParser
         : NameIs(ref reader, "data"u8) ? Field.Data
         : NameIs(ref reader, "binary"u8) ? Field.Binary
         : NameIs(ref reader, "limit"u8) ? Field.Limit
+        : NameIs(ref reader, "idempotencyKey"u8) ? Field.IdempotencyKey
         : Field.Other;
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
