@@ -98,6 +98,7 @@ public static class PubSubServiceCollectionExtensions
         services.AddSingleton<SessionEndpoints>();
         services.AddSingleton<ApiKeyGuard>();
         services.AddSingleton<ServerApi>();
+        services.AddSingleton<ControlApi>();
         // Made only if something maps MapPubSubStats(): until then no listener taxes the hot paths.
         services.AddSingleton<NodeSnapshot>();
         return builder;
