@@ -36,6 +36,8 @@ builder.AddAuthenticationIfConfigured();
 builder.AddApiRateLimitIfEnabled();
 // Host:ResponseCompression: gzip/Brotli for long-polling (and SSE if asked), off by default (docs/deployment.md, "Compression").
 builder.AddResponseCompressionIfEnabled();
+// The server API's OpenAPI description, at /openapi/v1.json.
+builder.AddServerApiDocument();
 
 var app = builder.Build();
 
@@ -49,6 +51,7 @@ app.UseAuthenticationIfConfigured("/pubsub");
 app.MapPubSub("/pubsub");
 app.UseApiRateLimitIfEnabled();
 app.MapPubSubApi("/api").WithApiRateLimitIfEnabled(app.Configuration);
+app.MapServerApiDocument();
 // /healthz/live (the process answers), /healthz/ready and /healthz (the node can reach its broker:
 // 503 with the reason as JSON while it cannot). Load balancers ask /healthz/ready.
 app.MapPubSubHealthChecks("/healthz");

@@ -17,6 +17,17 @@ public sealed class ChannelOptions
     /// <summary>How long a publication stays in history.</summary>
     public TimeSpan HistoryTtl { get; set; }
 
+    /// <summary>The default <see cref="IdempotencyWindow"/>: 5 minutes.</summary>
+    public static readonly TimeSpan DefaultIdempotencyWindow = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a publish's idempotency key is remembered: a publish with the same key to the same
+    /// channel within this time of the first returns the first one's position and publishes
+    /// nothing. Default <see cref="DefaultIdempotencyWindow"/>. Each key held costs the broker
+    /// memory (about 100 B plus the key in Redis) until its window ends.
+    /// </summary>
+    public TimeSpan IdempotencyWindow { get; set; } = DefaultIdempotencyWindow;
+
     /// <summary>Whether clients may publish. By default only server code and the server API can.</summary>
     public bool AllowClientPublish { get; set; }
 
@@ -77,6 +88,14 @@ public sealed class ChannelBuilder
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero);
         Options.HistorySize = size;
         Options.HistoryTtl = ttl;
+        return this;
+    }
+
+    /// <summary>Remembers publishes' idempotency keys for <paramref name="window"/> (see <see cref="ChannelOptions.IdempotencyWindow"/>).</summary>
+    public ChannelBuilder IdempotencyWindow(TimeSpan window)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
+        Options.IdempotencyWindow = window;
         return this;
     }
 

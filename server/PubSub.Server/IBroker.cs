@@ -20,6 +20,14 @@ namespace PubSub;
 /// reaches the handler, so a history read made after it misses nothing.</item>
 /// <item><see cref="SubscribeAsync"/> and <see cref="UnsubscribeAsync"/> for one channel take effect
 /// in the order they were called.</item>
+/// <item>A publish with an <see cref="IdempotencyKey"/> whose key the channel already took within
+/// the key's window returns the position that first publish got, and publishes nothing, whichever
+/// node made either: the check and the publish are one atomic step, so of two racing publishes with
+/// one key exactly one is published. The key is the channel's own (another channel may use the
+/// same key), and once its window is over a publish with it is new.</item>
+/// <item><see cref="GetNodesAsync"/> lists every node that is started on the broker's backend
+/// (this one too), and no longer one that stopped; one that died drops out within the broker's
+/// node timeout.</item>
 /// <item>Failures to reach the backing store throw <see cref="PubSubException"/> with code
 /// <see cref="PubSubErrorCodes.Unavailable"/>.</item>
 /// </list>
@@ -34,6 +42,16 @@ public interface IBroker
 
     /// <summary>Appends a publication to the channel's stream and history, and delivers it to every subscribed node.</summary>
     ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Publishes as <see cref="PublishAsync(string, Payload, HistoryOptions, CancellationToken)"/>
+    /// does, once per <paramref name="idempotency"/> key and channel within the key's window: a
+    /// repeat returns the first publish's position and publishes nothing.
+    /// </summary>
+    ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, IdempotencyKey idempotency, CancellationToken cancellationToken);
+
+    /// <summary>The ids of the nodes alive on this broker's backend now, this one included.</summary>
+    ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Reads the channel's latest position and the retained publications after
@@ -79,6 +97,19 @@ public readonly record struct HistoryOptions(int Size, TimeSpan Ttl)
 
     /// <summary>Whether anything is kept (a size and a TTL above zero).</summary>
     public bool IsEnabled => Size > 0 && Ttl > TimeSpan.Zero;
+}
+
+/// <summary>
+/// Makes a publish idempotent: a publish with the same <paramref name="Key"/> to the same channel
+/// within <paramref name="Window"/> of the first is not published again (see <see cref="IBroker"/>).
+/// </summary>
+public readonly record struct IdempotencyKey(string Key, TimeSpan Window)
+{
+    /// <summary>The longest key, in characters.</summary>
+    public const int MaxLength = 128;
+
+    /// <summary>Whether <paramref name="key"/> may be an idempotency key: 1 to <see cref="MaxLength"/> characters.</summary>
+    public static bool IsValid(string? key) => key is { Length: > 0 and <= MaxLength };
 }
 
 /// <summary>

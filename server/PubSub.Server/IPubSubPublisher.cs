@@ -13,6 +13,17 @@ public interface IPubSubPublisher
     /// publication may or may not have been stored (<c>timeout</c>).</exception>
     ValueTask<StreamPosition> PublishAsync(string channel, Payload data, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Publishes once per <paramref name="idempotencyKey"/> (1–128 characters): a publish with the
+    /// same key to the same channel within the channel's <see cref="ChannelOptions.IdempotencyWindow"/>
+    /// (default 5 min), from any node, returns the first one's position and publishes nothing. So a
+    /// publish that failed with <c>timeout</c> or <c>unavailable</c> can be retried with the same key
+    /// without being published twice.
+    /// </summary>
+    /// <exception cref="PubSubException">As for <see cref="PublishAsync(string, Payload, CancellationToken)"/>,
+    /// and <c>bad_request</c> for a key that is empty or too long.</exception>
+    ValueTask<StreamPosition> PublishAsync(string channel, Payload data, string idempotencyKey, CancellationToken cancellationToken = default);
+
     /// <summary>Reads the channel's retained publications after <paramref name="since"/> (all of them when null).</summary>
     /// <exception cref="PubSubException">As for publishing, and <c>epoch_mismatch</c> when
     /// <paramref name="since"/> belongs to an epoch that is no longer current.</exception>

@@ -50,6 +50,9 @@ public sealed class MemoryBackplane : IDisposable
     public static readonly TimeSpan DefaultEmptyStreamIdleTimeout = TimeSpan.FromMinutes(5);
 
     private readonly MemoryCache _history;
+
+    // Idempotency keys, (channel, key) to the first publish's position, each expiring with its window.
+    private readonly MemoryCache _published;
     private readonly TimeProvider _time;
     private readonly StreamTable _streams;
     private readonly ConcurrentDictionary<string, MemoryBroker> _nodes = new(StringComparer.Ordinal);
@@ -85,6 +88,7 @@ public sealed class MemoryBackplane : IDisposable
         emptyIdle = TimeSpan.FromTicks(Math.Min(emptyIdle.Ticks, idle.Ticks));
         _time = time;
         _history = new MemoryCache(new MemoryCacheOptions { Clock = new Clock(time) });
+        _published = new MemoryCache(new MemoryCacheOptions { Clock = new Clock(time) });
         _streams = new StreamTable(time, maxStreams, idle, maxEmptyStreams, emptyIdle, OnEvicted);
     }
 
@@ -92,7 +96,14 @@ public sealed class MemoryBackplane : IDisposable
     internal (int Empty, int Published) StreamCount => _streams.Count;
 
     /// <summary>Frees the history it holds.</summary>
-    public void Dispose() => _history.Dispose();
+    public void Dispose()
+    {
+        _history.Dispose();
+        _published.Dispose();
+    }
+
+    /// <summary>The nodes attached now.</summary>
+    internal IReadOnlyList<string> Nodes => [.. _nodes.Keys];
 
     internal void Attach(string nodeId, MemoryBroker broker)
     {
@@ -140,8 +151,10 @@ public sealed class MemoryBackplane : IDisposable
         }
     }
 
-    internal StreamPosition Publish(string channel, Payload data, HistoryOptions history)
+    internal StreamPosition Publish(string channel, Payload data, HistoryOptions history, IdempotencyKey? idempotency)
     {
+        // The key is looked up and stored under the stream's lock, so of two racing publishes with
+        // one key, exactly one is published.
         while (true)
         {
             var stream = _streams.ForPublish(channel);
@@ -151,7 +164,15 @@ public sealed class MemoryBackplane : IDisposable
                 {
                     continue;
                 }
+                if (idempotency is { } once && _published.TryGetValue((channel, once.Key), out StreamPosition first))
+                {
+                    return first;
+                }
                 var publication = new Publication(channel, ++stream.Offset, stream.Epoch, data);
+                if (idempotency is { } key)
+                {
+                    _published.Set((channel, key.Key), publication.Position, _time.GetUtcNow() + key.Window);
+                }
                 if (history.IsEnabled)
                 {
                     AppendHistory(stream, publication, history);

@@ -63,19 +63,60 @@ public static class PubSubEndpointRouteBuilderExtensions
     }
 
     /// <summary>
-    /// Maps the server API for back-end publishers under <paramref name="prefix"/>:
-    /// <c>POST publish</c> and <c>GET history</c>. It is guarded by <see cref="PubSubOptions.ApiKey"/>,
-    /// by an authorization policy put on the returned builder, or both; with neither it refuses every call.
+    /// Maps the server API for back-end code under <paramref name="prefix"/>: <c>POST publish</c>
+    /// and <c>GET history</c>, and the control endpoints (<see cref="IPubSubControl"/>): <c>POST
+    /// disconnect</c>, <c>unsubscribe</c>, <c>subscribe</c>, <c>broadcast</c>, <c>GET channels</c>
+    /// and <c>info</c>. It is guarded by <see cref="PubSubOptions.ApiKey"/>, by an authorization
+    /// policy put on the returned builder, or both; with neither it refuses every call. Each
+    /// endpoint declares its request and response bodies, so an application that adds an OpenAPI
+    /// document (<c>AddOpenApi()</c>, as the Host does) describes them.
     /// </summary>
     public static IEndpointConventionBuilder MapPubSubApi(this IEndpointRouteBuilder endpoints, string prefix = "/api")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         EnsureServices(endpoints, nameof(MapPubSubApi));
         var api = endpoints.ServiceProvider.GetRequiredService<ServerApi>();
-        var group = endpoints.MapGroup(prefix);
-        group.MapPost("publish", api.PublishAsync);
-        group.MapGet("history", api.HistoryAsync);
+        var control = endpoints.ServiceProvider.GetRequiredService<ControlApi>();
+        var group = endpoints.MapGroup(prefix).WithTags("PubSub server API");
+
+        // Delegates rather than RequestDelegates, so the endpoints carry their method for API
+        // descriptions; the query parameters are named for the same reason (the handlers read the
+        // query themselves, with the protocol's error bodies).
+        Post(group, "publish", (HttpContext context) => api.PublishAsync(context), typeof(PublishBody), typeof(PositionBody),
+            "Publishes to a channel; with an idempotencyKey, once per key within the channel's window.");
+        Get(group, "history", (HttpContext context, string? channel, string? epoch, string? offset, string? limit) => api.HistoryAsync(context), typeof(HistoryBody),
+            "Reads a channel's retained publications after a position (epoch and offset, together), at most limit (1–1000, default 100).");
+        Post(group, "disconnect", (HttpContext context) => control.DisconnectAsync(context), typeof(DisconnectBody), typeof(SessionsBody),
+            "Ends the sessions of a user (on every node) or one session, with a code (default 4500) and reason.");
+        Post(group, "unsubscribe", (HttpContext context) => control.UnsubscribeAsync(context), typeof(UnsubscribeBody), typeof(SessionsBody),
+            "Ends a user's (or one session's) subscriptions to a channel; each session gets 'unsubscribed'.");
+        Post(group, "subscribe", (HttpContext context) => control.SubscribeAsync(context), typeof(SubscribeBody), typeof(SessionsBody),
+            "Subscribes a user's (or one session's) live sessions to a channel; each gets 'subscribed'.");
+        Post(group, "broadcast", (HttpContext context) => control.BroadcastAsync(context), typeof(BroadcastBody), typeof(BroadcastAnswerBody),
+            "Publishes one payload to up to 100 channels; each gets its own offset, or an error.");
+        Get(group, "channels", (HttpContext context, string? pattern) => control.ChannelsAsync(context), typeof(ChannelsBody),
+            "The channels with subscribers (at most 1,000, in order), filtered by a pattern ('*' any run, '?' one character), with subscriber counts summed over the nodes.");
+        Get(group, "info", (HttpContext context) => control.InfoAsync(context), typeof(InfoBody),
+            "The live nodes, each with its sessions by transport and its uptime in seconds.");
         return group;
+    }
+
+    /// <summary>The statuses every server API endpoint may answer with an error body.</summary>
+    private static readonly int[] s_apiErrors = [400, 401, 403, 404, 408, 409, 413, 429, 503, 504];
+
+    private static void Post(RouteGroupBuilder group, string pattern, Delegate handler, Type request, Type response, string summary) =>
+        Describe(group.MapPost(pattern, handler).Accepts(request, "application/json"), pattern, response, summary);
+
+    private static void Get(RouteGroupBuilder group, string pattern, Delegate handler, Type response, string summary) =>
+        Describe(group.MapGet(pattern, handler), pattern, response, summary);
+
+    private static void Describe(RouteHandlerBuilder endpoint, string name, Type response, string summary)
+    {
+        endpoint.WithName("pubsub-" + name).WithSummary(summary).Produces(StatusCodes.Status200OK, response, "application/json");
+        foreach (var status in s_apiErrors)
+        {
+            endpoint.Produces<ErrorBody>(status, "application/json");
+        }
     }
 
     /// <summary>

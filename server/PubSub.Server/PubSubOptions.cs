@@ -36,11 +36,20 @@ public sealed class PubSubOptions
     /// <summary>The default <see cref="WriteTimeout"/>: 10 s.</summary>
     public static readonly TimeSpan DefaultWriteTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The default <see cref="NodeRequestTimeout"/>: 5 s.</summary>
+    public static readonly TimeSpan DefaultNodeRequestTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// This node's id, which prefixes the ids of the sessions it owns. Letters and digits only.
     /// Default: a random id per process start, which is what you want unless you need stable ids in logs.
     /// </summary>
     public string? NodeId { get; set; }
+
+    /// <summary>
+    /// How long a control operation (<see cref="IPubSubControl"/>) waits for another node's answer
+    /// before it reports the node as not answering. Default 5 s.
+    /// </summary>
+    public TimeSpan NodeRequestTimeout { get; set; } = DefaultNodeRequestTimeout;
 
     /// <summary>How often the server pings a WebSocket session and writes an SSE heartbeat comment. Default 25 s.</summary>
     public TimeSpan PingInterval { get; set; } = DefaultPingInterval;

@@ -25,6 +25,10 @@ internal sealed class PubSubOptionsValidator(IOptions<AuthenticationOptions> aut
         {
             failures.Add($"MaxMessageSize must be at least 256 bytes (it is {options.MaxMessageSize}).");
         }
+        if (options.NodeRequestTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("NodeRequestTimeout must be positive.");
+        }
         if (options.MaxChannelLength is < 1 or > 4096)
         {
             failures.Add($"MaxChannelLength must be from 1 to 4096 (it is {options.MaxChannelLength}).");
@@ -103,6 +107,10 @@ internal sealed class PubSubOptionsValidator(IOptions<AuthenticationOptions> aut
         catch (RoutePatternException e)
         {
             failures.Add($"Channel template '{template}' is not a valid route pattern: {e.Message}");
+        }
+        if (channel.IdempotencyWindow <= TimeSpan.Zero)
+        {
+            failures.Add($"Channel template '{template}': IdempotencyWindow must be positive.");
         }
         if (channel.HistorySize < 0)
         {

@@ -7,6 +7,7 @@ using PubSub.Api;
 using PubSub.Brokers;
 using PubSub.Channels;
 using PubSub.Cluster;
+using PubSub.Control;
 using PubSub.Diagnostics;
 using PubSub.Health;
 using PubSub.Http;
@@ -89,9 +90,15 @@ public static class PubSubServiceCollectionExtensions
         services.AddSingleton<SessionRequestHandler>();
         services.AddSingleton<SessionForwarder>();
         services.AddSingleton<INodeMessageHandler>(provider => provider.GetRequiredService<SessionForwarder>());
+        services.AddSingleton<NodeControl>();
+        services.AddSingleton<NodeRequests>();
+        services.AddSingleton<INodeMessageHandler>(provider => provider.GetRequiredService<NodeRequests>());
+        services.AddSingleton<PubSubControl>();
+        services.AddSingleton<IPubSubControl>(provider => provider.GetRequiredService<PubSubControl>());
         services.AddSingleton<SessionEndpoints>();
         services.AddSingleton<ApiKeyGuard>();
         services.AddSingleton<ServerApi>();
+        services.AddSingleton<ControlApi>();
         // Made only if something maps MapPubSubStats(): until then no listener taxes the hot paths.
         services.AddSingleton<NodeSnapshot>();
         return builder;

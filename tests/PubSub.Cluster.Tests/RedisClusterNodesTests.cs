@@ -32,7 +32,40 @@ public sealed class RedisClusterNodesTests : IAsyncLifetime
     {
         o.Configuration = _cluster.Configuration;
         o.Mode = RedisMode.Cluster;
-    }));
+    }), host: h => h.Services.AddTestAuthentication());
+
+    [Fact]
+    public async Task A_publish_retried_with_its_idempotency_key_on_the_other_node_is_published_once_on_every_master()
+    {
+        // Enough channels that every master holds some of the keys.
+        var channels = Enumerable.Range(0, 12).Select(i => $"chat/once-{i}").ToList();
+        foreach (var channel in channels)
+        {
+            var first = await _a.Publisher.PublishAsync(channel, Payload.FromValue(1), "retry-1");
+            var retried = await _b.Publisher.PublishAsync(channel, Payload.FromValue(1), "retry-1");
+            var history = await _b.Publisher.GetHistoryAsync(channel);
+
+            Assert.Equal(first, retried);
+            Assert.Single(history.Publications);
+        }
+    }
+
+    [Fact]
+    public async Task Disconnecting_a_user_reaches_their_sessions_on_the_other_node_and_info_lists_both_nodes()
+    {
+        await using var alice = await RawSession.OpenAsync(_b.BaseUri, "websocket", "alice");
+        await using var onA = await RawSession.OpenAsync(_a.BaseUri, "long-polling", "alice");
+        var control = _a.Services.GetRequiredService<IPubSubControl>();
+
+        var info = await control.InfoAsync();
+        var result = await control.DisconnectAsync(SessionTarget.User("alice"));
+        var disconnect = await alice.NextOfTypeAsync("disconnect");
+
+        Assert.Equal(new[] { _a.NodeId, _b.NodeId }.Order(), info.Nodes.Select(n => n.NodeId).Order());
+        Assert.Equal(2, result.Sessions);
+        Assert.Empty(result.UnansweredNodes);
+        Assert.Equal(4500, disconnect.GetProperty("code").GetInt32());
+    }
 
     [Fact]
     public async Task Channels_on_every_master_reach_clients_on_both_nodes_with_the_same_offsets()

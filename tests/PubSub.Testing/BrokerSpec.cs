@@ -364,4 +364,59 @@ public abstract class BrokerSpec : IAsyncLifetime
         await b.Broker.StopAsync(CancellationToken.None);
         Assert.False(await a.Broker.SendToNodeAsync(b.NodeId, "x"u8.ToArray(), CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_publish_repeated_with_its_idempotency_key_returns_the_first_position_and_publishes_nothing_from_any_node()
+    {
+        var (a, handler, _) = await StartNodeAsync();
+        var (b, _, _) = await StartNodeAsync();
+        var channel = NewChannel();
+        await a.SubscribeAsync(channel, CancellationToken.None);
+        var once = new IdempotencyKey("key-" + Guid.NewGuid().ToString("N"), TimeSpan.FromMinutes(1));
+
+        var first = await a.PublishAsync(channel, Json("1"), History10, once, CancellationToken.None);
+        var repeat = await b.PublishAsync(channel, Json("1"), History10, once, CancellationToken.None);
+        var elsewhere = await b.PublishAsync(NewChannel(), Json("1"), History10, once, CancellationToken.None);
+        var next = await a.PublishAsync(channel, Json("2"), History10, CancellationToken.None);
+        var delivered = await handler.PublicationsAsync(2);
+        var history = await a.ReadHistoryAsync(channel, new HistoryQuery(null, 10), CancellationToken.None);
+
+        Assert.Equal(first, repeat);
+        Assert.Equal(1, elsewhere.Offset);
+        Assert.Equal(2, next.Offset);
+        Assert.Equal(["1", "2"], delivered.Select(p => Encoding.UTF8.GetString(p.Data.Bytes.Span)));
+        Assert.Equal([1L, 2], history.Publications.Select(p => p.Offset));
+    }
+
+    [Fact]
+    public async Task Of_racing_publishes_with_one_idempotency_key_exactly_one_is_published()
+    {
+        var (a, _, _) = await StartNodeAsync();
+        var (b, _, _) = await StartNodeAsync();
+        var channel = NewChannel();
+        var once = new IdempotencyKey("race", TimeSpan.FromMinutes(1));
+
+        var positions = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            (i % 2 == 0 ? a : b).PublishAsync(channel, Json($"{i}"), History10, once, CancellationToken.None).AsTask())).WithTimeout("the publishes");
+        var history = await a.ReadHistoryAsync(channel, new HistoryQuery(null, 10), CancellationToken.None);
+
+        Assert.Single(positions.Distinct());
+        Assert.Single(history.Publications);
+    }
+
+    [Fact]
+    public async Task The_node_list_holds_every_started_node_and_not_one_that_stopped()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+
+        var both = await a.Broker.GetNodesAsync(CancellationToken.None);
+        await b.Broker.StopAsync(CancellationToken.None);
+        var one = await a.Broker.GetNodesAsync(CancellationToken.None);
+
+        Assert.Contains(a.NodeId, both);
+        Assert.Contains(b.NodeId, both);
+        Assert.Contains(a.NodeId, one);
+        Assert.DoesNotContain(b.NodeId, one);
+    }
 }

@@ -23,6 +23,11 @@ public abstract class MemoryBrokerDecorator : IBroker
     public virtual ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken) =>
         Inner.PublishAsync(channel, data, history, cancellationToken);
 
+    public virtual ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, IdempotencyKey idempotency, CancellationToken cancellationToken) =>
+        Inner.PublishAsync(channel, data, history, idempotency, cancellationToken);
+
+    public virtual ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken) => Inner.GetNodesAsync(cancellationToken);
+
     public virtual ValueTask<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken) =>
         Inner.ReadHistoryAsync(channel, query, cancellationToken);
 

@@ -6,11 +6,14 @@ namespace PubSub.Redis;
 /// <summary>
 /// This node as the others see it in Redis: the pub/sub channel it hears node-to-node messages on,
 /// and the key that says it is alive (set every heartbeat with expiry
-/// <see cref="RedisBrokerOptions.NodeTimeout"/>, deleted when the node stops). The key is set only
+/// <see cref="RedisBrokerOptions.NodeTimeout"/>, deleted when the node stops), and its entry in the
+/// roster of live nodes (<see cref="RedisKeys.Roster"/>: one sorted set, which
+/// <see cref="IBroker.GetNodesAsync"/> reads, renewed and removed with the key). Both are set only
 /// while the channel is subscribed: a node that looks alive must be able to receive.
 /// </summary>
 internal sealed partial class NodeLiveness(
     RedisShard shard,
+    RedisShard rosterShard,
     RedisKeys keys,
     string nodeId,
     RedisBrokerOptions options,
@@ -63,6 +66,8 @@ internal sealed partial class NodeLiveness(
         try
         {
             await commands.CallAsync(shard, db => db.StringSetAsync(_aliveKey, 1, options.NodeTimeout), shard.Name, "renew this node's liveness on", cancellationToken);
+            await commands.RunAsync(rosterShard, RedisScripts.RenewRoster, [keys.Roster], [nodeId, (long)Math.Ceiling(options.NodeTimeout.TotalMilliseconds)],
+                rosterShard.Name, "renew this node's roster entry on", cancellationToken);
         }
         catch (Exception e) when (e is PubSubException or OperationCanceledException)
         {
@@ -76,6 +81,7 @@ internal sealed partial class NodeLiveness(
         try
         {
             await commands.AwaitAsync(shard.Database.KeyDeleteAsync(_aliveKey), shard, shard.Name, "remove this node's liveness key on", cancellationToken);
+            await commands.AwaitAsync(rosterShard.Database.SortedSetRemoveAsync(keys.Roster, nodeId), rosterShard, rosterShard.Name, "remove this node's roster entry on", cancellationToken);
         }
         catch (Exception e) when (e is PubSubException or OperationCanceledException || RedisCommands.IsRedisFailure(e))
         {

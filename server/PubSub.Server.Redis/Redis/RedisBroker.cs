@@ -99,7 +99,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         {
             Log.UnreachableAtStart(_logger, shard.Unreachable);
         }
-        _liveness = new NodeLiveness(ShardFor(nodeId), _keys, nodeId, _options, _commands, OnNodeMessage, _logger);
+        _liveness = new NodeLiveness(ShardFor(nodeId), ShardFor(_keys.Roster), _keys, nodeId, _options, _commands, OnNodeMessage, _logger);
         // Listen before announcing: a node that looks alive must be able to receive.
         await _liveness.ListenAsync(_stopping.Token);
         await _liveness.RenewAsync(_stopping.Token);
@@ -149,21 +149,28 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         _stopping.Dispose();
     }
 
-    public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken)
+    public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken) =>
+        PublishAsync(channel, data, history, idempotency: null, cancellationToken);
+
+    public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, IdempotencyKey idempotency, CancellationToken cancellationToken) =>
+        PublishAsync(channel, data, history, (IdempotencyKey?)idempotency, cancellationToken);
+
+    private async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, IdempotencyKey? idempotency, CancellationToken cancellationToken)
     {
         var shard = ShardFor(channel);
         var size = history.IsEnabled ? history.Size : 0;
         var ttl = history.IsEnabled ? Milliseconds(history.Ttl) : 0;
+        RedisKey[] keys = idempotency is { } once
+            ? [_keys.Meta(channel), _keys.History(channel), _keys.Once(channel, once.Key)]
+            : [_keys.Meta(channel), _keys.History(channel)];
+        RedisValue[] values = [Ids.NewEpoch(), data.IsBinary ? BinaryKind : JsonKind, ArrayOf(data.Bytes), size, ttl, Milliseconds(_options.StreamIdleTimeout), _keys.Publications(channel), PublishCommandOf(shard, channel)];
+        if (idempotency is { } key)
+        {
+            values = [.. values, Milliseconds(key.Window)];
+        }
         // Issued before the first await: publishes made one after another reach Redis in that
         // order, pipelined on the shard's connection rather than one round trip at a time.
-        var result = await _commands.RunAsync(
-            shard,
-            RedisScripts.Publish,
-            [_keys.Meta(channel), _keys.History(channel)],
-            [Ids.NewEpoch(), data.IsBinary ? BinaryKind : JsonKind, ArrayOf(data.Bytes), size, ttl, Milliseconds(_options.StreamIdleTimeout), _keys.Publications(channel), PublishCommandOf(shard, channel)],
-            channel,
-            "publish",
-            cancellationToken);
+        var result = await _commands.RunAsync(shard, RedisScripts.Publish, keys, values, channel, "publish", cancellationToken);
         var parts = (RedisResult[])result!;
         return new StreamPosition((long)parts[0], (string)parts[1]!);
     }
@@ -248,6 +255,13 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
             "send a message to node",
             cancellationToken);
         return (long)result > 0;
+    }
+
+    public async ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken)
+    {
+        var roster = _keys.Roster;
+        var result = await _commands.RunAsync(ShardFor(roster), RedisScripts.ReadRoster, [roster], [], roster, "read the live nodes from", cancellationToken);
+        return [.. ((RedisResult[])result!).Select(node => (string)node!)];
     }
 
     public async ValueTask<string?> CheckAvailabilityAsync(CancellationToken cancellationToken)

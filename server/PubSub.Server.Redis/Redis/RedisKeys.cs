@@ -31,6 +31,15 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>String key that exists while the node is alive (renewed by its heartbeat).</summary>
     public string Alive(string nodeId) => prefix + "alive:" + Tag(nodeId);
 
+    /// <summary>
+    /// String key that holds an idempotency key's first publish (<c>{offset}:{epoch}</c>) for its
+    /// window; in the channel's slot, after the key escaped as a tag is, so only the channel's tag counts.
+    /// </summary>
+    public string Once(string channel, string key) => prefix + "once:" + Tag(key)[1..^1] + ":" + Tag(channel);
+
+    /// <summary>Sorted set of the live nodes' ids, scored by when each one's entry expires (Unix ms).</summary>
+    public string Roster => prefix + "nodes";
+
     /// <summary>The name as a hash tag: <c>{name}</c>, escaped so it is the whole tag.</summary>
     internal static string Tag(string name)
     {

@@ -11,9 +11,11 @@ namespace PubSub.Redis;
 internal static class RedisScripts
 {
     /// <summary>
-    /// KEYS: meta, history. ARGV: epoch candidate, kind, data, history size (0: none), history TTL
-    /// (ms), idle TTL (ms), pub/sub channel, publish command (PUBLISH, or SPUBLISH in a cluster:
-    /// the channel shares the keys' slot, so the script stays on one shard). Returns {offset, epoch}.
+    /// KEYS: meta, history, and for an idempotent publish the key's string (in the channel's slot).
+    /// ARGV: epoch candidate, kind, data, history size (0: none), history TTL (ms), idle TTL (ms),
+    /// pub/sub channel, publish command (PUBLISH, or SPUBLISH in a cluster: the channel shares the
+    /// keys' slot, so the script stays on one shard), and for an idempotent publish the key's
+    /// window (ms). Returns {offset, epoch}.
     /// </summary>
     /// <remarks>
     /// A missing meta hash means the channel is new or lost its stream: the candidate becomes the
@@ -21,7 +23,17 @@ internal static class RedisScripts
     /// Everything that can fail (XADD) runs before the offset is stored, because a script that
     /// fails halfway is not rolled back and a stored offset without a publication is a gap.
     /// </remarks>
+    /// An idempotency key that is still there holds <c>{offset}:{epoch}</c> of the first publish,
+    /// which is returned with nothing published; otherwise it is set (SET NX PX) in the same step
+    /// as the publish, so of two racing publishes with one key exactly one is published.
     public static readonly LuaScript Publish = new("""
+        if KEYS[3] then
+          local first = redis.call('GET', KEYS[3])
+          if first then
+            local colon = string.find(first, ':', 1, true)
+            return {tonumber(string.sub(first, 1, colon - 1)), string.sub(first, colon + 1)}
+          end
+        end
         local meta = redis.call('HMGET', KEYS[1], 'e', 'o')
         local epoch = meta[1]
         local offset = 1
@@ -45,7 +57,32 @@ internal static class RedisScripts
         redis.call('HSET', KEYS[1], 'e', epoch, 'o', id)
         redis.call('PEXPIRE', KEYS[1], idle)
         redis.call(ARGV[8], ARGV[7], ARGV[2] .. id .. ':' .. epoch .. ':' .. ARGV[3])
+        if KEYS[3] then
+          redis.call('SET', KEYS[3], id .. ':' .. epoch, 'NX', 'PX', ARGV[9])
+        end
         return {offset, epoch}
+        """);
+
+    /// <summary>
+    /// KEYS: the roster (a sorted set of node ids by when their entry expires, Unix ms). ARGV: the
+    /// node's id, the node timeout (ms). Renews the node's entry, drops the expired ones, and keeps
+    /// the roster itself only as long as a node renews it. Redis's clock, so nodes' clocks need not agree.
+    /// </summary>
+    public static readonly LuaScript RenewRoster = new("""
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local timeout = tonumber(ARGV[2])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now))
+        redis.call('ZADD', KEYS[1], string.format('%d', now + timeout), ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], timeout)
+        return 1
+        """);
+
+    /// <summary>KEYS: the roster. Returns the ids of the nodes whose entry has not expired.</summary>
+    public static readonly LuaScript ReadRoster = new("""
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. string.format('%d', now), '+inf')
         """);
 
     /// <summary>

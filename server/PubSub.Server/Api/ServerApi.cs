@@ -38,14 +38,14 @@ internal sealed class ServerApi
         {
             return;
         }
-        if (!TryParsePublish(body, out var channel, out var data, out var problem))
+        if (!TryParsePublish(body, out var channel, out var data, out var idempotencyKey, out var problem))
         {
             await HttpErrors.WriteAsync(context, PubSubErrorCodes.BadRequest, problem);
             return;
         }
         try
         {
-            var position = await _publisher.PublishAsync(channel, data, ChannelPublisher.Api, context.RequestAborted);
+            var position = await _publisher.PublishAsync(channel, data, idempotencyKey, ChannelPublisher.Api, context.RequestAborted);
             await WriteJsonAsync(context, writer =>
             {
                 writer.WriteStartObject();
@@ -103,10 +103,11 @@ internal sealed class ServerApi
     private Task<bool> AuthorizeAsync(HttpContext context) =>
         _guard.AuthorizeAsync(context, "The server API is closed: configure PubSub:ApiKey, or put an authorization policy on MapPubSubApi().");
 
-    private static bool TryParsePublish(byte[] body, out string channel, out Payload data, out string problem)
+    private static bool TryParsePublish(byte[] body, out string channel, out Payload data, out string? idempotencyKey, out string problem)
     {
         channel = "";
         data = default;
+        idempotencyKey = null;
         try
         {
             using var document = JsonDocument.Parse(body);
@@ -124,6 +125,10 @@ internal sealed class ServerApi
             if (!TryGetString(channelElement, out channel))
             {
                 problem = "'channel' is not valid Unicode: it holds an escaped lone surrogate.";
+                return false;
+            }
+            if (!TryReadIdempotencyKey(root, out idempotencyKey, out problem))
+            {
                 return false;
             }
             var hasData = root.TryGetProperty("data", out var dataElement);
@@ -162,7 +167,25 @@ internal sealed class ServerApi
         }
     }
 
-    private static bool TryGetString(JsonElement element, out string value)
+    /// <summary>The optional <c>idempotencyKey</c> of a publish body: a string of 1 to 128 characters.</summary>
+    internal static bool TryReadIdempotencyKey(JsonElement root, out string? key, out string problem)
+    {
+        key = null;
+        problem = "";
+        if (!root.TryGetProperty("idempotencyKey", out var element))
+        {
+            return true;
+        }
+        if (element.ValueKind != JsonValueKind.String || !TryGetString(element, out var value) || !IdempotencyKey.IsValid(value))
+        {
+            problem = $"'idempotencyKey' must be a string of 1 to {IdempotencyKey.MaxLength} characters.";
+            return false;
+        }
+        key = value;
+        return true;
+    }
+
+    internal static bool TryGetString(JsonElement element, out string value)
     {
         try
         {

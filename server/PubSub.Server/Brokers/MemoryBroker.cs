@@ -29,7 +29,13 @@ internal sealed class MemoryBroker(MemoryBackplane backplane, bool ownsBackplane
     }
 
     public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(backplane.Publish(channel, data, history));
+        ValueTask.FromResult(backplane.Publish(channel, data, history, idempotency: null));
+
+    public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, IdempotencyKey idempotency, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(backplane.Publish(channel, data, history, idempotency));
+
+    public ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult(backplane.Nodes);
 
     public ValueTask<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken) =>
         ValueTask.FromResult(backplane.ReadHistory(channel, query));

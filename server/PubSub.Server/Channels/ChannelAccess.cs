@@ -66,7 +66,7 @@ internal sealed class ChannelAccess
     }
 
     /// <summary>The id a user-limited channel is compared with: the name identifier (a token's <c>sub</c>), else the name.</summary>
-    private static string? UserIdOf(ClaimsPrincipal user) =>
+    internal static string? UserIdOf(ClaimsPrincipal user) =>
         user.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? user.Identity?.Name;
 
     private static PubSubException Forbidden(string message) => new(PubSubErrorCodes.Forbidden, message);

@@ -18,11 +18,18 @@ internal sealed class ChannelPublisher(MeasuredBroker broker, ChannelRegistry ch
     public const string Client = "client";
 
     public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, CancellationToken cancellationToken = default) =>
-        PublishAsync(channel, data, Server, cancellationToken);
+        PublishAsync(channel, data, idempotencyKey: null, Server, cancellationToken);
+
+    public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, string idempotencyKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(idempotencyKey);
+        return PublishAsync(channel, data, idempotencyKey, Server, cancellationToken);
+    }
 
     /// <summary>Publishes for <paramref name="publisher"/> (<see cref="Server"/>, <see cref="Api"/>), counting the outcome.</summary>
-    public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, string publisher, CancellationToken cancellationToken) =>
-        await MeasureAsync(publisher, () => PublishAsync(channels.Resolve(channel), data, cancellationToken));
+    public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, string? idempotencyKey, string publisher, CancellationToken cancellationToken) =>
+        await MeasureAsync(publisher, () => PublishAsync(channels.Resolve(channel), data, idempotencyKey, cancellationToken));
+
 
     /// <summary>Runs a publish request and counts its outcome (<c>pubsub.publication</c>), whatever refused it.</summary>
     public async ValueTask<StreamPosition> MeasureAsync(string publisher, Func<ValueTask<StreamPosition>> publish)
@@ -40,14 +47,25 @@ internal sealed class ChannelPublisher(MeasuredBroker broker, ChannelRegistry ch
         }
     }
 
-    /// <summary>Publishes to a resolved channel; the size limit applies to every publisher.</summary>
-    public async ValueTask<StreamPosition> PublishAsync(ChannelMatch match, Payload data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes to a resolved channel; the size limit applies to every publisher. With an
+    /// <paramref name="idempotencyKey"/>, once per key within the channel's idempotency window.
+    /// </summary>
+    public async ValueTask<StreamPosition> PublishAsync(ChannelMatch match, Payload data, string? idempotencyKey, CancellationToken cancellationToken)
     {
         if (data.Bytes.Length > _options.MaxMessageSize)
         {
             throw new PubSubException(PubSubErrorCodes.MessageTooLarge, $"The data is larger than {_options.MaxMessageSize} bytes.");
         }
-        return await broker.PublishAsync(match.Channel, data, match.Options.History, cancellationToken);
+        if (idempotencyKey is null)
+        {
+            return await broker.PublishAsync(match.Channel, data, match.Options.History, cancellationToken);
+        }
+        if (!IdempotencyKey.IsValid(idempotencyKey))
+        {
+            throw new PubSubException(PubSubErrorCodes.BadRequest, $"An idempotency key must be 1 to {IdempotencyKey.MaxLength} characters.");
+        }
+        return await broker.PublishAsync(match.Channel, data, match.Options.History, new IdempotencyKey(idempotencyKey, match.Options.IdempotencyWindow), cancellationToken);
     }
 
     public async ValueTask<HistoryPage> GetHistoryAsync(string channel, StreamPosition? since = null, int limit = 100, CancellationToken cancellationToken = default) =>

@@ -137,6 +137,11 @@ internal sealed partial class SessionForwarder : INodeMessageHandler
                         pending.Answer.TrySetResult(new SessionResponse(root.GetProperty("status").GetInt32(), contentType, body));
                     }
                     return;
+                case "request":
+                    break;
+                default:
+                    // Another handler's message (NodeRequests).
+                    return;
             }
             var request = new SessionRequest(
                 root.GetProperty("type").GetString() == "poll" ? SessionRequestKind.Poll : SessionRequestKind.Send,

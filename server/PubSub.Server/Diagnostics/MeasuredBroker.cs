@@ -19,6 +19,12 @@ internal sealed class MeasuredBroker(IBroker inner, PubSubMetrics metrics) : IBr
     public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, CancellationToken cancellationToken) =>
         MeasureAsync("publish", inner.PublishAsync(channel, data, history, cancellationToken));
 
+    public ValueTask<StreamPosition> PublishAsync(string channel, Payload data, HistoryOptions history, IdempotencyKey idempotency, CancellationToken cancellationToken) =>
+        MeasureAsync("publish", inner.PublishAsync(channel, data, history, idempotency, cancellationToken));
+
+    public ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken) =>
+        MeasureAsync("nodes", inner.GetNodesAsync(cancellationToken));
+
     public ValueTask<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken) =>
         MeasureAsync("read", inner.ReadHistoryAsync(channel, query, cancellationToken));
 

@@ -26,6 +26,9 @@ internal sealed class ClientFrame
     public Payload? Data { get; init; }
 
     public int? Limit { get; init; }
+
+    /// <summary>A publish's idempotency key (1–128 characters), or null.</summary>
+    public string? IdempotencyKey { get; init; }
 }
 
 /// <summary>Why a frame was refused; <see cref="Id"/> is set when the frame's id could be read.</summary>
@@ -44,5 +47,6 @@ internal struct ClientFrameFields
     public StreamPosition? Since;
     public Payload? Data;
     public int? Limit;
+    public string? IdempotencyKey;
     public string? Problem;
 }

@@ -98,6 +98,10 @@ internal static class ClientFrameParser
                         fields.Problem ??= LimitProblem;
                     }
                 }
+                else if (field == Field.IdempotencyKey)
+                {
+                    fields.IdempotencyKey = ReadString(ref reader, "idempotencyKey", ref fields.Problem);
+                }
                 else
                 {
                     reader.Skip();
@@ -127,7 +131,12 @@ internal static class ClientFrameParser
     internal static bool Complete(in ClientFrameFields fields, out ClientFrame? frame, out ProtocolError error)
     {
         frame = null;
-        var (type, id, channel, since, data, limit, fieldError) = (fields.Type, fields.Id, fields.Channel, fields.Since, fields.Data, fields.Limit, fields.Problem);
+        var (type, id, channel, since, data, limit, idempotencyKey, fieldError) =
+            (fields.Type, fields.Id, fields.Channel, fields.Since, fields.Data, fields.Limit, fields.IdempotencyKey, fields.Problem);
+        if (idempotencyKey is not null && !IdempotencyKey.IsValid(idempotencyKey))
+        {
+            fieldError ??= $"'idempotencyKey' must be 1 to {IdempotencyKey.MaxLength} characters.";
+        }
         if (fieldError is not null)
         {
             error = new(PubSubErrorCodes.BadRequest, fieldError, id);
@@ -169,7 +178,7 @@ internal static class ClientFrameParser
             return false;
         }
 
-        frame = new ClientFrame { Type = known, Id = id, Channel = channel, Since = since, Data = data, Limit = limit };
+        frame = new ClientFrame { Type = known, Id = id, Channel = channel, Since = since, Data = data, Limit = limit, IdempotencyKey = idempotencyKey };
         error = default;
         return true;
     }
@@ -283,6 +292,7 @@ internal static class ClientFrameParser
         Data,
         Binary,
         Limit,
+        IdempotencyKey,
     }
 
     private static Field FieldOf(ref Utf8JsonReader reader) =>
@@ -293,6 +303,7 @@ internal static class ClientFrameParser
         : NameIs(ref reader, "data"u8) ? Field.Data
         : NameIs(ref reader, "binary"u8) ? Field.Binary
         : NameIs(ref reader, "limit"u8) ? Field.Limit
+        : NameIs(ref reader, "idempotencyKey"u8) ? Field.IdempotencyKey
         : Field.Other;
 
     internal static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";

@@ -165,6 +165,10 @@ internal static class MessagePackClientFrameParser
                     reader.Skip();
                 }
             }
+            else if (name.SequenceEqual("idempotencyKey"u8))
+            {
+                fields.IdempotencyKey = ReadString(ref reader, "idempotencyKey", ref fields.Problem);
+            }
             else if (name.SequenceEqual("limit"u8))
             {
                 if (ReadInteger(ref reader, ClientFrameParser.MaxHistoryLimit) is { } limit && limit >= 1)

@@ -213,7 +213,7 @@ internal sealed partial class SessionFrameHandler(
         ValueTask<StreamPosition> publishing;
         try
         {
-            publishing = publisher.PublishAsync(match, data, CancellationToken.None);
+            publishing = publisher.PublishAsync(match, data, frame.IdempotencyKey, CancellationToken.None);
         }
         catch
         {

@@ -118,6 +118,10 @@ public sealed class ProtocolVectorsTests
         {
             fields["limit"] = limit;
         }
+        if (frame.IdempotencyKey is { } key)
+        {
+            fields["idempotencyKey"] = key;
+        }
         return JsonSerializer.Serialize(fields);
     }
 
