@@ -7,7 +7,7 @@ namespace PubSub.Testing;
 /// <summary>
 /// One raw protocol session on any transport, as a given user of the test scheme (the node needs
 /// <see cref="TestAuthenticationExtensions.AddTestAuthentication"/>), for tests that run the same
-/// steps on every transport: <c>[Theory, MemberData(nameof(RawSession.Transports), MemberType = typeof(RawSession))]</c>.
+/// steps on every transport (WebSocket and long-polling in both encodings): <c>[Theory, MemberData(nameof(RawSession.Transports), MemberType = typeof(RawSession))]</c>.
 /// </summary>
 public sealed class RawSession : IAsyncDisposable
 {
@@ -25,7 +25,7 @@ public sealed class RawSession : IAsyncDisposable
         Raw = raw;
     }
 
-    public static TheoryData<string> Transports => new() { "websocket", "sse", "long-polling" };
+    public static TheoryData<string> Transports => new() { "websocket", "sse", "long-polling", "websocket/msgpack", "long-polling/msgpack" };
 
     public string Transport { get; }
 
@@ -37,10 +37,11 @@ public sealed class RawSession : IAsyncDisposable
     /// <summary>Opens a session on <paramref name="node"/> as <paramref name="user"/>.</summary>
     public static async Task<RawSession> OpenAsync(Uri node, string transport, string user)
     {
+        var msgpack = transport.EndsWith("/msgpack", StringComparison.Ordinal);
         switch (transport)
         {
-            case "websocket":
-                var ws = await WsClient.ConnectAsync(new Uri($"ws://{node.Authority}/pubsub/ws"),
+            case "websocket" or "websocket/msgpack":
+                var ws = await WsClient.ConnectAsync(new Uri($"ws://{node.Authority}/pubsub/ws"), msgpack ? MessagePackFrames.Subprotocol : "pubsub.json",
                     configure: options => options.SetRequestHeader(TestAuthenticationHandler.UserHeader, user));
                 return new RawSession(transport, ws.SessionId, type => ws.NextOfTypeAsync(type, Skip(type)), async channel => await ws.SubscribeAsync(channel), ws, ws);
             case "sse":
@@ -53,7 +54,7 @@ public sealed class RawSession : IAsyncDisposable
                     await sse.NextOfTypeAsync("reply", "ping");
                 }, sse, sse);
             default:
-                var poll = await PollClient.OpenAsync(node, configure: client => client.Headers[TestAuthenticationHandler.UserHeader] = user);
+                var poll = await PollClient.OpenAsync(node, msgpack ? "?encoding=msgpack" : "", configure: client => client.Headers[TestAuthenticationHandler.UserHeader] = user);
                 return new RawSession(transport, poll.SessionId, type => poll.NextOfTypeAsync(type, Skip(type)), async channel =>
                 {
                     Assert.Equal(HttpStatusCode.NoContent, await poll.SendAsync(new { type = "subscribe", id = 1, channel }));

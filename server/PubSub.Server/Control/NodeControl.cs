@@ -79,7 +79,7 @@ internal sealed partial class NodeControl(
                 return false;
             }
             hub.Unsubscribe(subscription);
-            session.Send(OutboundFrame.Removing(ServerFrames.Unsubscribed(channel, request.UnsubscribeCode!, request.Reason ?? ""), channel));
+            session.Send(OutboundFrame.Removing(session.Encoding.Unsubscribed(channel, request.UnsubscribeCode!, request.Reason ?? ""), channel));
             await hooks.NotifyUnsubscribeAsync(subscription);
             return true;
         })));
@@ -99,7 +99,7 @@ internal sealed partial class NodeControl(
             {
                 // Made as the subscriptions of an SSE URL are: announced by 'subscribed', and in the cursor from then on.
                 await frames.SubscribeAuthorizedAsync(session, match, since: null,
-                    outcome => ServerFrames.Subscribed(match.Channel, outcome.Latest, outcome.Recovered), session.Closed);
+                    outcome => session.Encoding.Subscribed(match.Channel, outcome.Latest, outcome.Recovered), session.Closed);
                 return true;
             }
             catch (PubSubException e) when (e.Code == PubSubErrorCodes.AlreadySubscribed)
@@ -109,7 +109,7 @@ internal sealed partial class NodeControl(
             catch (PubSubException e)
             {
                 // Refused for this session (its subscription limit, the channel's subscriber limit, the broker): it is told so.
-                session.Send(OutboundFrame.Removing(ServerFrames.Unsubscribed(match.Channel, e.Code, e.Message), match.Channel));
+                session.Send(OutboundFrame.Removing(session.Encoding.Unsubscribed(match.Channel, e.Code, e.Message), match.Channel));
                 return false;
             }
         })));
