@@ -18,10 +18,14 @@ public sealed class ChannelFeedTests
 
     private ChannelFeed NewFeed(StreamPosition? floor = null)
     {
-        var feed = new ChannelFeed(Channel, null, new RedisChannel(Channel, RedisChannel.PatternMode.Literal), _source);
+        var feed = NewFeedBeforeItsFloor();
         feed.SetFloor(floor ?? _source.Latest);
         return feed;
     }
+
+    /// <summary>A feed whose subscribe has not yet read where the channel stands.</summary>
+    private ChannelFeed NewFeedBeforeItsFloor() =>
+        new(Channel, null, new RedisChannel(Channel, RedisChannel.PatternMode.Literal), _source);
 
     [Fact]
     public void Live_publications_in_order_are_delivered_and_repeats_dropped()
@@ -168,6 +172,50 @@ public sealed class ChannelFeedTests
         await _source.DeliveredCountAsync(1);
 
         Assert.Equal([missed], _source.Delivered);
+        Assert.False(feed.IsHolding);
+    }
+
+    [Fact]
+    public async Task A_restore_before_the_subscribe_read_its_floor_replays_nothing_from_before_the_floor()
+    {
+        // Published before the node subscribed: never owed to this feed.
+        _source.Append("old 1");
+        _source.Append("old 2");
+        var feed = NewFeedBeforeItsFloor();
+
+        // The pub/sub connection drops and comes back between the SUBSCRIBE and the read of the floor.
+        feed.Suspend();
+        feed.Recover();
+        var stateWithoutFloor = feed.State;
+        feed.RecoverIfStalled();
+        var heldLive = _source.Append("3");
+        feed.OnPublication(heldLive);
+        var readsWithoutFloor = _source.Reads;
+        feed.SetFloor(new StreamPosition(2, heldLive.Epoch));
+        await _source.DeliveredCountAsync(1);
+        var next = _source.Append("4");
+        feed.OnPublication(next);
+
+        Assert.Equal(ChannelFeed.FeedState.Holding, stateWithoutFloor);
+        Assert.Equal(0, readsWithoutFloor);
+        Assert.Equal([heldLive, next], _source.Delivered);
+        Assert.False(feed.IsHolding);
+    }
+
+    [Fact]
+    public async Task What_a_feed_held_before_its_floor_is_delivered_even_at_or_below_the_floor()
+    {
+        var feed = NewFeedBeforeItsFloor();
+        feed.Suspend();
+        feed.Recover();
+        // Published once the subscription was in effect, before the floor was read: at the floor, and held.
+        var held = _source.Append("1");
+        feed.OnPublication(held);
+
+        feed.SetFloor(_source.Latest);
+        await _source.DeliveredCountAsync(1);
+
+        Assert.Equal([held], _source.Delivered);
         Assert.False(feed.IsHolding);
     }
 

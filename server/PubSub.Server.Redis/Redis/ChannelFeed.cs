@@ -130,16 +130,26 @@ internal sealed partial class ChannelFeed
     /// </summary>
     public Task UnsubscribeAsync(ISubscriber subscriber) => subscriber.UnsubscribeAsync(RedisChannel);
 
-    /// <summary>Records where the channel stood once the subscription took effect: the reference for the first gap check.</summary>
+    /// <summary>
+    /// Records where the channel stood once the subscription took effect: the reference for the
+    /// first gap check. A feed that held publications back meanwhile recovers from here.
+    /// </summary>
     public void SetFloor(StreamPosition position)
     {
         lock (_gate)
         {
-            if (_delivered is null)
+            if (_delivered is not null)
             {
-                _floor = position;
+                return;
             }
+            _floor = position;
+            if (_state != FeedState.Holding)
+            {
+                return;
+            }
+            MoveTo(FeedState.Recovering);
         }
+        StartRecovery();
     }
 
     /// <summary>The pub/sub connection dropped: hold whatever arrives until <see cref="Recover"/> has read what was missed.</summary>
@@ -168,9 +178,29 @@ internal sealed partial class ChannelFeed
                     MoveTo(FeedState.RecoveringAgain);
                     return;
             }
+            if (!CanRecoverLocked())
+            {
+                return;
+            }
             MoveTo(FeedState.Recovering);
         }
         StartRecovery();
+    }
+
+    /// <summary>
+    /// True when the feed knows where it stands, so a recovery has a place to read from. Until its subscribe has read the channel's
+    /// position, nothing before that position is owed to it, so there is nothing to read back
+    /// from: reading from the start would hand the node the channel's whole history again. Such a
+    /// feed holds what arrives, and <see cref="SetFloor"/> starts the recovery.
+    /// </summary>
+    private bool CanRecoverLocked()
+    {
+        if ((_delivered ?? _floor) is not null)
+        {
+            return true;
+        }
+        MoveTo(FeedState.Holding);
+        return false;
     }
 
     /// <summary>
@@ -181,7 +211,7 @@ internal sealed partial class ChannelFeed
     {
         lock (_gate)
         {
-            if (_state != FeedState.Holding)
+            if (_state != FeedState.Holding || !CanRecoverLocked())
             {
                 return;
             }
