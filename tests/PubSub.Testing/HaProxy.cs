@@ -41,6 +41,10 @@ public sealed class HaProxy : IAsyncDisposable
               timeout client 120s
               timeout server 120s
               timeout tunnel 120s
+              # Without it a check must finish within its 'inter' (100-200 ms in the tests): on a
+              # loaded machine one slow answer took a healthy node out, and a client that should
+              # have reached it went to the other (DrainTests, once in a ten-run series).
+              timeout check 5s
 
             {{frontendAndBackends.Replace("{port}", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)}}
 
