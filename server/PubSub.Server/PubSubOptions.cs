@@ -126,6 +126,16 @@ public sealed class PubSubOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// Runs before every session opens (see <see cref="ConnectContext"/>): refuse the client,
+    /// attach connection information, subscribe it to channels from the server. A hook that throws
+    /// refuses the client with <c>internal</c> (HTTP 500) and is logged.
+    /// </summary>
+    public Func<ConnectContext, ValueTask>? OnConnect { get; set; }
+
+    /// <summary>Runs once for every session that opened, after it ended, with the reason (see <see cref="DisconnectContext"/>). Its failure is only logged.</summary>
+    public Func<DisconnectContext, ValueTask>? OnDisconnect { get; set; }
+
     /// <summary>How the node leaves when its host stops: at once by default, or drained over time.</summary>
     public PubSubDrain Drain { get; } = new();
 

@@ -1,5 +1,7 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PubSub.Sessions;
 
 namespace PubSub.Channels;
@@ -11,8 +13,69 @@ namespace PubSub.Channels;
 /// application's bug: it is logged here, once, with the hook and the channel, and the caller gets
 /// <c>internal</c> without the exception's details.
 /// </summary>
-internal sealed partial class HookRunner(IServiceScopeFactory scopes, ILogger<HookRunner> logger)
+internal sealed partial class HookRunner(IServiceScopeFactory scopes, IOptions<PubSubOptions> options, ChannelRegistry channels, ILogger<HookRunner> logger)
 {
+    /// <summary>
+    /// Runs the node's connect hook, if any: what it attached and the channels it subscribed the
+    /// session to, resolved. Throws the protocol error of a rejection, and <c>internal</c> when the
+    /// hook failed or named a channel no template matches.
+    /// </summary>
+    public async ValueTask<ConnectOutcome> ConnectAsync(HttpContext httpContext, string transport)
+    {
+        if (options.Value.OnConnect is not { } hook)
+        {
+            return ConnectOutcome.None;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        var context = new ConnectContext(httpContext, transport, scope.ServiceProvider);
+        try
+        {
+            await hook(context);
+        }
+        catch (Exception e) when (e is not PubSubException)
+        {
+            Log.ConnectionHookFailed(logger, nameof(PubSubOptions.OnConnect), e);
+            throw Internal();
+        }
+        if (context.RejectionCode is { } code)
+        {
+            throw new PubSubException(code, context.RejectionMessage!);
+        }
+        var matches = new List<ChannelMatch>(context.Channels.Count);
+        foreach (var channel in context.Channels)
+        {
+            if (!channels.TryResolve(channel, out var match, out var error))
+            {
+                // The application's mistake, not the client's.
+                Log.ConnectChannelRefused(logger, channel, error.Message);
+                throw Internal();
+            }
+            matches.Add(match!);
+        }
+        return new ConnectOutcome(context.ConnectionInfo, matches);
+    }
+
+    private static PubSubException Internal() => new(PubSubErrorCodes.Internal, "The server failed to handle the request.");
+
+    /// <summary>Runs the node's disconnect hook, if any, for a session that ended. Its failure reaches no client: it is only logged.</summary>
+    public async ValueTask NotifyDisconnectAsync(Session session)
+    {
+        if (options.Value.OnDisconnect is not { } hook)
+        {
+            return;
+        }
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var reason = session.CloseReason;
+            await hook(new DisconnectContext(session.Id, session.User, session.Transport, session.ConnectionInfo, reason?.Code, reason?.Reason, scope.ServiceProvider));
+        }
+        catch (Exception e)
+        {
+            Log.ConnectionHookFailed(logger, nameof(PubSubOptions.OnDisconnect), e);
+        }
+    }
+
     /// <summary>Runs the channel's subscribe hook, if any; throws the protocol error of a rejection.</summary>
     public async ValueTask AuthorizeSubscribeAsync(Session session, ChannelMatch match)
     {
@@ -67,7 +130,7 @@ internal sealed partial class HookRunner(IServiceScopeFactory scopes, ILogger<Ho
         catch (Exception e) when (e is not PubSubException)
         {
             Log.HookFailed(logger, name, match.Channel, e);
-            throw new PubSubException(PubSubErrorCodes.Internal, "The server failed to handle the request.");
+            throw Internal();
         }
     }
 
@@ -83,5 +146,17 @@ internal sealed partial class HookRunner(IServiceScopeFactory scopes, ILogger<Ho
     {
         [LoggerMessage(1, LogLevel.Error, "The {Hook} hook of channel '{Channel}' failed.")]
         public static partial void HookFailed(ILogger logger, string hook, string channel, Exception exception);
+
+        [LoggerMessage(2, LogLevel.Error, "The {Hook} hook failed.")]
+        public static partial void ConnectionHookFailed(ILogger logger, string hook, Exception exception);
+
+        [LoggerMessage(3, LogLevel.Error, "The OnConnect hook subscribed a session to '{Channel}', which is refused: {Problem}")]
+        public static partial void ConnectChannelRefused(ILogger logger, string channel, string problem);
     }
+}
+
+/// <summary>What the connect hook gave a new session: its connection information and the channels the server subscribes it to.</summary>
+internal sealed record ConnectOutcome(Payload? ConnectionInfo, IReadOnlyList<ChannelMatch> Channels)
+{
+    public static readonly ConnectOutcome None = new(null, []);
 }

@@ -61,6 +61,9 @@ internal sealed class Session
 
     public OutboundQueue Outbound { get; }
 
+    /// <summary>What the application's connect hook attached to the session, if anything.</summary>
+    public Payload? ConnectionInfo { get; init; }
+
     /// <summary>Cancelled when the session closes, for whatever reason.</summary>
     public CancellationToken Closed => _closed.Token;
 

@@ -59,7 +59,10 @@ internal sealed partial class SessionRegistry(
             UserKey.Of(user),
             options.Value.OutboundBufferLimit,
             time.GetTimestamp(),
-            OnClosed);
+            OnClosed)
+        {
+            ConnectionInfo = ticket.Connect.ConnectionInfo,
+        };
         _sessions[session.Id] = session;
         if (ticket.Lease != ConnectionLease.None)
         {
@@ -110,6 +113,7 @@ internal sealed partial class SessionRegistry(
             hub.Unsubscribe(subscription);
             await hooks.NotifyUnsubscribeAsync(subscription);
         }
+        await hooks.NotifyDisconnectAsync(session);
     }
 
     private static partial class Log

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using PubSub.Channels;
 using PubSub.Http;
 using PubSub.Limits;
 using PubSub.Node;
@@ -8,21 +9,22 @@ using PubSub.Sessions;
 namespace PubSub.Transports;
 
 /// <summary>What admission gave a new session: its place under the connection limits, and when the credentials it was opened with expire.</summary>
-internal sealed record SessionTicket(ConnectionLease Lease, DateTimeOffset? CredentialsExpire)
+internal sealed record SessionTicket(ConnectionLease Lease, DateTimeOffset? CredentialsExpire, ConnectOutcome Connect)
 {
-    /// <summary>For sessions made without a request (tests, tools): no limits, no expiry.</summary>
-    public static readonly SessionTicket Unlimited = new(ConnectionLease.None, null);
+    /// <summary>For sessions made without a request (tests, tools): no limits, no expiry, no connect hook.</summary>
+    public static readonly SessionTicket Unlimited = new(ConnectionLease.None, null, ConnectOutcome.None);
 }
 
 /// <summary>
 /// Lets a new session in, or refuses it before anything else happens (before a WebSocket upgrade,
 /// before an SSE stream or a long-polling session starts), with an HTTP error the client can read:
 /// a node that is draining (503 <c>unavailable</c>), credentials that have already expired (401 <c>unauthorized</c>), and the connection limits
-/// (429 or 503, with <c>Retry-After</c> when the limit is a rate).
+/// (429 or 503, with <c>Retry-After</c> when the limit is a rate), and last the application's
+/// <see cref="PubSubOptions.OnConnect"/> hook, which only runs for a client the node would take.
 /// </summary>
-internal sealed class SessionAdmission(ConnectionLimiter limits, NodeDrain drain, TimeProvider time)
+internal sealed class SessionAdmission(ConnectionLimiter limits, NodeDrain drain, TimeProvider time, HookRunner hooks)
 {
-    public async Task<SessionTicket?> AdmitAsync(HttpContext context)
+    public async Task<SessionTicket?> AdmitAsync(HttpContext context, string transport)
     {
         if (drain.IsDraining)
         {
@@ -48,7 +50,18 @@ internal sealed class SessionAdmission(ConnectionLimiter limits, NodeDrain drain
             await HttpErrors.WriteAsync(context, refusal.Code, refusal.Message);
             return null;
         }
-        return new SessionTicket(lease, expires);
+        ConnectOutcome connect;
+        try
+        {
+            connect = await hooks.ConnectAsync(context, transport);
+        }
+        catch (PubSubException e)
+        {
+            lease.Dispose();
+            await HttpErrors.WriteAsync(context, e);
+            return null;
+        }
+        return new SessionTicket(lease, expires, connect);
     }
 
     /// <summary>The client's address (the proxy's, unless forwarded headers are applied), IPv4 in its own form.</summary>

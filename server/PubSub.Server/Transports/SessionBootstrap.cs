@@ -51,7 +51,7 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
             return null;
         }
 
-        if (await admission.AdmitAsync(context) is not { } ticket)
+        if (await admission.AdmitAsync(context, transport) is not { } ticket)
         {
             return null;
         }
@@ -65,6 +65,8 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
                 await frames.AuthorizeReadAsync(session, match);
                 channels.Add((match, since));
             }
+            // Those the connect hook subscribes the session to, unless the client asked for them too.
+            channels.AddRange(ServerChannels(ticket, channels.Select(c => c.Item1.Channel)));
         }
         catch (Exception e)
         {
@@ -81,6 +83,13 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
 
         session.Send(encoding.Connected(session.Id, identity.Id, transport, pingSeconds));
         return (session, channels);
+    }
+
+    /// <summary>The channels the connect hook subscribed the session to, less those in <paramref name="requested"/>: subscribed fresh.</summary>
+    public static IEnumerable<(ChannelMatch Match, StreamPosition? Since)> ServerChannels(SessionTicket ticket, IEnumerable<string> requested)
+    {
+        var asked = requested.ToHashSet(StringComparer.Ordinal);
+        return ticket.Connect.Channels.Where(match => !asked.Contains(match.Channel)).Select(match => (match, (StreamPosition?)null));
     }
 
     /// <summary>

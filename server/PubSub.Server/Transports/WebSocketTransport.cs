@@ -16,7 +16,7 @@ namespace PubSub.Transports;
 /// (docs/protocol.md, section 3.2). One loop reads batches and hands them to the frame handler;
 /// the other drains the outbound queue, coalescing whatever waits into one message.
 /// </summary>
-internal sealed partial class WebSocketTransport(SessionRegistry sessions, SessionAdmission admission, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, PubSubMetrics metrics, ILogger<WebSocketTransport> logger)
+internal sealed partial class WebSocketTransport(SessionRegistry sessions, SessionAdmission admission, SessionBootstrap bootstrap, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, PubSubMetrics metrics, ILogger<WebSocketTransport> logger)
 {
     /// <summary>
     /// Frames waiting together are sent as one message up to this size; a larger frame goes alone.
@@ -52,7 +52,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         }
 
         // Refused before the upgrade, so the client reads an HTTP status and an error body.
-        if (await admission.AdmitAsync(context) is not { } ticket)
+        if (await admission.AdmitAsync(context, TransportNames.WebSocket) is not { } ticket)
         {
             return;
         }
@@ -84,6 +84,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         var compressed = IsCompressed(context.Response);
         var session = sessions.Create(context.User, TransportNames.WebSocket, encoding, ticket);
         session.Send(encoding.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
+        bootstrap.StartSubscriptions(session, [.. SessionBootstrap.ServerChannels(ticket, [])]);
 
         try
         {
