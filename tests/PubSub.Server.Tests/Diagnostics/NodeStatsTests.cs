@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace PubSub.Server.Tests.Diagnostics;
 
@@ -240,5 +241,27 @@ public sealed class NodeStatsTests
         Assert.Equal(
             [("chat/shared", 3), ("chat/elsewhere", 1)],
             cluster.GetProperty("top").EnumerateArray().Select(c => (c.GetProperty("name").GetString(), c.GetProperty("subscribers").GetInt32())));
+    }
+    [Fact]
+    public async Task While_the_broker_cannot_list_the_nodes_the_stats_show_this_node_only_and_still_answer()
+    {
+        await using var node = await TestNode.StartAsync(
+            services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(new NodelessBroker())),
+            map: app => app.MapPubSubStats("/stats"));
+
+        var stats = await StatsAsync(node);
+
+        var nodes = stats.GetProperty("nodes");
+        Assert.Equal("this-node", nodes.GetProperty("scope").GetString());
+        Assert.Equal([node.NodeId], nodes.GetProperty("ids").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(nodes.TryGetProperty("list", out _));
+        Assert.False(stats.GetProperty("channels").TryGetProperty("cluster", out _));
+    }
+
+    /// <summary>A memory broker whose list of live nodes cannot be read, as a Redis that is down.</summary>
+    private sealed class NodelessBroker : MemoryBrokerDecorator
+    {
+        public override ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken) =>
+            ValueTask.FromException<IReadOnlyList<string>>(new PubSubException(PubSubErrorCodes.Unavailable, "The broker is down."));
     }
 }
