@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using PubSub;
 using PubSub.Diagnostics;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -12,9 +13,10 @@ public static class PubSubStatsEndpointRouteBuilderExtensions
     public const int DefaultMaxChannels = 20;
 
     /// <summary>
-    /// Maps <c>GET {pattern}</c>: this node's id, broker, uptime and readiness, its sessions by
-    /// transport, its channel and subscription counts with the <paramref name="maxChannels"/>
-    /// channels that have the most subscribers (at most 1,000), and running totals of accepted
+    /// Maps <c>GET {pattern}</c>: this node's id, broker, uptime and readiness, the live nodes (from
+    /// the control plane), its sessions by transport, its channel and subscription counts with the
+    /// <paramref name="maxChannels"/> channels that have the most subscribers (at most 1,000), here
+    /// and on all nodes together, and running totals of accepted
     /// publications, deliveries and bytes sent, as JSON. It is guarded as the server API is (see
     /// <see cref="PubSubEndpointRouteBuilderExtensions.RequirePubSubApiKey"/>): the API key, or an
     /// authorization policy put on the returned builder; with neither it refuses every call.
@@ -31,7 +33,7 @@ public static class PubSubStatsEndpointRouteBuilderExtensions
         }
         // Made now, at start-up, so its totals count from the node's start rather than from the first look.
         var snapshot = endpoints.ServiceProvider.GetRequiredService<NodeSnapshot>();
-        var endpoint = new NodeStatsEndpoint(snapshot, maxChannels);
+        var endpoint = new NodeStatsEndpoint(snapshot, endpoints.ServiceProvider.GetRequiredService<IPubSubControl>(), maxChannels);
         return endpoints.MapGet(pattern, (RequestDelegate)endpoint.HandleAsync).RequirePubSubApiKey();
     }
 }

@@ -76,8 +76,14 @@
     $("readiness").textContent = node.ready ? "ready" : "not ready";
     $("readiness").dataset.ready = String(node.ready);
     $("readiness").title = node.notReadyReason || "";
-    $("nodes").textContent = stats.nodes.ids.join(", ");
-    $("nodes-note").hidden = stats.nodes.scope !== "this-node";
+    // The live nodes, from the control plane; this node only while its broker cannot be reached.
+    const nodes = stats.nodes;
+    $("nodes").textContent = nodes.ids.join(", ");
+    const unanswered = nodes.unanswered || [];
+    $("nodes-note").textContent = nodes.scope === "this-node"
+      ? "This node only: its broker cannot be reached, so it cannot ask the others."
+      : unanswered.length > 0 ? "Did not answer: " + unanswered.join(", ") + "." : "";
+    $("nodes-note").hidden = $("nodes-note").textContent === "";
     $("updated").textContent = "updated " + new Date().toLocaleTimeString();
 
     $("sessions-total").textContent = count(stats.sessions.total);
@@ -85,14 +91,17 @@
       row.querySelector(".count").textContent = count(stats.sessions.byTransport[row.dataset.transport] || 0);
     }
 
+    // On all nodes together when the control plane answered; this node's otherwise.
     const channels = stats.channels;
-    $("channels-total").textContent = count(channels.total);
-    $("channels-note").textContent = channels.top.length === 0
-      ? "No channel has subscribers on this node."
-      : count(channels.subscriptions) + " subscriptions · the " + channels.top.length + " with the most subscribers" +
-        " (at most " + channels.limit + " are listed)";
+    const listed = channels.cluster || channels;
+    const where = channels.cluster ? "on any node" : "on this node";
+    $("channels-total").textContent = count(listed.total) + (channels.cluster && channels.cluster.truncated ? "+" : "");
+    $("channels-note").textContent = (listed.top.length === 0
+      ? "No channel has subscribers " + where + "."
+      : "The " + listed.top.length + " with the most subscribers " + where + " (at most " + channels.limit + " are listed)") +
+      " · this node: " + count(channels.total) + " channels, " + count(channels.subscriptions) + " subscriptions";
     const body = $("channels").tBodies[0];
-    body.replaceChildren(...channels.top.map((channel) => {
+    body.replaceChildren(...listed.top.map((channel) => {
       const row = document.createElement("tr");
       row.dataset.channel = channel.name;
       const name = document.createElement("td");

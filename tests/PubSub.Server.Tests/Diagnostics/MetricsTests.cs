@@ -1,4 +1,7 @@
 
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace PubSub.Server.Tests.Diagnostics;
 
 /// <summary>
@@ -99,5 +102,86 @@ public sealed class MetricsTests
         Assert.Contains("publish", operations);
         Assert.Contains("subscribe", operations);
         Assert.All(broker.GetMeasurementSnapshot(), m => Assert.True(m.Value >= 0));
+    }
+    [Fact]
+    public async Task What_a_session_holds_is_recorded_at_each_write_and_includes_the_write_itself()
+    {
+        await using var node = await TestNode.StartAsync();
+        using var held = node.CollectMetric<long>("pubsub.outbound.held");
+        using var bytes = node.CollectMetric<long>("pubsub.outbound.bytes");
+        await using var client = await node.ConnectAsync();
+        await client.SubscribeAsync("chat/held");
+        var payload = new string('x', 5000);
+
+        await node.Publisher.PublishAsync("chat/held", new { payload });
+        await client.MessagesAsync(1);
+        // A write is recorded once it is dequeued, which can be after the client has read it.
+        await Timeouts.Until(() => held.GetMeasurementSnapshot().Any(m => m.Value >= payload.Length), "the publication's write recorded");
+
+        // Each write records its bytes, then what the session held before it; held first, so no
+        // held value lacks its bytes.
+        var heldValues = held.GetMeasurementSnapshot();
+        var written = bytes.GetMeasurementSnapshot();
+        Assert.All(heldValues, m => Assert.Equal("websocket", m.Tags["pubsub.transport"]));
+        Assert.All(heldValues.Zip(written), pair => Assert.True(pair.First.Value >= pair.Second.Value,
+            $"held {pair.First.Value} bytes before a write of {pair.Second.Value}"));
+    }
+
+    [Fact]
+    public async Task Heartbeat_timeouts_are_counted_and_other_closes_are_not()
+    {
+        var time = new ManualTimeProvider();
+        await using var node = await TestNode.StartAsync(host: h => h.Services.AddSingleton<TimeProvider>(time));
+        using var timeouts = node.CollectMetric<long>("pubsub.session.heartbeat_timeout");
+        using var closed = node.CollectMetric<long>("pubsub.session.closed");
+        await using var silent = await node.ConnectAsync(answerPings: false);
+        await using var kicked = await node.ConnectAsync();
+
+        node.CloseSession(kicked.SessionId, 4500, "bye");
+        await kicked.Closed.WithTimeout("the kicked session to close");
+        // The clock moves only after the server has read the connect and the kick.
+        await silent.PingAsync();
+        time.Advance(TimeSpan.FromSeconds(25));
+        Assert.Equal("ping", (await silent.NextAsync()).GetProperty("type").GetString());
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(4002, (await silent.NextAsync()).GetProperty("code").GetInt32());
+        await silent.Closed.WithTimeout("the server to close the silent socket");
+        await closed.WaitForMeasurementsAsync(2, Timeouts.Default);
+
+        Assert.Equal(1, timeouts.Sum());
+        Assert.Equal(1, closed.Sum(("pubsub.close.code", 4002), ("pubsub.close.reason", "heartbeat_timeout")));
+        Assert.Equal(1, closed.Sum(("pubsub.close.code", 4500)));
+    }
+
+    [Fact]
+    public async Task Broker_errors_are_counted_by_operation_and_error_code()
+    {
+        var broker = new FailingBroker("chat/down");
+        await using var node = await TestNode.StartAsync(services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
+        using var errors = node.CollectMetric<long>("pubsub.broker.error");
+        using var durations = node.CollectMetric<double>("pubsub.broker.operation.duration");
+
+        await node.Publisher.PublishAsync("chat/up", new { });
+        var refused = await Assert.ThrowsAsync<PubSubException>(() => node.Publisher.PublishAsync("chat/down", new { }).AsTask().WithTimeout("the failed publish"));
+
+        Assert.Equal(PubSubErrorCodes.Unavailable, refused.Code);
+        Assert.Equal(1, errors.Sum());
+        Assert.Equal(1, errors.Sum(("pubsub.broker.operation", "publish"), ("error.type", "unavailable")));
+        // The failed operation is timed as well as counted.
+        Assert.Equal(2, durations.GetMeasurementSnapshot().Count(m => Equals(m.Tags["pubsub.broker.operation"], "publish")));
+    }
+
+    /// <summary>A memory broker that cannot publish to one channel, as a broker whose shard for it is down.</summary>
+    private sealed class FailingBroker(string channel) : MemoryBrokerDecorator
+    {
+        public override ValueTask<StreamPosition> PublishAsync(string name, Payload data, HistoryOptions history, CancellationToken cancellationToken) =>
+            name == channel
+                ? ValueTask.FromException<StreamPosition>(new PubSubException(PubSubErrorCodes.Unavailable, "The broker is down."))
+                : Inner.PublishAsync(name, data, history, cancellationToken);
+
+        public override ValueTask<StreamPosition> PublishAsync(string name, Payload data, HistoryOptions history, IdempotencyKey idempotency, CancellationToken cancellationToken) =>
+            name == channel
+                ? ValueTask.FromException<StreamPosition>(new PubSubException(PubSubErrorCodes.Unavailable, "The broker is down."))
+                : Inner.PublishAsync(name, data, history, idempotency, cancellationToken);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace PubSub.Server.Tests.Diagnostics;
 
@@ -74,7 +75,7 @@ public sealed class NodeStatsTests
         Assert.Equal("MemoryBroker", self.GetProperty("broker").GetString());
         Assert.True(self.GetProperty("ready").GetBoolean());
         Assert.True(self.GetProperty("uptimeMs").GetInt64() >= 0);
-        Assert.Equal("this-node", stats.GetProperty("nodes").GetProperty("scope").GetString());
+        Assert.Equal("cluster", stats.GetProperty("nodes").GetProperty("scope").GetString());
         Assert.Equal([node.NodeId], stats.GetProperty("nodes").GetProperty("ids").EnumerateArray().Select(e => e.GetString()));
 
         var sessions = stats.GetProperty("sessions");
@@ -203,5 +204,64 @@ public sealed class NodeStatsTests
         var totals = (await StatsAsync(node)).GetProperty("totals");
         Assert.Equal(1, totals.GetProperty("publications").GetInt64());
         Assert.Equal(0, totals.GetProperty("deliveries").GetInt64());
+    }
+    [Fact]
+    public async Task Nodes_and_channels_are_listed_for_all_nodes_on_the_broker_while_the_counts_stay_this_nodes()
+    {
+        using var backplane = new MemoryBackplane();
+        await using var other = await TestNode.StartAsync(services: b => b.AddMemoryBroker(backplane));
+        await using var node = await TestNode.StartAsync(services: b => b.AddMemoryBroker(backplane), map: app =>
+        {
+            app.MapPubSub("/pubsub");
+            app.MapPubSubApi("/api");
+            app.MapPubSubStats("/stats");
+        });
+        await using var there = await other.ConnectAsync();
+        await using var thereToo = await other.ConnectAsync();
+        await using var here = await node.ConnectAsync();
+        await there.SubscribeAsync("chat/shared");
+        await thereToo.SubscribeAsync("chat/shared");
+        await thereToo.SubscribeAsync("chat/elsewhere");
+        await here.SubscribeAsync("chat/shared");
+
+        var stats = await StatsAsync(node);
+
+        var nodes = stats.GetProperty("nodes");
+        Assert.Equal("cluster", nodes.GetProperty("scope").GetString());
+        Assert.Equal(new[] { node.NodeId, other.NodeId }.Order(StringComparer.Ordinal), nodes.GetProperty("ids").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(
+            new[] { (node.NodeId, 1), (other.NodeId, 2) }.OrderBy(n => n.Item1, StringComparer.Ordinal),
+            nodes.GetProperty("list").EnumerateArray().Select(n => (n.GetProperty("id").GetString()!, n.GetProperty("sessions").GetInt32())));
+        Assert.Empty(nodes.GetProperty("unanswered").EnumerateArray());
+        var channels = stats.GetProperty("channels");
+        Assert.Equal(1, channels.GetProperty("total").GetInt32());
+        Assert.Equal(1, stats.GetProperty("sessions").GetProperty("total").GetInt32());
+        var cluster = channels.GetProperty("cluster");
+        Assert.Equal(2, cluster.GetProperty("total").GetInt32());
+        Assert.Equal(
+            [("chat/shared", 3), ("chat/elsewhere", 1)],
+            cluster.GetProperty("top").EnumerateArray().Select(c => (c.GetProperty("name").GetString(), c.GetProperty("subscribers").GetInt32())));
+    }
+    [Fact]
+    public async Task While_the_broker_cannot_list_the_nodes_the_stats_show_this_node_only_and_still_answer()
+    {
+        await using var node = await TestNode.StartAsync(
+            services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(new NodelessBroker())),
+            map: app => app.MapPubSubStats("/stats"));
+
+        var stats = await StatsAsync(node);
+
+        var nodes = stats.GetProperty("nodes");
+        Assert.Equal("this-node", nodes.GetProperty("scope").GetString());
+        Assert.Equal([node.NodeId], nodes.GetProperty("ids").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(nodes.TryGetProperty("list", out _));
+        Assert.False(stats.GetProperty("channels").TryGetProperty("cluster", out _));
+    }
+
+    /// <summary>A memory broker whose list of live nodes cannot be read, as a Redis that is down.</summary>
+    private sealed class NodelessBroker : MemoryBrokerDecorator
+    {
+        public override ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken) =>
+            ValueTask.FromException<IReadOnlyList<string>>(new PubSubException(PubSubErrorCodes.Unavailable, "The broker is down."));
     }
 }
