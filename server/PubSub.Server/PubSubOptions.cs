@@ -132,6 +132,14 @@ public sealed class PubSubOptions
     /// <summary>What one client, address or channel may take of this node; none by default.</summary>
     public PubSubLimits Limits { get; } = new();
 
+    /// <summary>
+    /// JSON to attach to a session when it opens (from its request: a device name, a display
+    /// name from a claim), carried in its presence entries and join/leave frames as <c>info</c>.
+    /// Null (the default), or a hook that returns null, attaches none. Keep it small: it is stored
+    /// with every subscription of the session to a channel with presence.
+    /// </summary>
+    public Func<Microsoft.AspNetCore.Http.HttpContext, System.Text.Json.JsonElement?>? ConnectionInfo { get; set; }
+
     /// <summary>The channel templates. A channel whose name matches none is rejected.</summary>
     public IList<ChannelOptions> Channels { get; } = [];
 

@@ -52,6 +52,9 @@ internal sealed class Session
 
     public ClaimsPrincipal User { get; }
 
+    /// <summary>The connection info the application attached when the session opened (<see cref="PubSubOptions.ConnectionInfo"/>), or null.</summary>
+    public Payload? Info { get; init; }
+
     /// <summary>
     /// The identity the session is bound to (<see cref="UserKey.Of"/>; empty for anonymous);
     /// requests from another are refused. Null for a WebSocket session of a user who has no key: it

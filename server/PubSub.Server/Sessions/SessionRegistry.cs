@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PubSub.Channels;
@@ -49,7 +50,7 @@ internal sealed partial class SessionRegistry(
     /// place admission gave it (<see cref="SessionTicket"/>) until it closes. When its credentials
     /// expire, the session is closed with 4004, so the client comes back with new ones.
     /// </summary>
-    public Session Create(ClaimsPrincipal user, string transport, FrameEncoding encoding, SessionTicket ticket)
+    public Session Create(ClaimsPrincipal user, string transport, FrameEncoding encoding, SessionTicket ticket, Payload? info = null)
     {
         var session = new Session(
             Ids.NewSessionId(identity.Id),
@@ -59,7 +60,7 @@ internal sealed partial class SessionRegistry(
             UserKey.Of(user),
             options.Value.OutboundBufferLimit,
             time.GetTimestamp(),
-            OnClosed);
+            OnClosed) { Info = info };
         _sessions[session.Id] = session;
         if (ticket.Lease != ConnectionLease.None)
         {
@@ -74,6 +75,10 @@ internal sealed partial class SessionRegistry(
         Log.SessionOpened(logger, session.Id, transport);
         return session;
     }
+
+    /// <summary>A new session for the request <paramref name="context"/>, with the connection info the application attaches to it (<see cref="PubSubOptions.ConnectionInfo"/>).</summary>
+    public Session Create(HttpContext context, string transport, FrameEncoding encoding, SessionTicket ticket) =>
+        Create(context.User, transport, encoding, ticket, options.Value.ConnectionInfo?.Invoke(context) is { } info ? Payload.FromJson(info) : null);
 
     private void CloseWhenExpired(Session session, DateTimeOffset expires)
     {

@@ -55,7 +55,7 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
         {
             return null;
         }
-        var session = sessions.Create(context.User, transport, encoding, ticket);
+        var session = sessions.Create(context, transport, encoding, ticket);
         var channels = new List<(ChannelMatch, StreamPosition?)>(requested.Count);
         try
         {

@@ -82,7 +82,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         using var _ = socket;
 
         var compressed = IsCompressed(context.Response);
-        var session = sessions.Create(context.User, TransportNames.WebSocket, encoding, ticket);
+        var session = sessions.Create(context, TransportNames.WebSocket, encoding, ticket);
         session.Send(encoding.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
 
         try

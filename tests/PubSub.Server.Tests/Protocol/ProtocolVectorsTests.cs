@@ -23,7 +23,7 @@ public sealed class ProtocolVectorsTests
     [Fact]
     public void The_servers_error_codes_are_the_protocols_with_their_statuses_and_retry_rules()
     {
-        var vectors = ProtocolVectors.ErrorCodes("server");
+        var vectors = ProtocolVectors.ErrorCodes("server").Concat(ProtocolVectors.PendingErrorCodes()).ToList();
         var constants = typeof(PubSubErrorCodes).GetFields(BindingFlags.Public | BindingFlags.Static)
             .Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!).ToList();
 
