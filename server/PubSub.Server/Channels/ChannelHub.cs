@@ -189,20 +189,26 @@ internal sealed partial class ChannelHub
         {
             return;
         }
-        lock (channel.Gate)
-        {
-            if (!channel.TakeJoinLeaveToken(_time, options.JoinLeaveRate))
-            {
-                _metrics.JoinLeaveDropped();
-                return;
-            }
-        }
         var frames = new PublicationFrames();
+        var counted = false;
         foreach (var subscriber in subscribers)
         {
             if (!subscriber.IsLive || subscriber.Session.Id == presence.Member.Session)
             {
                 continue;
+            }
+            if (!counted)
+            {
+                // Only an event someone here gets counts against the rate.
+                lock (channel.Gate)
+                {
+                    if (!channel.TakeJoinLeaveToken(_time, options.JoinLeaveRate))
+                    {
+                        _metrics.JoinLeaveDropped();
+                        return;
+                    }
+                }
+                counted = true;
             }
             var encoding = subscriber.Session.Encoding;
             ref var frame = ref frames[encoding.Id];
