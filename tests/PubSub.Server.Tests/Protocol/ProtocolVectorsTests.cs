@@ -97,7 +97,7 @@ public sealed class ProtocolVectorsTests
     /// <summary>What the parser read, as the JSON the vectors write it in (only the fields it found).</summary>
     internal static string Describe(ClientFrame frame)
     {
-        var fields = new Dictionary<string, object> { ["type"] = frame.Type.ToString().ToLowerInvariant() };
+        var fields = new Dictionary<string, object> { ["type"] = frame.Type == ClientFrameType.PresenceStats ? "presence_stats" : frame.Type.ToString().ToLowerInvariant() };
         if (frame.Id is { } id)
         {
             fields["id"] = id;
