@@ -28,6 +28,33 @@ public sealed class ChannelOptions
     /// </summary>
     public TimeSpan IdempotencyWindow { get; set; } = DefaultIdempotencyWindow;
 
+    /// <summary>
+    /// Whether the channel keeps its presence: who is subscribed (session, user, connection info),
+    /// which clients read with <c>presence</c> and <c>presence_stats</c> and server code with
+    /// <see cref="IPubSubControl.PresenceAsync"/>. Off by default: each subscription then costs a
+    /// broker write when it starts and ends, and in Redis a refresh per channel and node every heartbeat.
+    /// </summary>
+    public bool Presence { get; set; }
+
+    /// <summary>
+    /// Whether subscribers get <c>join</c> and <c>leave</c> frames when others subscribe and
+    /// unsubscribe (or disconnect), from any node. The channel then keeps its members as with
+    /// <see cref="Presence"/> (a join is a member that was not there before), though only
+    /// <see cref="Presence"/> lets them be read.
+    /// </summary>
+    public bool JoinLeave { get; set; }
+
+    /// <summary>The default <see cref="JoinLeaveRate"/>: 20 join and leave frames per second per channel and node.</summary>
+    public const int DefaultJoinLeaveRate = 20;
+
+    /// <summary>
+    /// The most join and leave frames per second a node sends to its subscribers of one channel,
+    /// default <see cref="DefaultJoinLeaveRate"/> (a burst of as many): beyond it they are dropped,
+    /// so a storm of clients coming and going costs each subscriber a bounded number of frames.
+    /// Clients that need the exact set read <c>presence</c>.
+    /// </summary>
+    public int JoinLeaveRate { get; set; } = DefaultJoinLeaveRate;
+
     /// <summary>Whether clients may publish. By default only server code and the server API can.</summary>
     public bool AllowClientPublish { get; set; }
 
@@ -67,6 +94,9 @@ public sealed class ChannelOptions
 
     internal HistoryOptions History => new(HistorySize, HistoryTtl);
 
+    /// <summary>Whether subscriptions enter the broker's presence (for reading or for join/leave).</summary>
+    internal bool TracksPresence => Presence || JoinLeave;
+
     internal ChannelAccess Access => _access ??= ChannelAccess.Of(this);
 
     // Built on first use, after the options were bound and validated.
@@ -96,6 +126,22 @@ public sealed class ChannelBuilder
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
         Options.IdempotencyWindow = window;
+        return this;
+    }
+
+    /// <summary>Keeps the channel's presence, for clients' <c>presence</c> and <c>presence_stats</c> and <see cref="IPubSubControl.PresenceAsync"/> (see <see cref="ChannelOptions.Presence"/>).</summary>
+    public ChannelBuilder Presence()
+    {
+        Options.Presence = true;
+        return this;
+    }
+
+    /// <summary>Sends subscribers <c>join</c> and <c>leave</c> frames, at most <paramref name="rate"/> per second per node (see <see cref="ChannelOptions.JoinLeave"/>).</summary>
+    public ChannelBuilder JoinLeave(int rate = ChannelOptions.DefaultJoinLeaveRate)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rate);
+        Options.JoinLeave = true;
+        Options.JoinLeaveRate = rate;
         return this;
     }
 

@@ -34,8 +34,9 @@ public sealed class ConnectContext
 
     /// <summary>
     /// Information the application attaches to the session (a JSON value, such as the user's
-    /// display name): <see cref="DisconnectContext.ConnectionInfo"/> carries it, and so does the
-    /// session's presence entry on channels that keep presence.
+    /// display name): <see cref="DisconnectContext.ConnectionInfo"/> carries it, and so do the
+    /// session's presence entries and join/leave frames (as <c>info</c>) on channels that keep
+    /// presence. Keep it small: it is stored with every such subscription.
     /// </summary>
     public Payload? ConnectionInfo { get; set; }
 

@@ -28,6 +28,13 @@ namespace PubSub;
 /// <item><see cref="GetNodesAsync"/> lists every node that is started on the broker's backend
 /// (this one too), and no longer one that stopped; one that died drops out within the broker's
 /// node timeout.</item>
+/// <item>Presence: a member added with <see cref="AddPresenceAsync"/> is listed by
+/// <see cref="ReadPresenceAsync"/> and counted by <see cref="ReadPresenceStatsAsync"/> on every node
+/// until it is removed, its node stops, or its node dies (then within the broker's node timeout).
+/// Adding a session twice keeps one member; removing an absent one does nothing. With
+/// <c>announce</c>, an add that made a new member and a remove that removed one deliver a
+/// <see cref="PresenceEvent"/> to every node subscribed to the channel (not the offset stream:
+/// events carry no offset and are not kept).</item>
 /// <item>Failures to reach the backing store throw <see cref="PubSubException"/> with code
 /// <see cref="PubSubErrorCodes.Unavailable"/>.</item>
 /// </list>
@@ -71,6 +78,18 @@ public interface IBroker
     /// <summary>Sends a message to another node. Returns false when no such node is alive.</summary>
     ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken);
 
+    /// <summary>Adds a session to the channel's presence, held by this node; with <paramref name="announce"/>, a new member's join reaches the channel's nodes.</summary>
+    ValueTask AddPresenceAsync(string channel, PresenceMember member, bool announce, CancellationToken cancellationToken);
+
+    /// <summary>Removes a session from the channel's presence; with <paramref name="announce"/>, its leave reaches the channel's nodes.</summary>
+    ValueTask RemovePresenceAsync(string channel, string session, bool announce, CancellationToken cancellationToken);
+
+    /// <summary>Lists at most <paramref name="limit"/> members of the channel's presence, on every node.</summary>
+    ValueTask<PresencePage> ReadPresenceAsync(string channel, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Counts the members of the channel's presence and their distinct users, on every node.</summary>
+    ValueTask<PresenceStats> ReadPresenceStatsAsync(string channel, CancellationToken cancellationToken);
+
     /// <summary>
     /// Why this node cannot use the broker now (its store is unreachable or does not answer), or
     /// null when it can. The readiness probe asks, so a load balancer sends no client to a node
@@ -87,6 +106,9 @@ public interface IBrokerHandler
 
     /// <summary>A message another node sent to this one. Must not block.</summary>
     void OnNodeMessage(ReadOnlyMemory<byte> message);
+
+    /// <summary>A join or leave in a channel this node subscribed to. Must not block.</summary>
+    void OnPresence(PresenceEvent presence);
 }
 
 /// <summary>How much history a channel keeps: at most <paramref name="Size"/> publications, each for at most <paramref name="Ttl"/>.</summary>

@@ -3,8 +3,8 @@ namespace PubSub;
 /// <summary>
 /// Acts on live sessions and reads the cluster's state from server code, whichever node holds
 /// the sessions: disconnect, unsubscribe and subscribe a user (all their sessions on every node)
-/// or one session, publish one payload to many channels, list the active channels and the live
-/// nodes. Inject it anywhere after <c>AddPubSub()</c>; the server API's control endpoints
+/// or one session, publish one payload to many channels, read a channel's presence, list the
+/// active channels and the live nodes. Inject it anywhere after <c>AddPubSub()</c>; the server API's control endpoints
 /// (docs/protocol.md, section 4) call it. Server code is trusted: channel policies and hooks do
 /// not apply, the per-session subscription limit does.
 /// </summary>
@@ -64,6 +64,19 @@ public interface IPubSubControl
     /// too), <c>?</c> any one, everything else itself.
     /// </summary>
     Task<ChannelsResult> ChannelsAsync(string? pattern = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Who is subscribed to <paramref name="channel"/> on every node: at most
+    /// <paramref name="limit"/> members (1 to <see cref="PresenceMember.MaxListed"/>, the default),
+    /// in no particular order; <see cref="PresencePage.Truncated"/> says when there are more.
+    /// </summary>
+    /// <exception cref="PubSubException"><c>invalid_channel</c>, <c>unknown_channel</c>;
+    /// <c>presence_disabled</c> when the channel's template does not keep presence; <c>bad_request</c> for a limit out of range.</exception>
+    Task<PresencePage> PresenceAsync(string channel, int limit = PresenceMember.MaxListed, CancellationToken cancellationToken = default);
+
+    /// <summary>How many clients, and distinct users, are subscribed to <paramref name="channel"/> on every node.</summary>
+    /// <exception cref="PubSubException"><c>invalid_channel</c>, <c>unknown_channel</c>, <c>presence_disabled</c>.</exception>
+    Task<PresenceStats> PresenceStatsAsync(string channel, CancellationToken cancellationToken = default);
 
     /// <summary>The live nodes, each with its sessions by transport and its uptime.</summary>
     Task<ClusterInfo> InfoAsync(CancellationToken cancellationToken = default);

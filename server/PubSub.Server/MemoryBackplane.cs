@@ -58,6 +58,7 @@ public sealed class MemoryBackplane : IDisposable
     private readonly ConcurrentDictionary<string, MemoryBroker> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, MemoryBroker[]> _interest = new(StringComparer.Ordinal);
     private readonly Lock _interestGate = new();
+    private readonly PresenceTable _presence = new();
 
     /// <summary>A backplane on the system clock, with the default bounds.</summary>
     public MemoryBackplane()
@@ -116,6 +117,8 @@ public sealed class MemoryBackplane : IDisposable
     internal void Detach(string nodeId, MemoryBroker broker)
     {
         _nodes.TryRemove(new KeyValuePair<string, MemoryBroker>(nodeId, broker));
+        // Its members' leaves still reach the nodes that want the channel, this one not among them.
+        _presence.RemoveNode(nodeId, presence => DeliverPresence(presence, except: broker));
         lock (_interestGate)
         {
             foreach (var (channel, brokers) in _interest)
@@ -206,6 +209,27 @@ public sealed class MemoryBackplane : IDisposable
                 }
                 buffer.Prune(_time.GetUtcNow());
                 return new HistoryPage(latest, buffer.Read(query));
+            }
+        }
+    }
+
+    internal void AddPresence(string channel, string nodeId, PresenceMember member, bool announce) =>
+        _presence.Add(channel, nodeId, member, announce, presence => DeliverPresence(presence, except: null));
+
+    internal void RemovePresence(string channel, string session, bool announce) =>
+        _presence.Remove(channel, session, announce, presence => DeliverPresence(presence, except: null));
+
+    internal PresencePage ReadPresence(string channel, int limit) => _presence.Read(channel, limit);
+
+    internal PresenceStats ReadPresenceStats(string channel) => _presence.Stats(channel);
+
+    private void DeliverPresence(PresenceEvent presence, MemoryBroker? except)
+    {
+        foreach (var broker in _interest.GetValueOrDefault(presence.Channel, []))
+        {
+            if (broker != except)
+            {
+                broker.DeliverPresence(presence);
             }
         }
     }

@@ -65,8 +65,8 @@ public static class PubSubEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps the server API for back-end code under <paramref name="prefix"/>: <c>POST publish</c>
     /// and <c>GET history</c>, and the control endpoints (<see cref="IPubSubControl"/>): <c>POST
-    /// disconnect</c>, <c>unsubscribe</c>, <c>subscribe</c>, <c>broadcast</c>, <c>GET channels</c>
-    /// and <c>info</c>. It is guarded by <see cref="PubSubOptions.ApiKey"/>, by an authorization
+    /// disconnect</c>, <c>unsubscribe</c>, <c>subscribe</c>, <c>broadcast</c>, <c>GET channels</c>,
+    /// <c>info</c>, <c>presence</c> and <c>presence_stats</c>. It is guarded by <see cref="PubSubOptions.ApiKey"/>, by an authorization
     /// policy put on the returned builder, or both; with neither it refuses every call. Each
     /// endpoint declares its request and response bodies, so an application that adds an OpenAPI
     /// document (<c>AddOpenApi()</c>, as the Host does) describes them.
@@ -98,6 +98,10 @@ public static class PubSubEndpointRouteBuilderExtensions
             "The channels with subscribers (at most 1,000, in order), filtered by a pattern ('*' any run, '?' one character), with subscriber counts summed over the nodes.");
         Get(group, "info", (HttpContext context) => control.InfoAsync(context), typeof(InfoBody),
             "The live nodes, each with its sessions by transport and its uptime in seconds.");
+        Get(group, "presence", (HttpContext context, string? channel, string? limit) => control.PresenceAsync(context), typeof(PresenceBody),
+            "Who is subscribed to a channel whose template keeps presence, on every node: at most limit (1–1000, default 1000) members, in no particular order, and whether there are more.");
+        Get(group, "presence_stats", (HttpContext context, string? channel) => control.PresenceStatsAsync(context), typeof(PresenceStatsBody),
+            "How many clients, and distinct signed-in users, are subscribed to a channel whose template keeps presence.");
         return group;
     }
 

@@ -61,6 +61,9 @@ public static class PubSubErrorCodes
     /// <summary>The channel has as many subscribers on the node as it may.</summary>
     public const string TooManySubscribers = "too_many_subscribers";
 
+    /// <summary>A <c>presence</c> or <c>presence_stats</c> request for a channel whose template does not keep presence.</summary>
+    public const string PresenceDisabled = "presence_disabled";
+
     /// <summary>An unexpected server fault.</summary>
     public const string Internal = "internal";
 

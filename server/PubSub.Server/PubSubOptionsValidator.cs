@@ -112,6 +112,10 @@ internal sealed class PubSubOptionsValidator(IOptions<AuthenticationOptions> aut
         {
             failures.Add($"Channel template '{template}': IdempotencyWindow must be positive.");
         }
+        if (channel.JoinLeaveRate <= 0)
+        {
+            failures.Add($"Channel template '{template}': JoinLeaveRate must be positive.");
+        }
         if (channel.HistorySize < 0)
         {
             failures.Add($"Channel template '{template}': HistorySize must not be negative.");

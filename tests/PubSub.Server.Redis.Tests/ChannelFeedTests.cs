@@ -233,6 +233,10 @@ public sealed class ChannelFeedTests
 
     private sealed class FakeSource : IFeedSource
     {
+        public void DeliverPresence(PresenceEvent presence)
+        {
+        }
+
         private readonly List<Publication> _stream = [];
         private readonly Channel<Publication> _deliveries = System.Threading.Channels.Channel.CreateUnbounded<Publication>();
         private readonly Lock _gate = new();

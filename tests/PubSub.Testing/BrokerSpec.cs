@@ -419,4 +419,129 @@ public abstract class BrokerSpec : IAsyncLifetime
         Assert.Contains(a.NodeId, one);
         Assert.DoesNotContain(b.NodeId, one);
     }
+
+    private static PresenceMember Member(string session, string? user, string? info = null) =>
+        new(session, user, info is null ? null : Json(info));
+
+    private static string Describe(PresenceMember member) =>
+        $"{member.Session}|{member.User ?? "-"}|{(member.Info is { } info ? Encoding.UTF8.GetString(info.Bytes.Span) : "-")}";
+
+    [Fact]
+    public async Task Presence_added_on_two_nodes_is_listed_and_counted_on_every_node_with_user_and_info()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var channel = NewChannel();
+
+        await a.Broker.AddPresenceAsync(channel, Member("s1", "alice", """{"device":"phone","name":"Ålice"}"""), announce: false, CancellationToken.None);
+        await a.Broker.AddPresenceAsync(channel, Member("s2", "alice"), announce: false, CancellationToken.None);
+        await b.Broker.AddPresenceAsync(channel, Member("s3", "bob"), announce: false, CancellationToken.None);
+        await b.Broker.AddPresenceAsync(channel, Member("s4", null), announce: false, CancellationToken.None);
+        // The same session again stays one member.
+        await b.Broker.AddPresenceAsync(channel, Member("s3", "bob"), announce: false, CancellationToken.None);
+
+        foreach (var broker in new[] { a.Broker, b.Broker })
+        {
+            var page = await broker.ReadPresenceAsync(channel, PresenceMember.MaxListed, CancellationToken.None);
+            Assert.False(page.Truncated);
+            Assert.Equal(
+                ["""s1|alice|{"device":"phone","name":"Ålice"}""", "s2|alice|-", "s3|bob|-", "s4|-|-"],
+                page.Members.Select(Describe).Order(StringComparer.Ordinal));
+            Assert.Equal(new PresenceStats(Clients: 4, Users: 2), await broker.ReadPresenceStatsAsync(channel, CancellationToken.None));
+        }
+        Assert.Empty((await a.Broker.ReadPresenceAsync(NewChannel(), 10, CancellationToken.None)).Members);
+        Assert.Equal(default, await a.Broker.ReadPresenceStatsAsync(NewChannel(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_removed_member_leaves_presence_and_its_user_goes_with_its_last_session()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var channel = NewChannel();
+        await a.Broker.AddPresenceAsync(channel, Member("s1", "alice"), announce: false, CancellationToken.None);
+        await a.Broker.AddPresenceAsync(channel, Member("s2", "alice"), announce: false, CancellationToken.None);
+        await b.Broker.AddPresenceAsync(channel, Member("s3", "bob"), announce: false, CancellationToken.None);
+
+        await a.Broker.RemovePresenceAsync(channel, "s1", announce: false, CancellationToken.None);
+        Assert.Equal(new PresenceStats(2, 2), await b.Broker.ReadPresenceStatsAsync(channel, CancellationToken.None));
+        await a.Broker.RemovePresenceAsync(channel, "s2", announce: false, CancellationToken.None);
+        await a.Broker.RemovePresenceAsync(channel, "nosuchsession", announce: false, CancellationToken.None);
+
+        Assert.Equal(new PresenceStats(1, 1), await b.Broker.ReadPresenceStatsAsync(channel, CancellationToken.None));
+        Assert.Equal(["s3|bob|-"], (await a.Broker.ReadPresenceAsync(channel, 10, CancellationToken.None)).Members.Select(Describe));
+    }
+
+    [Fact]
+    public async Task A_presence_listing_is_capped_at_its_limit_and_says_it_was_truncated()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var channel = NewChannel();
+        for (var i = 0; i < 6; i++)
+        {
+            await (i % 2 == 0 ? a : b).Broker.AddPresenceAsync(channel, Member($"s{i}", $"u{i}"), announce: false, CancellationToken.None);
+        }
+
+        var capped = await a.Broker.ReadPresenceAsync(channel, 4, CancellationToken.None);
+        var whole = await a.Broker.ReadPresenceAsync(channel, 6, CancellationToken.None);
+
+        Assert.Equal(4, capped.Members.Select(m => m.Session).Distinct().Count());
+        Assert.True(capped.Truncated);
+        Assert.Equal(6, whole.Members.Count);
+        Assert.False(whole.Truncated);
+        Assert.Equal(new PresenceStats(6, 6), await b.Broker.ReadPresenceStatsAsync(channel, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_stopped_nodes_members_leave_presence_and_their_announced_leaves_reach_the_others()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var channel = NewChannel();
+        await a.Broker.SubscribeAsync(channel, CancellationToken.None);
+        await a.Broker.AddPresenceAsync(channel, Member("s1", "alice"), announce: false, CancellationToken.None);
+        await b.Broker.AddPresenceAsync(channel, Member("s2", "bob"), announce: true, CancellationToken.None);
+        Assert.Equal("s2", (await a.Handler.NextPresenceAsync()).Member.Session);
+
+        await b.Broker.StopAsync(CancellationToken.None);
+        var leave = await a.Handler.NextPresenceAsync();
+
+        Assert.False(leave.Joined);
+        Assert.Equal("s2|bob|-", Describe(leave.Member));
+        Assert.Equal(["s1|alice|-"], (await a.Broker.ReadPresenceAsync(channel, 10, CancellationToken.None)).Members.Select(Describe));
+        Assert.Equal(new PresenceStats(1, 1), await a.Broker.ReadPresenceStatsAsync(channel, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Announced_joins_and_leaves_reach_every_node_subscribed_to_the_channel_in_the_order_made_and_only_for_real_changes()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var deaf = await StartNodeAsync();
+        var channel = NewChannel();
+        await a.Broker.SubscribeAsync(channel, CancellationToken.None);
+        await b.Broker.SubscribeAsync(channel, CancellationToken.None);
+
+        await b.Broker.AddPresenceAsync(channel, Member("quiet", "q"), announce: false, CancellationToken.None);
+        await b.Broker.AddPresenceAsync(channel, Member("s1", "alice", """{"n":1}"""), announce: true, CancellationToken.None);
+        // Neither a repeated add nor the removal of an absent member is a change.
+        await b.Broker.AddPresenceAsync(channel, Member("s1", "alice", """{"n":1}"""), announce: true, CancellationToken.None);
+        await b.Broker.RemovePresenceAsync(channel, "nosuchsession", announce: true, CancellationToken.None);
+        await a.Broker.AddPresenceAsync(channel, Member("s2", null), announce: true, CancellationToken.None);
+        await b.Broker.RemovePresenceAsync(channel, "s1", announce: true, CancellationToken.None);
+        await deaf.Broker.PublishAsync(channel, Json("1"), History10, CancellationToken.None);
+
+        foreach (var handler in new[] { a.Handler, b.Handler })
+        {
+            var events = new[] { await handler.NextPresenceAsync(), await handler.NextPresenceAsync(), await handler.NextPresenceAsync() };
+            Assert.Equal(
+                ["""join s1|alice|{"n":1}""", "join s2|-|-", """leave s1|alice|{"n":1}"""],
+                events.Select(e => (e.Joined ? "join " : "leave ") + Describe(e.Member)));
+            Assert.All(events, e => Assert.Equal(channel, e.Channel));
+            await handler.NextPublicationAsync();
+            Assert.False(handler.HasPresence);
+        }
+        Assert.False(deaf.Handler.HasPresence);
+    }
 }

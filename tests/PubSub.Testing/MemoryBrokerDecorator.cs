@@ -37,4 +37,16 @@ public abstract class MemoryBrokerDecorator : IBroker
 
     public virtual ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
         Inner.SendToNodeAsync(nodeId, message, cancellationToken);
+
+    public virtual ValueTask AddPresenceAsync(string channel, PresenceMember member, bool announce, CancellationToken cancellationToken) =>
+        Inner.AddPresenceAsync(channel, member, announce, cancellationToken);
+
+    public virtual ValueTask RemovePresenceAsync(string channel, string session, bool announce, CancellationToken cancellationToken) =>
+        Inner.RemovePresenceAsync(channel, session, announce, cancellationToken);
+
+    public virtual ValueTask<PresencePage> ReadPresenceAsync(string channel, int limit, CancellationToken cancellationToken) =>
+        Inner.ReadPresenceAsync(channel, limit, cancellationToken);
+
+    public virtual ValueTask<PresenceStats> ReadPresenceStatsAsync(string channel, CancellationToken cancellationToken) =>
+        Inner.ReadPresenceStatsAsync(channel, cancellationToken);
 }

@@ -242,7 +242,16 @@ internal sealed partial class ChannelFeed
 
     private void OnMessage(RedisChannel channel, RedisValue message)
     {
-        if (!PublicationCodec.TryDecode(Channel, (byte[]?)message ?? [], ref _lastEpoch, out var publication))
+        var bytes = (byte[]?)message ?? [];
+        if (PresenceCodec.IsEvent(bytes))
+        {
+            if (_state != FeedState.Retired && PresenceCodec.TryReadEvent(Channel, bytes, out var presence))
+            {
+                _source.DeliverPresence(presence!);
+            }
+            return;
+        }
+        if (!PublicationCodec.TryDecode(Channel, bytes, ref _lastEpoch, out var publication))
         {
             Log.MalformedMessage(_source.Logger, Channel);
             return;

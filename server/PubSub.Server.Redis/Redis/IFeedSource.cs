@@ -10,6 +10,9 @@ internal interface IFeedSource
     /// <summary>Hands a publication to the node. Called under the feed's lock, one at a time per channel.</summary>
     void Deliver(Publication publication);
 
+    /// <summary>Hands a join or leave to the node, as it arrives (not part of the offset stream: never held back nor recovered).</summary>
+    void DeliverPresence(PresenceEvent presence);
+
     /// <summary>Reads the channel's position and up to <paramref name="limit"/> retained publications after <paramref name="since"/>.</summary>
     /// <exception cref="PubSubException">Redis is unreachable.</exception>
     Task<HistoryPage> ReadAsync(string channel, long since, int limit);

@@ -89,6 +89,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
             throw new InvalidOperationException("A Redis broker starts once.");
         }
         _handler = handler;
+        _nodeId = nodeId;
         foreach (var shard in _shards)
         {
             shard.ConnectionFailed += OnConnectionFailed;
@@ -113,6 +114,8 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
             return;
         }
         _heartbeat?.Dispose();
+        // While the broker still runs commands: the others then see this node's members go at once.
+        await DropPresenceAsync(cancellationToken);
         await _stopping.CancelAsync();
         RetireFeeds();
         _handler = null;
@@ -548,6 +551,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
                 await liveness.ListenAsync(_stopping.Token);
                 await liveness.RenewAsync(_stopping.Token);
             }
+            await RenewPresenceAsync();
             foreach (var shard in _shards.Where(shard => shard.IsConnected))
             {
                 // After a cluster server failed, once the cluster serves every slot again: every
@@ -643,6 +647,9 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
         [LoggerMessage(12, LogLevel.Warning, "Redis {Shard} no longer holds this node's subscription to '{Channel}' though the connection is up; subscribing again and recovering from history.")]
         public static partial void SubscriptionLost(ILogger logger, string channel, string shard);
+
+        [LoggerMessage(14, LogLevel.Debug, "Renewing this node's presence in '{Channel}' failed: {Reason}")]
+        public static partial void PresenceRenewFailed(ILogger logger, string channel, string reason);
 
         [LoggerMessage(10, LogLevel.Error, "Resuming the channels on Redis {Shard} after a reconnect failed; a gap in later publications starts their recovery.")]
         public static partial void ResumeFailed(ILogger logger, string shard, Exception exception);

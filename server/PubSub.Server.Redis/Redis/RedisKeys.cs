@@ -37,6 +37,28 @@ internal sealed class RedisKeys(string prefix)
     /// </summary>
     public string Once(string channel, string key) => prefix + "once:" + Tag(key)[1..^1] + ":" + Tag(channel);
 
+    /// <summary>
+    /// Sorted set of the nodes that hold members of the channel's presence, each (as
+    /// <see cref="PresenceNode"/> writes it) scored by when its entry expires (Unix ms, Redis's
+    /// clock); renewed by the node's heartbeat.
+    /// </summary>
+    public string PresenceIndex(string channel) => prefix + "presence:" + Tag(channel);
+
+    /// <summary>Hash of the channel's members that one node holds: session id to <see cref="PresenceCodec"/>'s value.</summary>
+    public string PresenceMembers(string channel, string nodeId) => PresenceMembersPrefix + PresenceNode(nodeId) + PresenceMembersSuffix(channel);
+
+    /// <summary>What <see cref="PresenceMembers"/> starts with, before the node.</summary>
+    public string PresenceMembersPrefix => prefix + "presence:";
+
+    /// <summary>What <see cref="PresenceMembers"/> ends with, after the node: the channel's tag, so the hash lives in the channel's slot.</summary>
+    public static string PresenceMembersSuffix(string channel) => ":" + Tag(channel);
+
+    /// <summary>A node's id as the presence index holds it: escaped like a tag, so only the channel's tag counts in its members key.</summary>
+    public static string PresenceNode(string nodeId) => Tag(nodeId)[1..^1];
+
+    /// <summary>Hash of the channel's signed-in users, each to how many members it has.</summary>
+    public string PresenceUsers(string channel) => prefix + "presence-users:" + Tag(channel);
+
     /// <summary>Sorted set of the live nodes' ids, scored by when each one's entry expires (Unix ms).</summary>
     public string Roster => prefix + "nodes";
 

@@ -177,6 +177,148 @@ internal static class RedisScripts
         """);
 
     /// <summary>
+    /// What every presence script starts with. KEYS[1] is the channel's presence index (node to
+    /// expiry), KEYS[2] its users hash (user to member count); a node's members hash is
+    /// ARGV prefix .. node .. ARGV suffix, in the channel's slot. <c>sweep</c> drops the nodes whose
+    /// entry expired: each member's user is counted down and, when its leave is announced, the
+    /// leave is published on the channel (ARGV of each script name the channel and command).
+    /// </summary>
+    private const string PresenceFunctions = """
+        local function now_ms()
+          local time = redis.call('TIME')
+          return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        end
+        local function user_of(value)
+          if string.sub(value, 2, 2) == '-' then return nil end
+          local colon = string.find(value, ':', 2, true)
+          local length = tonumber(string.sub(value, 2, colon - 1))
+          return string.sub(value, colon + 1, colon + length)
+        end
+        local function forget(users, session, value, announce, channel, command)
+          local user = user_of(value)
+          if user and redis.call('HINCRBY', users, user, -1) <= 0 then redis.call('HDEL', users, user) end
+          if announce then redis.call(command, channel, 'L' .. string.len(session) .. ':' .. session .. value) end
+        end
+        local function drop_node(index, users, key, node, channel, command)
+          local all = redis.call('HGETALL', key)
+          for i = 1, #all, 2 do
+            forget(users, all[i], all[i + 1], string.sub(all[i + 1], 1, 1) == '1', channel, command)
+          end
+          redis.call('DEL', key)
+          redis.call('ZREM', index, node)
+        end
+        local function sweep(index, users, prefix, suffix, channel, command, now)
+          for _, node in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', string.format('%d', now))) do
+            drop_node(index, users, prefix .. node .. suffix, node, channel, command)
+          end
+        end
+        local function renew(keys, node, timeout, now)
+          redis.call('ZADD', keys[1], string.format('%d', now + timeout), node)
+          for _, key in ipairs(keys) do redis.call('PEXPIRE', key, 2 * timeout) end
+        end
+
+        """;
+
+    /// <summary>
+    /// KEYS: index, users, this node's members. ARGV: node, prefix, suffix, channel, publish
+    /// command, node timeout (ms), session, value, announce (1 or 0). Adds the member (a session
+    /// already there keeps its entry), renews this node's entry, sweeps. Returns 1 when it is new,
+    /// after publishing its join if announced.
+    /// </summary>
+    /// <remarks>
+    /// This node renews its own entry before the sweep: a node that calls is alive, even if its
+    /// entry expired while it could not reach Redis. The keys live twice the node timeout, so a
+    /// dead node's members are still there to count down when the first sweep after its expiry
+    /// runs (every node's heartbeat sweeps the channels it holds).
+    /// </remarks>
+    public static readonly LuaScript AddPresence = new(PresenceFunctions + """
+        local now = now_ms()
+        local timeout = tonumber(ARGV[6])
+        renew(KEYS, ARGV[1], timeout, now)
+        sweep(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
+        if redis.call('HSETNX', KEYS[3], ARGV[7], ARGV[8]) == 0 then return 0 end
+        redis.call('PEXPIRE', KEYS[3], 2 * timeout)
+        local user = user_of(ARGV[8])
+        if user then redis.call('HINCRBY', KEYS[2], user, 1) redis.call('PEXPIRE', KEYS[2], 2 * timeout) end
+        if ARGV[9] == '1' then redis.call(ARGV[5], ARGV[4], 'J' .. string.len(ARGV[7]) .. ':' .. ARGV[7] .. ARGV[8]) end
+        return 1
+        """);
+
+    /// <summary>
+    /// KEYS: index, users, this node's members. ARGV: node, channel, publish command, session,
+    /// announce (1 or 0). Removes the member, publishing its leave if announced; the node's entry
+    /// goes with its last member. Returns 1 when there was one.
+    /// </summary>
+    public static readonly LuaScript RemovePresence = new(PresenceFunctions + """
+        local value = redis.call('HGET', KEYS[3], ARGV[4])
+        if not value then return 0 end
+        redis.call('HDEL', KEYS[3], ARGV[4])
+        forget(KEYS[2], ARGV[4], value, ARGV[5] == '1', ARGV[2], ARGV[3])
+        if redis.call('HLEN', KEYS[3]) == 0 then
+          redis.call('DEL', KEYS[3])
+          redis.call('ZREM', KEYS[1], ARGV[1])
+        end
+        return 1
+        """);
+
+    /// <summary>
+    /// KEYS: index, users, this node's members. ARGV: node, prefix, suffix, channel, publish
+    /// command, node timeout (ms). The heartbeat's renewal of this node's entry, with a sweep.
+    /// Returns how many members the node holds in Redis: fewer than it knows of when another node
+    /// swept them while this one could not renew (or they expired), and the node then adds them again.
+    /// </summary>
+    public static readonly LuaScript RenewPresence = new(PresenceFunctions + """
+        if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
+        local now = now_ms()
+        renew(KEYS, ARGV[1], tonumber(ARGV[6]), now)
+        sweep(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
+        return redis.call('HLEN', KEYS[3])
+        """);
+
+    /// <summary>
+    /// KEYS: index, users, this node's members. ARGV: node, channel, publish command. Removes every
+    /// member this node holds (a node that stops), announcing the leaves that are announced.
+    /// </summary>
+    public static readonly LuaScript DropPresence = new(PresenceFunctions + """
+        drop_node(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
+        return 1
+        """);
+
+    /// <summary>
+    /// KEYS: index, users. ARGV: prefix, suffix, channel, publish command, limit (0: count only).
+    /// Sweeps, then returns {members, users, then per listed member: session, value}: at most
+    /// limit members, node by node (HSCAN, so a large hash is not read whole).
+    /// </summary>
+    public static readonly LuaScript ReadPresence = new(PresenceFunctions + """
+        sweep(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now_ms())
+        local nodes = redis.call('ZRANGE', KEYS[1], 0, -1)
+        local result = {0, redis.call('HLEN', KEYS[2])}
+        local limit = tonumber(ARGV[5])
+        local listed = 0
+        local seen = {}
+        for _, node in ipairs(nodes) do
+          local key = ARGV[1] .. node .. ARGV[2]
+          result[1] = result[1] + redis.call('HLEN', key)
+          local cursor = '0'
+          while listed < limit do
+            local page = redis.call('HSCAN', key, cursor, 'COUNT', 256)
+            cursor = page[1]
+            local entries = page[2]
+            for i = 1, #entries, 2 do
+              if listed < limit and not seen[entries[i]] then
+                seen[entries[i]] = true
+                listed = listed + 1
+                result[#result + 1] = entries[i]
+                result[#result + 1] = entries[i + 1]
+              end
+            end
+            if cursor == '0' then break end
+          end
+        end
+        return result
+        """);
+
+    /// <summary>
     /// A script, sent with its text every time (EVAL; <see cref="CommandFlags.NoScriptCache"/>
     /// keeps the client from switching to SCRIPT LOAD + EVALSHA). Redis hashes the text and
     /// reuses the compiled script, so this costs the text on the wire per call (0.1 to 1.4 KB).

@@ -48,6 +48,15 @@ internal sealed record InfoBody(List<NodeBody> Nodes, IReadOnlyList<string> Unan
 /// <summary>A node: its id, seconds since it started, sessions by transport, channels it holds.</summary>
 internal sealed record NodeBody(string Node, double Uptime, IReadOnlyDictionary<string, int> Sessions, int Channels);
 
+/// <summary><c>GET {api}/presence</c>'s answer: at most <c>limit</c> members, in no particular order.</summary>
+internal sealed record PresenceBody(List<PresenceMemberBody> Members, bool Truncated);
+
+/// <summary>A member of a channel's presence: its session, its user's id (absent when anonymous), its connection info.</summary>
+internal sealed record PresenceMemberBody(string Session, string? User, JsonElement? Info);
+
+/// <summary><c>GET {api}/presence_stats</c>'s answer.</summary>
+internal sealed record PresenceStatsBody(int Clients, int Users);
+
 /// <summary>Every error's body (docs/protocol.md, section 3.7).</summary>
 internal sealed record ErrorBody(ErrorDetail Error);
 
@@ -62,4 +71,6 @@ internal sealed record ErrorDetail(string Code, string Message);
 [JsonSerializable(typeof(BroadcastAnswerBody))]
 [JsonSerializable(typeof(ChannelsBody))]
 [JsonSerializable(typeof(InfoBody))]
+[JsonSerializable(typeof(PresenceBody))]
+[JsonSerializable(typeof(PresenceStatsBody))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
@@ -7,7 +8,8 @@ namespace PubSub.Api;
 
 /// <summary>
 /// The server API's control endpoints (docs/protocol.md, section 4): <c>POST disconnect</c>,
-/// <c>unsubscribe</c>, <c>subscribe</c>, <c>broadcast</c>, <c>GET channels</c> and <c>info</c>,
+/// <c>unsubscribe</c>, <c>subscribe</c>, <c>broadcast</c>, <c>GET channels</c>, <c>info</c>,
+/// <c>presence</c> and <c>presence_stats</c>,
 /// each a call of <see cref="IPubSubControl"/>, guarded as <c>publish</c> and <c>history</c> are.
 /// </summary>
 internal sealed class ControlApi(IPubSubControl control, ApiKeyGuard guard, RequestBodyReader bodies)
@@ -74,6 +76,40 @@ internal sealed class ControlApi(IPubSubControl control, ApiKeyGuard guard, Requ
             return new InfoBody([.. result.Nodes.Select(n => new NodeBody(n.NodeId, Math.Round(n.Uptime.TotalSeconds, 3), n.Sessions, n.Channels))], result.UnansweredNodes);
         }, ApiJsonContext.Default.InfoBody);
     }
+
+    public async Task PresenceAsync(HttpContext context)
+    {
+        if (!await AuthorizeAsync(context))
+        {
+            return;
+        }
+        await AnswerAsync(context, async () =>
+        {
+            var limit = PresenceMember.MaxListed;
+            if (context.Request.Query["limit"] is { Count: > 0 } text && (!int.TryParse(text.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > PresenceMember.MaxListed))
+            {
+                throw new PubSubException(PubSubErrorCodes.BadRequest, $"'limit' must be an integer from 1 to {PresenceMember.MaxListed}.");
+            }
+            var page = await control.PresenceAsync(ChannelOf(context), limit, context.RequestAborted);
+            return new PresenceBody([.. page.Members.Select(m => new PresenceMemberBody(m.Session, m.User, m.Info is { } info ? JsonDocument.Parse(info.Bytes).RootElement : null))], page.Truncated);
+        }, ApiJsonContext.Default.PresenceBody);
+    }
+
+    public async Task PresenceStatsAsync(HttpContext context)
+    {
+        if (!await AuthorizeAsync(context))
+        {
+            return;
+        }
+        await AnswerAsync(context, async () =>
+        {
+            var stats = await control.PresenceStatsAsync(ChannelOf(context), context.RequestAborted);
+            return new PresenceStatsBody(stats.Clients, stats.Users);
+        }, ApiJsonContext.Default.PresenceStatsBody);
+    }
+
+    private static string ChannelOf(HttpContext context) =>
+        context.Request.Query["channel"] is { Count: 1 } channel ? channel.ToString() : throw new PubSubException(PubSubErrorCodes.BadRequest, "The query needs one 'channel'.");
 
     private async Task RunAsync<TBody, TAnswer>(HttpContext context, JsonTypeInfo<TBody> bodyType, Func<TBody, Task<TAnswer>> run, JsonTypeInfo<TAnswer> answerType)
         where TBody : class

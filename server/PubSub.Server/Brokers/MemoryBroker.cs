@@ -55,6 +55,24 @@ internal sealed class MemoryBroker(MemoryBackplane backplane, bool ownsBackplane
     public ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
         ValueTask.FromResult(backplane.SendToNode(nodeId, message));
 
+    public ValueTask AddPresenceAsync(string channel, PresenceMember member, bool announce, CancellationToken cancellationToken)
+    {
+        backplane.AddPresence(channel, _nodeId ?? throw new InvalidOperationException("The broker is not started."), member, announce);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask RemovePresenceAsync(string channel, string session, bool announce, CancellationToken cancellationToken)
+    {
+        backplane.RemovePresence(channel, session, announce);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<PresencePage> ReadPresenceAsync(string channel, int limit, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(backplane.ReadPresence(channel, limit));
+
+    public ValueTask<PresenceStats> ReadPresenceStatsAsync(string channel, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(backplane.ReadPresenceStats(channel));
+
     public void Dispose()
     {
         if (ownsBackplane)
@@ -66,4 +84,6 @@ internal sealed class MemoryBroker(MemoryBackplane backplane, bool ownsBackplane
     internal void Deliver(Publication publication) => _handler?.OnPublication(publication);
 
     internal void DeliverNodeMessage(byte[] message) => _handler?.OnNodeMessage(message);
+
+    internal void DeliverPresence(PresenceEvent presence) => _handler?.OnPresence(presence);
 }

@@ -81,6 +81,12 @@ internal sealed partial class ChannelHub
             var recovering = since is not null && history.IsEnabled;
             var query = recovering ? new HistoryQuery(since!.Value.Offset, history.Size) : new HistoryQuery(null, 0);
             var page = await _broker.ReadHistoryAsync(subscription.Channel, query, cancellationToken);
+            if (subscription.Match.Options.TracksPresence)
+            {
+                // Before the reply: a client that asks for presence once subscribed finds itself.
+                subscription.EnterPresence();
+                await _broker.AddPresenceAsync(subscription.Channel, MemberOf(subscription.Session), subscription.Match.Options.JoinLeave, cancellationToken);
+            }
 
             var outcome = new SubscribeOutcome(page.Latest, since is null ? null : false);
             var startAt = page.Latest;
@@ -163,6 +169,57 @@ internal sealed partial class ChannelHub
         }
     }
 
+    /// <summary>The presence member a session is: its id, its user's id, its connection info.</summary>
+    public static PresenceMember MemberOf(Session session) => new(session.Id, ChannelAccess.UserIdOf(session.User), session.ConnectionInfo);
+
+    /// <summary>
+    /// A join or leave the broker delivered: a <c>join</c> or <c>leave</c> frame to every live
+    /// local subscriber but the member's own session, built once per encoding, at most the
+    /// template's <see cref="ChannelOptions.JoinLeaveRate"/> per second (the rest is dropped).
+    /// A subscription still being made gets none: its reply must come first.
+    /// </summary>
+    public void OnPresence(PresenceEvent presence)
+    {
+        if (!_channels.TryGetValue(presence.Channel, out var channel))
+        {
+            return;
+        }
+        var subscribers = channel.Subscribers;
+        if (subscribers.Length == 0 || subscribers[0].Match.Options is not { JoinLeave: true } options)
+        {
+            return;
+        }
+        var frames = new PublicationFrames();
+        var counted = false;
+        foreach (var subscriber in subscribers)
+        {
+            if (!subscriber.IsLive || subscriber.Session.Id == presence.Member.Session)
+            {
+                continue;
+            }
+            if (!counted)
+            {
+                // Only an event someone here gets counts against the rate.
+                lock (channel.Gate)
+                {
+                    if (!channel.TakeJoinLeaveToken(_time, options.JoinLeaveRate))
+                    {
+                        _metrics.JoinLeaveDropped();
+                        return;
+                    }
+                }
+                counted = true;
+            }
+            var encoding = subscriber.Session.Encoding;
+            ref var frame = ref frames[encoding.Id];
+            if (frame.Bytes.IsEmpty)
+            {
+                frame = new OutboundFrame(encoding.Presence(presence));
+            }
+            subscriber.Session.Send(frame);
+        }
+    }
+
     /// <summary>A publication's frame per encoding (indexed by <see cref="FrameEncoding.Id"/>), on the fan-out's stack.</summary>
     [System.Runtime.CompilerServices.InlineArray(FrameEncoding.Count)]
     private struct PublicationFrames
@@ -228,6 +285,24 @@ internal sealed partial class ChannelHub
             {
                 channel.StartLinger(_time, InterestLinger, () => OnLingerExpired(channel));
             }
+        }
+        if (subscription.LeavePresence())
+        {
+            // Issued now, so it reaches the broker after the add; not awaited, as a release is not.
+            _ = LeavePresenceAsync(subscription);
+        }
+    }
+
+    private async Task LeavePresenceAsync(Subscription subscription)
+    {
+        try
+        {
+            await _broker.RemovePresenceAsync(subscription.Channel, subscription.Session.Id, subscription.Match.Options.JoinLeave, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // The entry then goes with the node's refresh in Redis, or stays until the node stops.
+            Log.PresenceRemoveFailed(_logger, subscription.Channel, e);
         }
     }
 
@@ -308,6 +383,26 @@ internal sealed partial class ChannelHub
             _linger = time.CreateTimer(static state => ((Action)state!)(), expired, delay, Timeout.InfiniteTimeSpan);
         }
 
+        // The join/leave token bucket, under Gate: tokens, and when they were counted.
+        private double _joinLeaveTokens = -1;
+        private long _joinLeaveCounted;
+
+        /// <summary>Takes a token of a bucket of <paramref name="rate"/> per second, as many deep; false when it is empty.</summary>
+        public bool TakeJoinLeaveToken(TimeProvider time, int rate)
+        {
+            var now = time.GetTimestamp();
+            _joinLeaveTokens = _joinLeaveTokens < 0
+                ? rate
+                : Math.Min(rate, _joinLeaveTokens + time.GetElapsedTime(_joinLeaveCounted, now).TotalSeconds * rate);
+            _joinLeaveCounted = now;
+            if (_joinLeaveTokens < 1)
+            {
+                return false;
+            }
+            _joinLeaveTokens--;
+            return true;
+        }
+
         public void CancelLinger()
         {
             _linger?.Dispose();
@@ -319,5 +414,8 @@ internal sealed partial class ChannelHub
     {
         [LoggerMessage(1, LogLevel.Warning, "Releasing the broker subscription of channel '{Channel}' failed.")]
         public static partial void UnsubscribeFailed(ILogger logger, string channel, Exception exception);
+
+        [LoggerMessage(2, LogLevel.Warning, "Removing a session from the presence of channel '{Channel}' failed.")]
+        public static partial void PresenceRemoveFailed(ILogger logger, string channel, Exception exception);
     }
 }

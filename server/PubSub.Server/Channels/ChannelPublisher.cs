@@ -86,4 +86,27 @@ internal sealed class ChannelPublisher(MeasuredBroker broker, ChannelRegistry ch
         }
         return page;
     }
+
+    /// <summary>Lists at most <paramref name="limit"/> (1 to <see cref="PresenceMember.MaxListed"/>) members of a resolved channel that keeps presence.</summary>
+    public async ValueTask<PresencePage> GetPresenceAsync(ChannelMatch match, int limit, CancellationToken cancellationToken)
+    {
+        RequirePresence(match);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return await broker.ReadPresenceAsync(match.Channel, Math.Min(limit, PresenceMember.MaxListed), cancellationToken);
+    }
+
+    public async ValueTask<PresenceStats> GetPresenceStatsAsync(ChannelMatch match, CancellationToken cancellationToken)
+    {
+        RequirePresence(match);
+        return await broker.ReadPresenceStatsAsync(match.Channel, cancellationToken);
+    }
+
+    /// <summary>Throws <c>presence_disabled</c> unless the channel's template keeps presence.</summary>
+    public static void RequirePresence(ChannelMatch match)
+    {
+        if (!match.Options.Presence)
+        {
+            throw new PubSubException(PubSubErrorCodes.PresenceDisabled, $"The channel '{match.Channel}' does not keep presence (its template has no Presence).");
+        }
+    }
 }

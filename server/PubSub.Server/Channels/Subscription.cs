@@ -33,6 +33,15 @@ internal sealed class Subscription
 
     public bool IsLive => _pending is null;
 
+    // 1 while the subscription's member is (or is being) in the broker's presence.
+    private int _inPresence;
+
+    /// <summary>Marks the member as entering the broker's presence, before the add is issued.</summary>
+    public void EnterPresence() => Volatile.Write(ref _inPresence, 1);
+
+    /// <summary>True once, for the caller that must remove the member from the broker's presence.</summary>
+    public bool LeavePresence() => Interlocked.Exchange(ref _inPresence, 0) == 1;
+
     /// <summary>Called by the fan-out with the frame every subscriber shares.</summary>
     public void Deliver(in OutboundFrame frame)
     {

@@ -115,6 +115,20 @@ internal sealed class PubSubControl(NodeRequests nodes, ChannelRegistry channels
         return new ChannelsResult(listed, truncated || sums.Count > limit, unanswered);
     }
 
+    public async Task<PresencePage> PresenceAsync(string channel, int limit = PresenceMember.MaxListed, CancellationToken cancellationToken = default)
+    {
+        var match = channels.Resolve(channel);
+        if (limit is < 1 or > PresenceMember.MaxListed)
+        {
+            throw BadRequest($"A presence limit is 1 to {PresenceMember.MaxListed}.");
+        }
+        // The broker holds every node's members: one read, no node messages.
+        return await publisher.GetPresenceAsync(match, limit, cancellationToken);
+    }
+
+    public async Task<PresenceStats> PresenceStatsAsync(string channel, CancellationToken cancellationToken = default) =>
+        await publisher.GetPresenceStatsAsync(channels.Resolve(channel), cancellationToken);
+
     public async Task<ClusterInfo> InfoAsync(CancellationToken cancellationToken = default)
     {
         var (answers, unanswered) = await nodes.AskAllAsync(new ControlRequest { Operation = ControlOperation.Info }, cancellationToken);

@@ -37,6 +37,18 @@ internal sealed class MeasuredBroker(IBroker inner, PubSubMetrics metrics) : IBr
     public ValueTask<bool> SendToNodeAsync(string nodeId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
         MeasureAsync("send", inner.SendToNodeAsync(nodeId, message, cancellationToken));
 
+    public async ValueTask AddPresenceAsync(string channel, PresenceMember member, bool announce, CancellationToken cancellationToken) =>
+        await MeasureAsync("presence_add", AsResult(inner.AddPresenceAsync(channel, member, announce, cancellationToken)));
+
+    public async ValueTask RemovePresenceAsync(string channel, string session, bool announce, CancellationToken cancellationToken) =>
+        await MeasureAsync("presence_remove", AsResult(inner.RemovePresenceAsync(channel, session, announce, cancellationToken)));
+
+    public ValueTask<PresencePage> ReadPresenceAsync(string channel, int limit, CancellationToken cancellationToken) =>
+        MeasureAsync("presence", inner.ReadPresenceAsync(channel, limit, cancellationToken));
+
+    public ValueTask<PresenceStats> ReadPresenceStatsAsync(string channel, CancellationToken cancellationToken) =>
+        MeasureAsync("presence_stats", inner.ReadPresenceStatsAsync(channel, cancellationToken));
+
     public ValueTask<string?> CheckAvailabilityAsync(CancellationToken cancellationToken) => inner.CheckAvailabilityAsync(cancellationToken);
 
     private async ValueTask<T> MeasureAsync<T>(string operation, ValueTask<T> call)

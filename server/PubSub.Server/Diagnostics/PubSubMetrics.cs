@@ -37,6 +37,7 @@ internal sealed class PubSubMetrics
     private readonly Histogram<double> _brokerDuration;
     private readonly Counter<long> _brokerErrors;
     private readonly Counter<long> _limitRefusals;
+    private readonly Counter<long> _joinLeaveDropped;
 
     public PubSubMetrics(IMeterFactory meters)
     {
@@ -61,6 +62,7 @@ internal sealed class PubSubMetrics
         _brokerDuration = _meter.CreateHistogram("pubsub.broker.operation.duration", "s", "How long broker operations take.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _brokerErrors = _meter.CreateCounter<long>("pubsub.broker.error", "{operation}", "Broker operations that failed, by error code.");
+        _joinLeaveDropped = _meter.CreateCounter<long>("pubsub.joinleave.dropped", "{event}", "Join and leave events a node did not send on, being over the channel's JoinLeaveRate.");
         _limitRefusals = _meter.CreateCounter<long>("pubsub.limit.refusals", "{request}", "Connects, publishes and subscribes refused by a limit (PubSub:Limits), by limit.");
     }
 
@@ -165,4 +167,7 @@ internal sealed class PubSubMetrics
 
     /// <summary>A refusal by one of <see cref="PubSubLimits"/>; <paramref name="limit"/> is one of <see cref="Limits.LimitNames"/>.</summary>
     public void LimitRefused(string limit) => _limitRefusals.Add(1, new KeyValuePair<string, object?>("pubsub.limit", limit));
+
+    /// <summary>A join or leave that the channel's <see cref="ChannelOptions.JoinLeaveRate"/> dropped on this node.</summary>
+    public void JoinLeaveDropped() => _joinLeaveDropped.Add(1);
 }

@@ -9,6 +9,8 @@ internal sealed class BrokerInbox(ChannelHub hub, IEnumerable<INodeMessageHandle
 
     public void OnPublication(Publication publication) => hub.OnPublication(publication);
 
+    public void OnPresence(PresenceEvent presence) => hub.OnPresence(presence);
+
     public void OnNodeMessage(ReadOnlyMemory<byte> message)
     {
         foreach (var handler in _handlers)

@@ -6,6 +6,8 @@ internal enum ClientFrameType
     Unsubscribe,
     Publish,
     History,
+    Presence,
+    PresenceStats,
     Ping,
     Pong,
     Close,

@@ -155,6 +155,8 @@ internal static class ClientFrameParser
             "unsubscribe" => ClientFrameType.Unsubscribe,
             "publish" => ClientFrameType.Publish,
             "history" => ClientFrameType.History,
+            "presence" => ClientFrameType.Presence,
+            "presence_stats" => ClientFrameType.PresenceStats,
             "ping" => ClientFrameType.Ping,
             "pong" => ClientFrameType.Pong,
             "close" => ClientFrameType.Close,
@@ -166,7 +168,8 @@ internal static class ClientFrameParser
             return false;
         }
 
-        var needsChannel = known is ClientFrameType.Subscribe or ClientFrameType.Unsubscribe or ClientFrameType.Publish or ClientFrameType.History;
+        var needsChannel = known is ClientFrameType.Subscribe or ClientFrameType.Unsubscribe or ClientFrameType.Publish or ClientFrameType.History
+            or ClientFrameType.Presence or ClientFrameType.PresenceStats;
         if (needsChannel && channel is null)
         {
             error = new(PubSubErrorCodes.BadRequest, $"A '{type}' frame needs a 'channel'.", id);

@@ -108,6 +108,15 @@ internal abstract class FrameEncoding
 
     public abstract byte[] ReplyHistory(long id, HistoryPage page);
 
+    /// <summary>The reply to <c>presence</c>: <c>{members: [{session, user?, info?}], truncated}</c>.</summary>
+    public abstract byte[] ReplyPresence(long id, PresencePage page);
+
+    /// <summary>The reply to <c>presence_stats</c>: <c>{clients, users}</c>.</summary>
+    public abstract byte[] ReplyPresenceStats(long id, PresenceStats stats);
+
+    /// <summary>A <c>join</c> or <c>leave</c> frame: <c>channel</c>, <c>session</c>, <c>user</c> and <c>info</c> when there are.</summary>
+    public abstract byte[] Presence(PresenceEvent presence);
+
     /// <summary>
     /// At least the length of <see cref="ReplyHistory"/>'s frame for <paramref name="page"/>,
     /// computed without building it: a reply too large for the session is refused before it costs

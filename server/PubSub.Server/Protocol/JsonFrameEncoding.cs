@@ -62,4 +62,10 @@ internal sealed class JsonFrameEncoding : FrameEncoding
     public override byte[] ReplyHistory(long id, HistoryPage page) => ServerFrames.ReplyHistory(id, page);
 
     public override long ReplyHistoryUpperBound(HistoryPage page) => ServerFrames.ReplyHistoryUpperBound(page);
+
+    public override byte[] ReplyPresence(long id, PresencePage page) => ServerFrames.ReplyPresence(id, page);
+
+    public override byte[] ReplyPresenceStats(long id, PresenceStats stats) => ServerFrames.ReplyPresenceStats(id, stats);
+
+    public override byte[] Presence(PresenceEvent presence) => ServerFrames.Presence(presence);
 }

@@ -161,6 +161,56 @@ internal sealed class MessagePackFrameEncoding : FrameEncoding
         return length;
     }
 
+    public override byte[] ReplyPresence(long id, PresencePage page)
+    {
+        var writer = Reply(id, "result"u8);
+        writer.WriteMapHeader(2);
+        writer.WriteString("members"u8);
+        writer.WriteArrayHeader(page.Members.Count);
+        foreach (var member in page.Members)
+        {
+            writer.WriteMapHeader(MemberFieldCount(member));
+            WriteMemberFields(ref writer, member);
+        }
+        writer.WriteString("truncated"u8);
+        writer.Write(page.Truncated);
+        return Finish(ref writer);
+    }
+
+    public override byte[] ReplyPresenceStats(long id, PresenceStats stats)
+    {
+        var writer = Reply(id, "result"u8);
+        writer.WriteMapHeader(2);
+        Integer(ref writer, "clients"u8, stats.Clients);
+        Integer(ref writer, "users"u8, stats.Users);
+        return Finish(ref writer);
+    }
+
+    public override byte[] Presence(PresenceEvent presence)
+    {
+        var writer = Begin();
+        Type(ref writer, 2 + MemberFieldCount(presence.Member), presence.Joined ? "join"u8 : "leave"u8);
+        String(ref writer, "channel"u8, presence.Channel);
+        WriteMemberFields(ref writer, presence.Member);
+        return Finish(ref writer);
+    }
+
+    private static int MemberFieldCount(PresenceMember member) => 1 + (member.User is null ? 0 : 1) + (member.Info is null ? 0 : 1);
+
+    private static void WriteMemberFields(ref MessagePackWriter writer, PresenceMember member)
+    {
+        String(ref writer, "session"u8, member.Session);
+        if (member.User is { } user)
+        {
+            String(ref writer, "user"u8, user);
+        }
+        if (member.Info is { } info)
+        {
+            writer.WriteString("info"u8);
+            MessagePackData.WriteFromJson(ref writer, info.Bytes);
+        }
+    }
+
     private static MessagePackWriter Reply(long id, ReadOnlySpan<byte> outcome)
     {
         var writer = Begin();

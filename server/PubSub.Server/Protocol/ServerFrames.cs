@@ -117,6 +117,67 @@ internal static class ServerFrames
         WriteHistory(writer, page);
     });
 
+    public static byte[] ReplyPresence(long id, PresencePage page) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "reply"u8);
+        writer.WriteNumber("id"u8, id);
+        writer.WritePropertyName("result"u8);
+        WritePresence(writer, page);
+    });
+
+    public static byte[] ReplyPresenceStats(long id, PresenceStats stats) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "reply"u8);
+        writer.WriteNumber("id"u8, id);
+        writer.WritePropertyName("result"u8);
+        WritePresenceStats(writer, stats);
+    });
+
+    public static byte[] Presence(PresenceEvent presence) => Write(writer =>
+    {
+        writer.WriteString("type"u8, presence.Joined ? "join"u8 : "leave"u8);
+        writer.WriteString("channel"u8, presence.Channel);
+        WriteMemberFields(writer, presence.Member);
+    });
+
+    /// <summary>A presence page as the JSON object that both the <c>presence</c> reply and the server API return.</summary>
+    public static void WritePresence(Utf8JsonWriter writer, PresencePage page)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("members"u8);
+        foreach (var member in page.Members)
+        {
+            writer.WriteStartObject();
+            WriteMemberFields(writer, member);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.WriteBoolean("truncated"u8, page.Truncated);
+        writer.WriteEndObject();
+    }
+
+    public static void WritePresenceStats(Utf8JsonWriter writer, PresenceStats stats)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("clients"u8, stats.Clients);
+        writer.WriteNumber("users"u8, stats.Users);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteMemberFields(Utf8JsonWriter writer, PresenceMember member)
+    {
+        writer.WriteString("session"u8, member.Session);
+        if (member.User is { } user)
+        {
+            writer.WriteString("user"u8, user);
+        }
+        if (member.Info is { } info)
+        {
+            writer.WritePropertyName("info"u8);
+            writer.WriteRawValue(info.Bytes.Span, skipInputValidation: true);
+        }
+    }
+
     /// <summary>
     /// At least the length of <see cref="ReplyHistory"/>'s frame for <paramref name="page"/>,
     /// computed without building it: a reply too large for the session is refused before it costs

@@ -158,6 +158,12 @@ internal sealed partial class SessionFrameHandler(
                 case ClientFrameType.History:
                     await HistoryAsync(session, frame, cancellationToken);
                     break;
+                case ClientFrameType.Presence:
+                    await PresenceAsync(session, frame, cancellationToken);
+                    break;
+                case ClientFrameType.PresenceStats:
+                    await PresenceStatsAsync(session, frame, cancellationToken);
+                    break;
             }
         }
         catch (PubSubException e)
@@ -261,6 +267,30 @@ internal sealed partial class SessionFrameHandler(
                 $"The {page.Publications.Count} publications would make a reply of about {size} bytes, more than a session may hold for its client ({session.Outbound.Limit}); ask for fewer with 'limit' and page with 'since'.");
         }
         Reply(session, frame.Id, id => session.Encoding.ReplyHistory(id, page));
+    }
+
+    private async Task PresenceAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
+    {
+        var match = await ResolvePresenceAsync(session, frame);
+        var page = await publisher.GetPresenceAsync(match, PresenceMember.MaxListed, cancellationToken);
+        Reply(session, frame.Id, id => session.Encoding.ReplyPresence(id, page));
+    }
+
+    private async Task PresenceStatsAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
+    {
+        var match = await ResolvePresenceAsync(session, frame);
+        var stats = await publisher.GetPresenceStatsAsync(match, cancellationToken);
+        Reply(session, frame.Id, id => session.Encoding.ReplyPresenceStats(id, stats));
+    }
+
+    /// <summary>The channel of a presence request: one that keeps presence, which the session may read as it may subscribe.</summary>
+    private async Task<ChannelMatch> ResolvePresenceAsync(Session session, ClientFrame frame)
+    {
+        var match = Resolve(frame.Channel);
+        // Who is there tells what subscribing would: the same checks apply.
+        await AuthorizeReadAsync(session, match);
+        ChannelPublisher.RequirePresence(match);
+        return match;
     }
 
     private ValueTask AuthorizePolicyAsync(Session session, ChannelMatch match) =>

@@ -53,6 +53,8 @@ public sealed class LiveGapTests
             }
 
             public void OnNodeMessage(ReadOnlyMemory<byte> message) => inner.OnNodeMessage(message);
+
+            public void OnPresence(PresenceEvent presence) => inner.OnPresence(presence);
         }
     }
 }

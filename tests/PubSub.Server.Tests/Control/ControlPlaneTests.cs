@@ -237,6 +237,8 @@ public sealed class ControlPlaneTests : IAsyncLifetime
             public void OnNodeMessage(ReadOnlyMemory<byte> message)
             {
             }
+
+            public void OnPresence(PresenceEvent presence) => inner.OnPresence(presence);
         }
     }
 

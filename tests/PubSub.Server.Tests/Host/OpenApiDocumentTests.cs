@@ -24,6 +24,8 @@ public sealed class OpenApiDocumentTests
         ("post", "/api/broadcast", """{"channels":["chat/doc","chat/doc2"],"data":1}""", ["channels", "data", "binary", "idempotencyKey"]),
         ("get", "/api/channels?pattern=chat/*", null, []),
         ("get", "/api/info", null, []),
+        ("get", "/api/presence?channel=chat/doc", null, []),
+        ("get", "/api/presence_stats?channel=chat/doc", null, []),
     ];
 
     [Fact]
@@ -35,6 +37,8 @@ public sealed class OpenApiDocumentTests
             ["PubSub__Channels__0__Template"] = "chat/{room}",
             ["PubSub__Channels__0__HistorySize"] = "10",
             ["PubSub__Channels__0__HistoryTtl"] = "00:05:00",
+            // As an appsettings.json template says "Presence": true.
+            ["PubSub__Channels__0__Presence"] = "true",
         });
         using var http = new HttpClient { BaseAddress = host.BaseUri, Timeout = Timeouts.Default };
 

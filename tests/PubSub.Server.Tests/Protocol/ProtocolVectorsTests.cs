@@ -23,7 +23,7 @@ public sealed class ProtocolVectorsTests
     [Fact]
     public void The_servers_error_codes_are_the_protocols_with_their_statuses_and_retry_rules()
     {
-        var vectors = ProtocolVectors.ErrorCodes("server");
+        var vectors = ProtocolVectors.ErrorCodes("server").Concat(ProtocolVectors.PendingErrorCodes()).ToList();
         var constants = typeof(PubSubErrorCodes).GetFields(BindingFlags.Public | BindingFlags.Static)
             .Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!).ToList();
 
@@ -97,7 +97,7 @@ public sealed class ProtocolVectorsTests
     /// <summary>What the parser read, as the JSON the vectors write it in (only the fields it found).</summary>
     internal static string Describe(ClientFrame frame)
     {
-        var fields = new Dictionary<string, object> { ["type"] = frame.Type.ToString().ToLowerInvariant() };
+        var fields = new Dictionary<string, object> { ["type"] = frame.Type == ClientFrameType.PresenceStats ? "presence_stats" : frame.Type.ToString().ToLowerInvariant() };
         if (frame.Id is { } id)
         {
             fields["id"] = id;
