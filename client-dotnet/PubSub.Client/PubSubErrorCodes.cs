@@ -62,6 +62,9 @@ public static class PubSubErrorCodes
     /// <summary>The channel has as many subscribers on the node as it may; a subscribe is asked again after a backoff.</summary>
     public const string TooManySubscribers = "too_many_subscribers";
 
+    /// <summary>A presence request for a channel whose template keeps no presence; asking again will not help.</summary>
+    public const string PresenceDisabled = "presence_disabled";
+
     /// <summary>Client: no reply within <see cref="PubSubClientOptions.RequestTimeout"/>, or no connection within a connect timeout.</summary>
     public const string Timeout = "timeout";
 
