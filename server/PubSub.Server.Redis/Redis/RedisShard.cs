@@ -24,6 +24,9 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
     private string? _misconfigured;
     private readonly Lock _failureLock = new();
     private ConnectionFailureType _failure;
+    private long _lastRelearn;
+
+    private static readonly TimeSpan RelearnInterval = TimeSpan.FromSeconds(2);
 
     public int Index { get; } = index;
 
@@ -185,12 +188,35 @@ internal sealed class RedisShard(int index, string configuration, RedisMode mode
             var masters = multiplexer.GetServers().FirstOrDefault(server => server.IsConnected)?.ClusterConfiguration?.Nodes
                 .Where(node => !node.IsReplica && node.Slots.Count > 0 && node.EndPoint is not null) ?? [];
             var unserved = masters.Where(node => !multiplexer.GetServer(node.EndPoint!).IsConnected).Select(node => node.EndPoint).ToList();
-            return unserved.Count == 0 ? null : $"Redis Cluster {Name}: the master of some slots ({string.Join(", ", unserved)}) is unreachable.";
+            if (unserved.Count == 0)
+            {
+                return null;
+            }
+            RelearnTopology(multiplexer, time);
+            return $"Redis Cluster {Name}: the master of some slots ({string.Join(", ", unserved)}) is unreachable.";
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
             return $"Redis {Name} did not answer within {timeout.TotalSeconds:0.###} s.";
         }
+    }
+
+    /// <summary>
+    /// Asks the cluster for its slot map again, at most every <see cref="RelearnInterval"/>. The
+    /// client learns a failover from a MOVED reply or its periodic check (every minute); a node
+    /// that sends nothing to the failed slots, like one that started while their master was down,
+    /// would otherwise report a promoted replica's slots unserved for up to that minute.
+    /// </summary>
+    private void RelearnTopology(ConnectionMultiplexer multiplexer, TimeProvider time)
+    {
+        var now = time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastRelearn);
+        if ((last != 0 && time.GetElapsedTime(last, now) < RelearnInterval) || Interlocked.CompareExchange(ref _lastRelearn, now, last) != last)
+        {
+            return;
+        }
+        _ = multiplexer.ConfigureAsync().ContinueWith(
+            static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     private void LearnKind()
