@@ -12,9 +12,14 @@ namespace PubSub.Server.Tests.Control;
 /// </summary>
 public sealed class ControlPlaneTests : IAsyncLifetime
 {
-    private readonly MemoryBackplane _backplane = new();
+    // The backplane's clock moves only when a test says: the idempotency window of short/{x}
+    // (300 ms) must not end between a publish and its retry on a loaded machine.
+    private readonly ManualTimeProvider _clock = new();
+    private readonly MemoryBackplane _backplane;
     private TestNode _asked = null!;
     private TestNode _holder = null!;
+
+    public ControlPlaneTests() => _backplane = new MemoryBackplane(_clock);
 
     public async Task InitializeAsync()
     {
@@ -344,7 +349,7 @@ public sealed class ControlPlaneTests : IAsyncLifetime
         var (_, retried) = await CallAsync(_holder, HttpMethod.Post, "publish", body);
         var inProcess = await _holder.Publisher.PublishAsync("short/retry", Payload.FromValue(new { n = 1 }), "order-17");
         var otherChannel = await _holder.Publisher.PublishAsync("short/other", Payload.FromValue(1), "order-17");
-        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        _clock.Advance(TimeSpan.FromMilliseconds(301));
         var afterWindow = await _holder.Publisher.PublishAsync("short/retry", Payload.FromValue(new { n = 1 }), "order-17");
 
         Assert.Equal(1, first.GetProperty("offset").GetInt64());
