@@ -142,12 +142,7 @@ internal sealed partial class SessionFrameHandler(
                     session.Abandon();
                     break;
                 case ClientFrameType.Subscribe:
-                    await SubscribeAsync(
-                        session,
-                        Resolve(frame.Channel),
-                        frame.Since,
-                        outcome => frame.Id is { } id ? session.Encoding.ReplyPosition(id, outcome.Latest, outcome.Recovered) : null,
-                        cancellationToken);
+                    await SubscribeAsync(session, frame, cancellationToken);
                     break;
                 case ClientFrameType.Unsubscribe:
                     await UnsubscribeAsync(session, frame);
@@ -184,6 +179,15 @@ internal sealed partial class SessionFrameHandler(
             Fail(session, frame.Id, PubSubErrorCodes.Internal, "The server failed to handle the frame.");
         }
     }
+
+    // Its own method: a lambda capturing the frame in HandleFrameAsync would cost every frame a closure.
+    private Task<SubscribeOutcome> SubscribeAsync(Session session, ClientFrame frame, CancellationToken cancellationToken) =>
+        SubscribeAsync(
+            session,
+            Resolve(frame.Channel),
+            frame.Since,
+            outcome => frame.Id is { } id ? session.Encoding.ReplyPosition(id, outcome.Latest, outcome.Recovered) : null,
+            cancellationToken);
 
     private async Task UnsubscribeAsync(Session session, ClientFrame frame)
     {
@@ -236,7 +240,10 @@ internal sealed partial class SessionFrameHandler(
         {
             var position = await publishing;
             metrics.Publication(ChannelPublisher.Client, refusal: null);
-            Reply(session, frame.Id, id => session.Encoding.ReplyPosition(id, position));
+            if (frame.Id is { } id)
+            {
+                session.Send(session.Encoding.ReplyPosition(id, position));
+            }
         }
         catch (PubSubException e)
         {
@@ -266,21 +273,30 @@ internal sealed partial class SessionFrameHandler(
             throw new PubSubException(PubSubErrorCodes.MessageTooLarge,
                 $"The {page.Publications.Count} publications would make a reply of about {size} bytes, more than a session may hold for its client ({session.Outbound.Limit}); ask for fewer with 'limit' and page with 'since'.");
         }
-        Reply(session, frame.Id, id => session.Encoding.ReplyHistory(id, page));
+        if (frame.Id is { } id)
+        {
+            session.Send(session.Encoding.ReplyHistory(id, page));
+        }
     }
 
     private async Task PresenceAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
     {
         var match = await ResolvePresenceAsync(session, frame);
         var page = await publisher.GetPresenceAsync(match, PresenceMember.MaxListed, cancellationToken);
-        Reply(session, frame.Id, id => session.Encoding.ReplyPresence(id, page));
+        if (frame.Id is { } id)
+        {
+            session.Send(session.Encoding.ReplyPresence(id, page));
+        }
     }
 
     private async Task PresenceStatsAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
     {
         var match = await ResolvePresenceAsync(session, frame);
         var stats = await publisher.GetPresenceStatsAsync(match, cancellationToken);
-        Reply(session, frame.Id, id => session.Encoding.ReplyPresenceStats(id, stats));
+        if (frame.Id is { } id)
+        {
+            session.Send(session.Encoding.ReplyPresenceStats(id, stats));
+        }
     }
 
     /// <summary>The channel of a presence request: one that keeps presence, which the session may read as it may subscribe.</summary>
@@ -295,14 +311,6 @@ internal sealed partial class SessionFrameHandler(
 
     private ValueTask AuthorizePolicyAsync(Session session, ChannelMatch match) =>
         match.Options.Access.AuthorizeAsync(authorization, session.User, match);
-
-    private static void Reply(Session session, long? id, Func<long, byte[]> reply)
-    {
-        if (id is { } value)
-        {
-            session.Send(reply(value));
-        }
-    }
 
     private static void Fail(Session session, long? id, string code, string message) =>
         session.Send(id is { } value ? session.Encoding.ReplyError(value, code, message) : session.Encoding.Error(code, message));

@@ -213,6 +213,11 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
             batch.Clear();
             var held = outbound.HeldBytes;
             var bytes = outbound.DequeueBatch(batch, MaxCoalescedBytes);
+            if (batch.Count == 0)
+            {
+                // Completing the queue with discardPending emptied it after the wait was answered.
+                continue;
+            }
             metrics?.Written(TransportNames.WebSocket, OutboundFrame.CountPublications(batch), bytes, held);
             if (batch.Count == 1)
             {
