@@ -207,7 +207,7 @@ export class Connection {
     }
     if (frame.type === "disconnect") {
       const disconnect = frame as DisconnectFrame;
-      this.fail(disconnectError(disconnect.code, disconnect.reason));
+      this.fail(disconnectError(disconnect.code, disconnect.reason ?? ""));
       return;
     }
     this.listener.onFrame(this, frame);
@@ -224,7 +224,7 @@ export class Connection {
     }
     if (frame.type === "disconnect") {
       const disconnect = frame as DisconnectFrame;
-      this.fail(disconnectError(disconnect.code, disconnect.reason));
+      this.fail(disconnectError(disconnect.code, disconnect.reason ?? ""));
       return;
     }
     this.fail(new PubSubError("bad_frame", `The first frame was '${frame.type}', not 'connected'.`));
@@ -243,7 +243,7 @@ export class Connection {
     const code = closed.closeCode;
     // A close code of the protocol's own says what a disconnect frame would have (section 2.8);
     // RFC 6455 codes, 1006 (abnormal) and 1011 (server error) among them, leave the transport's error.
-    this.fail(code !== undefined && isProtocolCode(code) ? disconnectError(code, closed.error.message) : closed.error);
+    this.fail(code !== undefined && isProtocolCode(code) ? disconnectError(code, closed.closeReason ?? "") : closed.error);
   }
 
   /**
@@ -294,5 +294,5 @@ export class Connection {
 function disconnectError(code: number, reason: string): PubSubError {
   const reconnect = reconnectsAfter(code);
   return new PubSubError(reconnect ? "transport_failed" : "disconnected",
-    `The server ended the session (${code}${reason ? `: ${reason}` : ""}).`, { disconnectCode: code, terminal: !reconnect });
+    `The server ended the session (${code}${reason ? `: ${reason}` : ""}).`, { disconnectCode: code, disconnectReason: reason, terminal: !reconnect });
 }

@@ -4,7 +4,7 @@ import type { ConnectionClosed, ConnectionListener } from "./Connection.js";
 import { PONG } from "./frames.js";
 import { JsonCodec } from "./JsonCodec.js";
 import { MessagePackCodec } from "./MessagePackCodec.js";
-import type { ErrorFrame, MessageFrame, ReplyFrame, ServerFrame, SubscribedFrame, UnknownFrame, UnsubscribedFrame } from "./frames.js";
+import type { ErrorFrame, JoinLeaveFrame, MessageFrame, ReplyFrame, ServerFrame, SubscribedFrame, UnknownFrame, UnsubscribedFrame } from "./frames.js";
 import { asPubSubError, resolveToken } from "./http.js";
 import type { HttpContext } from "./http.js";
 import { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_POLL_TIMEOUT_SECONDS, negotiate, negotiatedEncoding } from "./negotiate.js";
@@ -77,6 +77,7 @@ export class Supervisor {
     this.subscriptions = new SubscriptionSet(this.requests, {
       current: () => this.current(),
       reportError: (error) => this.emit("error", error),
+      announce: (subscription) => this.emit("subscribed", subscription),
     }, owner);
     this.upgrade = new TransportUpgrade(this.settings.probeInterval, this.subscriptions, {
       canUpgrade: () => this.canUpgrade(),
@@ -285,7 +286,14 @@ export class Supervisor {
     this.subscriptions.disconnected();
     // Frames that never left can go on the next connection; the subscribes are made anew there.
     this.requests.backlog.appendBulk(connection.queue.takeBulk());
-    if (closed.error.terminal || !this.settings.reconnect) {
+    const reconnect = !closed.error.terminal && this.settings.reconnect;
+    this.emit("disconnected", {
+      code: closed.error.disconnectCode ?? null,
+      reason: closed.error.disconnectReason ?? "",
+      reconnect,
+      error: closed.error,
+    });
+    if (!reconnect || !this.isCurrent(run)) {
       this.shutdown(closed.error);
       return;
     }
@@ -399,6 +407,10 @@ export class Supervisor {
         break;
       case "subscribed":
         this.subscriptions.onSubscribed(connection, frame as SubscribedFrame);
+        break;
+      case "join":
+      case "leave":
+        this.subscriptions.onJoinLeave(connection, frame as JoinLeaveFrame);
         break;
       default:
         // pong (its arrival already counted as life), connected again, or a frame type added
