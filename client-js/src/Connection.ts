@@ -79,6 +79,12 @@ export class Connection {
   readonly opened: Promise<void>;
 
   private state: "opening" | "open" | "closed" = "opening";
+  /**
+   * Frames that came after `connected` before the client took the connection on (`deliver()`):
+   * the `subscribed` frames of the server's connect hook, and messages behind them, follow
+   * `connected` at once, often in the same batch, and belong to the connection the client adopts.
+   */
+  private held: (ServerFrame | UnknownFrame)[] | null = [];
   private connected: ConnectedFrame | null = null;
   private resolveOpened!: () => void;
   private rejectOpened!: (error: PubSubError) => void;
@@ -170,6 +176,18 @@ export class Connection {
     }
   }
 
+  /** From now on the listener hears every frame; first those that came since `connected`. */
+  deliver(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const frame of held) {
+      if (this.state !== "open") {
+        return;
+      }
+      this.listener.onFrame(this, frame);
+    }
+  }
+
   /** Ends the connection quietly: the listener hears nothing more. */
   close(): void {
     this.end(new PubSubError("closed", "The connection was closed while it was opening."), false);
@@ -208,6 +226,10 @@ export class Connection {
     if (frame.type === "disconnect") {
       const disconnect = frame as DisconnectFrame;
       this.fail(disconnectError(disconnect.code, disconnect.reason ?? ""));
+      return;
+    }
+    if (this.held !== null) {
+      this.held.push(frame);
       return;
     }
     this.listener.onFrame(this, frame);

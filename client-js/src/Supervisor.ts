@@ -82,7 +82,12 @@ export class Supervisor {
     this.upgrade = new TransportUpgrade(this.settings.probeInterval, this.subscriptions, {
       canUpgrade: () => this.canUpgrade(),
       prepare: () => this.prepareUpgrade(),
-      openWebSocket: () => this.open("websocket"),
+      openWebSocket: () => {
+        // A probe's frames (its subscribe replies) are the upgrade's from the start.
+        const probe = this.open("websocket");
+        probe.opened.then(() => probe.deliver(), () => undefined);
+        return probe;
+      },
       takeOver: (probe) => this.takeOver(probe),
       abandon: (connection, error) => this.requests.failSent(connection, error),
     });
@@ -259,6 +264,8 @@ export class Supervisor {
     }
     this.requests.drainInto(connection);
     this.enter({ kind: "connected", run, connection });
+    // What the server sent since `connected` (its connect hook's subscriptions) now finds the connection in use.
+    connection.deliver();
     const info = connection.info!;
     this.emit("connected", { transport: connection.name, session: info.session, node: info.node, upgrade });
     for (const waiter of this.connectWaiters.splice(0)) {
