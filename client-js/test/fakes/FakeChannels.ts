@@ -10,6 +10,8 @@ interface Channel {
   epoch: string;
   offset: number;
   history: { offset: number; payload: Frame }[];
+  /** Idempotency keys seen, with the position of their publication (the server keeps them for a window; the fake, forever). */
+  keys: Map<string, StreamPosition>;
 }
 
 export class FakeChannels {
@@ -134,7 +136,13 @@ export class FakeChannels {
           fail(refusal[0], refusal[1]);
           return;
         }
-        reply(this.publish(channel, frame.data, frame.binary as string | undefined) as unknown as Frame);
+        const key = frame.idempotencyKey as string | undefined;
+        const earlier = key === undefined ? undefined : this.channel(channel).keys.get(key);
+        const position = earlier ?? this.publish(channel, frame.data, frame.binary as string | undefined);
+        if (key !== undefined) {
+          this.channel(channel).keys.set(key, position);
+        }
+        reply(position as unknown as Frame);
         return;
       }
       case "history": {
@@ -201,7 +209,7 @@ export class FakeChannels {
   private channel(name: string): Channel {
     let state = this.channels.get(name);
     if (state === undefined) {
-      state = { epoch: `epoch${++this.epochs}`, offset: 0, history: [] };
+      state = { epoch: `epoch${++this.epochs}`, offset: 0, history: [], keys: new Map() };
       this.channels.set(name, state);
     }
     return state;
