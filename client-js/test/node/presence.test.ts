@@ -84,6 +84,25 @@ describe("presence", () => {
   });
 });
 
+describe("presence over MessagePack", () => {
+  it("reads presence and hears joins with the frames in MessagePack", async () => {
+    const channel = "chat/presence-msgpack";
+    const ann = client("ann", { transports: ["websocket"], encoding: "msgpack" });
+    const { sub } = await connectSubscribed(ann, channel);
+    const joins: JoinLeaveEvent[] = [];
+    sub.on("join", (event) => joins.push(event));
+    const bob = client("bob", { transports: ["long-polling"], encoding: "msgpack" });
+    await connectSubscribed(bob, channel);
+    await eventually(() => joins.length === 1, "ann hears bob join");
+
+    const presence = await bob.presence(channel);
+
+    expect(joins[0]).toStrictEqual({ channel, session: bob.session, info: { name: "bob" } });
+    expect(presence.members.map((member) => member.session).sort()).toEqual([ann.session, bob.session].sort());
+    expect(await ann.publish(channel, "keyed", { idempotencyKey: "msgpack-key" })).toEqual(await bob.publish(channel, "keyed again", { idempotencyKey: "msgpack-key" }));
+  });
+});
+
 describe.each(ALL)("join and leave over %s", (transport) => {
   it("each client hears the other come and go, and its position does not move", async () => {
     const channel = `chat/joins-${transport}`;
