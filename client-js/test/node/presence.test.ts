@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PubSubClient } from "../../src/PubSubClient.js";
 import type { PubSubError } from "../../src/PubSubError.js";
 import type { Subscription } from "../../src/Subscription.js";
-import type { DisconnectedEvent, JoinLeaveEvent, UnsubscribedEvent, WebSocketConstructor, WebSocketLike } from "../../src/types.js";
+import type { DisconnectedEvent, JoinLeaveEvent, TransportName, UnsubscribedEvent, WebSocketConstructor, WebSocketLike } from "../../src/types.js";
 import { HostProcess } from "../support/HostProcess.js";
 import { TestProxy } from "../support/TestProxy.js";
 import { ALL, connectSubscribed, eventually, nodeClient, range, received } from "./support.js";
@@ -43,8 +43,8 @@ function client(name: string, options: Parameters<typeof nodeClient>[1] = {}, ba
 }
 
 /** A connected client whose server-made subscriptions `announced` collects. */
-async function announcingClient(name: string, base = host.pubsub): Promise<{ client: PubSubClient; announced: Subscription[] }> {
-  const made = client(name, { transports: ["websocket"] }, base);
+async function announcingClient(name: string, base = host.pubsub, transport: TransportName = "websocket"): Promise<{ client: PubSubClient; announced: Subscription[] }> {
+  const made = client(name, { transports: [transport] }, base);
   const announced: Subscription[] = [];
   made.on("subscribed", (subscription) => announced.push(subscription));
   await made.connect();
@@ -67,6 +67,16 @@ describe("presence", () => {
     expect(members).toStrictEqual([{ session: ann.session, info: { name: "ann" } }, { session: bob.session, info: { name: "bob" } }]);
     expect(presence.truncated).toBe(false);
     expect(stats).toEqual({ clients: 2, users: 0 });
+  });
+
+  it("carries a demo name of at most 32 characters (Host:DemoNames)", async () => {
+    const channel = "chat/presence-long-name";
+    const long = client("n".repeat(40));
+    await connectSubscribed(long, channel);
+
+    const presence = await long.presence(channel);
+
+    expect(presence.members).toStrictEqual([{ session: long.session, info: { name: "n".repeat(32) } }]);
   });
 
   it("refuses a channel whose template keeps no presence with presence_disabled, and one the client may not subscribe to with forbidden", async () => {
@@ -128,9 +138,9 @@ describe.each(ALL)("join and leave over %s", (transport) => {
 });
 
 describe("server-made subscriptions", () => {
-  it("one the server API makes is announced and gets its channel's messages", async () => {
-    const channel = "chat/api-made";
-    const { client: ann, announced } = await announcingClient("ann");
+  it.each(ALL)("one the server API makes is announced and gets its channel's messages over %s", async (transport) => {
+    const channel = `chat/api-made-${transport}`;
+    const { client: ann, announced } = await announcingClient("ann", host.pubsub, transport);
 
     const answer = await host.control("subscribe", { session: ann.session, channel });
     await eventually(() => announced.length === 1, "the subscribed event");
