@@ -1,6 +1,8 @@
 // presence() and presenceStats() (docs/protocol.md, section 2.2), and join/leave frames (2.3, 2.9),
 // against the fake server.
 
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { PubSubError } from "../../src/PubSubError.js";
 import { ErrorCodes } from "../../src/PubSubError.js";
@@ -13,12 +15,16 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** The presence frames' vectors (tests/PubSub.Server.Tests/Protocol/PresenceVectorTests.cs), until they join protocol/frames. */
+/** The presence frames' vectors in protocol/frames/server.json, by name. */
+const serverVectors = (JSON.parse(readFileSync(fileURLToPath(new URL("../../../protocol/frames/server.json", import.meta.url)), "utf8")) as
+  { valid: { name: string; text: string }[] }).valid;
+const vector = (name: string): Record<string, unknown> & { result?: unknown } =>
+  JSON.parse(serverVectors.find((candidate) => candidate.name === name)!.text) as Record<string, unknown>;
 const VECTORS = {
-  presenceReply: { type: "reply", result: { members: [{ session: "n4f2a1c9.yW1bq0o3T8mD8Qe4Pp7r_A", user: "42", info: { name: "Ada" } }, { session: "n4f2a1c9.Qm3lY0o3T8mD8Qe4Pp7r_B" }], truncated: false } },
-  statsReply: { type: "reply", result: { clients: 2, users: 1 } },
-  join: { type: "join", channel: "chat/lobby", session: "n4f2a1c9.yW1bq0o3T8mD8Qe4Pp7r_A", user: "42", info: { name: "Ada" } },
-  leave: { type: "leave", channel: "chat/lobby", session: "n4f2a1c9.Qm3lY0o3T8mD8Qe4Pp7r_B" },
+  presenceReply: vector("presence reply"),
+  statsReply: vector("presence stats reply"),
+  join: vector("join"),
+  leave: vector("leave of an anonymous session"),
 };
 
 describe("presence requests", () => {
