@@ -66,6 +66,24 @@ public sealed class RedisPresenceTests(RedisFixture redis) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task A_node_that_stops_removes_its_members_from_redis_before_its_stop_returns()
+    {
+        var (broker, _, nodeId) = await StartAsync();
+        var (other, _, _) = await StartAsync();
+        var channel = NewChannel();
+        await broker.AddPresenceAsync(channel, Member("s1", "alice"), announce: true, CancellationToken.None);
+        await other.AddPresenceAsync(channel, Member("s2", "bob"), announce: false, CancellationToken.None);
+
+        await broker.StopAsync(CancellationToken.None);
+
+        // Removed by the stop itself, not left to expire with the node's entry.
+        Assert.Equal(0L, await Server.ExecuteAsync("EXISTS", "pubsub:presence:" + nodeId + ":{" + channel + "}"));
+        Assert.Null(await Server.ExecuteAsync("HGET", "pubsub:presence-users:{" + channel + "}", "alice"));
+        Assert.Null(await Server.ExecuteAsync("ZSCORE", "pubsub:presence:{" + channel + "}", nodeId));
+        Assert.Equal(new PresenceStats(1, 1), await other.ReadPresenceStatsAsync(channel, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_node_that_dies_leaves_presence_within_its_node_timeout_and_its_leaves_are_announced()
     {
         var (watcher, handler, _) = await StartAsync();

@@ -16,7 +16,9 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 {
     private const int New = 0;
     private const int Started = 1;
-    private const int Stopped = 2;
+    // Between the two: the broker takes no new work, and runs only what stopping needs (removing its presence).
+    private const int Stopping = 2;
+    private const int Stopped = 3;
 
     private static readonly RedisValue JsonKind = "j";
     private static readonly RedisValue BinaryKind = "b";
@@ -56,7 +58,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
         // Client-side shards are independent instances; only a single configuration may be a cluster.
         var mode = configurations.Count > 1 ? RedisMode.Standalone : options.Mode;
         _shards = [.. configurations.Select((configuration, index) => new RedisShard(index, configuration, mode))];
-        _commands = new RedisCommands(options, time, () => Volatile.Read(ref _state) == Started, logger);
+        _commands = new RedisCommands(options, time, () => Volatile.Read(ref _state) is Started or Stopping, logger);
     }
 
     ILogger IFeedSource.Logger => _logger;
@@ -109,13 +111,14 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _state, Stopped, Started) != Started)
+        if (Interlocked.CompareExchange(ref _state, Stopping, Started) != Started)
         {
             return;
         }
         _heartbeat?.Dispose();
         // While the broker still runs commands: the others then see this node's members go at once.
         await DropPresenceAsync(cancellationToken);
+        Volatile.Write(ref _state, Stopped);
         await _stopping.CancelAsync();
         RetireFeeds();
         _handler = null;
@@ -138,7 +141,7 @@ internal sealed partial class RedisBroker : IBroker, IFeedSource, IAsyncDisposab
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _state, Stopped) == Started)
+        if (Interlocked.Exchange(ref _state, Stopped) is Started or Stopping)
         {
             _heartbeat?.Dispose();
             _stopping.Cancel();
