@@ -100,12 +100,19 @@ public sealed class RedisPresenceTests(RedisFixture redis) : IClassFixture<Redis
 
         // Gone without a word: no stop, no removal; its heartbeat simply ends.
         dying.Dispose();
+        // On a loaded machine the watcher's own heartbeat may stall past the short NodeTimeout too:
+        // then it is taken for dead, its member leaves and joins again with its next heartbeat.
+        // That is the rule working; what this test is about is the dying node's member.
         var leave = await handler.NextPresenceAsync();
+        while (leave.Member.Session == "w")
+        {
+            leave = await handler.NextPresenceAsync();
+        }
 
         Assert.False(leave.Joined);
         Assert.Equal("d1", leave.Member.Session);
         Assert.Equal("alice", leave.Member.User);
-        Assert.Equal(new PresenceStats(1, 1), await watcher.ReadPresenceStatsAsync(channel, CancellationToken.None));
+        await Timeouts.Until(async () => await watcher.ReadPresenceStatsAsync(channel, CancellationToken.None) == new PresenceStats(1, 1), "only the watcher's member left");
         Assert.Equal(["w"], (await watcher.ReadPresenceAsync(channel, 10, CancellationToken.None)).Members.Select(m => m.Session));
     }
 
