@@ -7,17 +7,11 @@
 // last message's position, prints resubscribed and each message; on the line "bad" it subscribes a
 // third client to the unknown channel nope/x and prints the error it gets. It exits when its
 // standard input closes.
-import { spawn } from "node:child_process";
+import { withWebSocket } from "./with-websocket.mjs";
 import { createInterface } from "node:readline";
 import { Client } from "@stomp/stompjs";
 
-if (typeof WebSocket === "undefined") {
-  // Node 20 has WebSocket behind a flag (22 without): run again with it.
-  const child = spawn(process.execPath, ["--experimental-websocket", ...process.argv.slice(1)], { stdio: "inherit" });
-  child.on("exit", (code) => process.exit(code ?? 1));
-} else {
-  main();
-}
+withWebSocket(main);
 
 function main() {
   const [url, channel] = process.argv.slice(2);
