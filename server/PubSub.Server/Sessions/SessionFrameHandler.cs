@@ -163,10 +163,6 @@ internal sealed partial class SessionFrameHandler(
         }
         catch (PubSubException e)
         {
-            if (frame.Type == ClientFrameType.Publish)
-            {
-                metrics.Publication(ChannelPublisher.Client, e.Code);
-            }
             Fail(session, frame.Id, e.Code, e.Message);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -191,55 +187,104 @@ internal sealed partial class SessionFrameHandler(
 
     private async Task UnsubscribeAsync(Session session, ClientFrame frame)
     {
-        var match = Resolve(frame.Channel);
-        var subscription = session.Remove(match.Channel)
-            ?? throw new PubSubException(PubSubErrorCodes.NotSubscribed, $"Not subscribed to '{match.Channel}'.");
-        hub.Unsubscribe(subscription);
+        var channel = await UnsubscribeAsync(session, frame.Channel);
         // The reply leaves the channel in the cursor of transports that keep one.
         if (frame.Id is { } id)
         {
-            session.Send(OutboundFrame.Removing(session.Encoding.ReplyEmpty(id), match.Channel));
+            session.Send(OutboundFrame.Removing(session.Encoding.ReplyEmpty(id), channel));
         }
+    }
+
+    /// <summary>Ends the session's subscription to a channel, as a client unsubscribe does; returns the channel's name.</summary>
+    public async Task<string> UnsubscribeAsync(Session session, string? channel)
+    {
+        var match = Resolve(channel);
+        var subscription = session.Remove(match.Channel)
+            ?? throw new PubSubException(PubSubErrorCodes.NotSubscribed, $"Not subscribed to '{match.Channel}'.");
+        hub.Unsubscribe(subscription);
         await hooks.NotifyUnsubscribeAsync(subscription);
+        return match.Channel;
     }
 
     private async Task PublishAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
     {
-        var match = Resolve(frame.Channel);
-        if (!match.Options.AllowClientPublish)
-        {
-            throw new PubSubException(PubSubErrorCodes.Forbidden, $"Clients may not publish to '{match.Channel}'.");
-        }
-        await AuthorizePolicyAsync(session, match);
-        publishLimits.Acquire(session);
-        var data = frame.Data!.Value;
-        await hooks.AuthorizePublishAsync(session, match, data);
-        // Issued now, in frame order (which is offset order: IBroker requires publishes started
-        // one after another to take offsets in that order), but not awaited before the next
-        // frame: with a broker that has a round trip, a client's publishes travel pipelined
-        // instead of one round trip at a time. Not cancelled when the session closes: what the
-        // client sent before it left is published; only the reply has no one to go to.
-        await session.PublishSlots.WaitAsync(cancellationToken);
-        ValueTask<StreamPosition> publishing;
-        try
-        {
-            publishing = publisher.PublishAsync(match, data, frame.IdempotencyKey, CancellationToken.None);
-        }
-        catch
-        {
-            // The publisher reports failures through its task; this guards the slot anyway.
-            session.PublishSlots.Release();
-            throw;
-        }
-        _ = CompletePublishAsync(session, frame, publishing);
+        var stored = await StartPublishAsync(session, frame.Channel, frame.Data!.Value, frame.IdempotencyKey, cancellationToken);
+        _ = ReplyWhenStoredAsync(session, frame, stored);
     }
 
-    private async Task CompletePublishAsync(Session session, ClientFrame frame, ValueTask<StreamPosition> publishing)
+    /// <summary>
+    /// A client publish, through every rule a client publish passes: the channel's client-publish
+    /// flag, its policy, the rate limits and the <c>OnPublish</c> hook (a refusal throws). Returns
+    /// once the publication is issued, with the task of its storing, which never faults but with
+    /// a <see cref="PubSubException"/>: the caller answers the client when it completes.
+    /// </summary>
+    public async Task<Task<StreamPosition>> StartPublishAsync(Session session, string? channel, Payload data, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var match = Resolve(channel);
+            if (!match.Options.AllowClientPublish)
+            {
+                throw new PubSubException(PubSubErrorCodes.Forbidden, $"Clients may not publish to '{match.Channel}'.");
+            }
+            await AuthorizePolicyAsync(session, match);
+            publishLimits.Acquire(session);
+            await hooks.AuthorizePublishAsync(session, match, data);
+            // Issued now, in frame order (which is offset order: IBroker requires publishes started
+            // one after another to take offsets in that order), but not awaited before the next
+            // frame: with a broker that has a round trip, a client's publishes travel pipelined
+            // instead of one round trip at a time. Not cancelled when the session closes: what the
+            // client sent before it left is published; only the reply has no one to go to.
+            await session.PublishSlots.WaitAsync(cancellationToken);
+            ValueTask<StreamPosition> publishing;
+            try
+            {
+                publishing = publisher.PublishAsync(match, data, idempotencyKey, CancellationToken.None);
+            }
+            catch
+            {
+                // The publisher reports failures through its task; this guards the slot anyway.
+                session.PublishSlots.Release();
+                throw;
+            }
+            return CompletePublishAsync(session, publishing);
+        }
+        catch (PubSubException e)
+        {
+            metrics.Publication(ChannelPublisher.Client, e.Code);
+            throw;
+        }
+    }
+
+    private async Task<StreamPosition> CompletePublishAsync(Session session, ValueTask<StreamPosition> publishing)
     {
         try
         {
             var position = await publishing;
             metrics.Publication(ChannelPublisher.Client, refusal: null);
+            return position;
+        }
+        catch (PubSubException e)
+        {
+            metrics.Publication(ChannelPublisher.Client, e.Code);
+            throw;
+        }
+        catch (Exception e)
+        {
+            Log.PublishFailed(logger, session.Id, e);
+            throw new PubSubException(PubSubErrorCodes.Internal, "The server failed to publish.");
+        }
+        finally
+        {
+            session.PublishSlots.Release();
+        }
+    }
+
+    private static async Task ReplyWhenStoredAsync(Session session, ClientFrame frame, Task<StreamPosition> stored)
+    {
+        try
+        {
+            var position = await stored;
             if (frame.Id is { } id)
             {
                 session.Send(session.Encoding.ReplyPosition(id, position));
@@ -247,17 +292,7 @@ internal sealed partial class SessionFrameHandler(
         }
         catch (PubSubException e)
         {
-            metrics.Publication(ChannelPublisher.Client, e.Code);
             Fail(session, frame.Id, e.Code, e.Message);
-        }
-        catch (Exception e)
-        {
-            Log.FrameFailed(logger, frame.Type, session.Id, e);
-            Fail(session, frame.Id, PubSubErrorCodes.Internal, "The server failed to publish.");
-        }
-        finally
-        {
-            session.PublishSlots.Release();
         }
     }
 
@@ -319,6 +354,9 @@ internal sealed partial class SessionFrameHandler(
     {
         [LoggerMessage(1, LogLevel.Error, "Handling a {FrameType} frame of session {SessionId} failed.")]
         public static partial void FrameFailed(ILogger logger, ClientFrameType frameType, string sessionId, Exception exception);
+
+        [LoggerMessage(2, LogLevel.Error, "A publish of session {SessionId} failed.")]
+        public static partial void PublishFailed(ILogger logger, string sessionId, Exception exception);
 
     }
 }
