@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PubSub.Client.Tests.Support;
@@ -98,6 +100,65 @@ public sealed class ServerSubscriptionTests
         Assert.Equal([3, 4, 5, 6, 7], caughtUp.Concat(next).Select(m => m.N()));
         Assert.Empty(missed);
         Assert.True((await resubscribed.Task.WithTimeout("Resubscribed")).Recovered);
+        Assert.Same(feed, client.GetSubscription(_feed));
+        Assert.False(announced.TryRead(out var again), $"announced again: {again?.Channel}");
+    }
+
+    [Theory]
+    [InlineData(PubSubTransport.ServerSentEvents)]
+    [InlineData(PubSubTransport.LongPolling)]
+    public async Task A_server_side_subscription_moves_with_an_upgrade_to_websocket_without_a_loss_or_a_repeat(PubSubTransport fallback)
+    {
+        var refuseWebSockets = 1;
+        await using var node = await TestNode.StartAsync(
+            configure: o => o.OnConnect = context =>
+            {
+                context.Subscribe(_feed);
+                return ValueTask.CompletedTask;
+            },
+            map: app =>
+            {
+                app.Use(async (context, next) =>
+                {
+                    if (Volatile.Read(ref refuseWebSockets) == 1 && context.Request.Path.StartsWithSegments("/pubsub/ws"))
+                    {
+                        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                        return;
+                    }
+                    await next(context);
+                });
+                app.MapPubSub("/pubsub");
+            });
+        var (client, announced) = await ConnectAsync(node, PubSubTransport.WebSocket, o =>
+        {
+            o.Transports.Add(fallback);
+            o.UpgradeProbeInterval = TimeSpan.FromMilliseconds(100);
+        });
+        await using var _ = client;
+        var upgraded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.StateChanged += (_, e) =>
+        {
+            if (e.Transport == PubSubTransport.WebSocket)
+            {
+                upgraded.TrySetResult();
+            }
+        };
+        var feed = await announced.ReadAsync().AsTask().WithTimeout("the server-side subscription");
+        var missed = 0;
+        feed.Missed += (_, _) => Interlocked.Increment(ref missed);
+        Assert.Equal(fallback, client.Transport);
+        await node.PublishNumbersAsync(_feed, [1, 2, 3]);
+        var before = await feed.ReadAsync(3);
+
+        // The probe's session is subscribed by the connect hook too, at the latest position: it
+        // subscribes again from the feed's, and only then takes over.
+        Volatile.Write(ref refuseWebSockets, 0);
+        await upgraded.Task.WithTimeout("the move to WebSocket");
+        await node.PublishNumbersAsync(_feed, [4, 5]);
+        var after = await feed.ReadAsync(2);
+
+        Assert.Equal([1, 2, 3, 4, 5], before.Concat(after).Select(m => m.N()));
+        Assert.Equal(0, missed);
         Assert.Same(feed, client.GetSubscription(_feed));
         Assert.False(announced.TryRead(out var again), $"announced again: {again?.Channel}");
     }
