@@ -394,11 +394,11 @@ internal sealed partial class SubscriptionSet
             {
                 return;
             }
-            if (reply.ErrorCode == PubSubErrorCodes.AlreadySubscribed)
+            if (reply.ErrorCode == PubSubErrorCodes.AlreadySubscribed && subscription.ActiveOn == connection)
             {
-                // This client sends one subscribe per channel and connection, so the server
-                // subscribed the session itself (its connect hook): its 'subscribed' frame, before
-                // this reply or after it, establishes the subscription.
+                // This client sends one subscribe per channel and connection: the server had
+                // subscribed the session itself (its connect hook, its API), and its 'subscribed'
+                // frame, queued before this reply, established the subscription already.
                 return;
             }
             if (reply.IsErrorReply)
