@@ -34,6 +34,9 @@ public sealed class PubSubSubscription : IAsyncDisposable
     /// </summary>
     private List<ServerFrame>? _heldWhileCatchingUp;
 
+    /// <summary>The connection whose catch-up holds them: one that ended may finish late, after the next began its own.</summary>
+    private Connection? _catchingUpOn;
+
     internal PubSubSubscription(PubSubClient client, string channel, StreamPosition? since, bool serverSide = false)
     {
         _client = client;
@@ -188,6 +191,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
     /// <summary><paramref name="connection"/> ended, or its probe was abandoned: it feeds this subscription no more.</summary>
     internal void LeaveLocked(Connection connection)
     {
+        AbandonCatchUp(connection);
         if (ActiveOn == connection)
         {
             ActiveOn = null;
@@ -328,6 +332,9 @@ public sealed class PubSubSubscription : IAsyncDisposable
         {
             resubscribed = MarkSubscribedLocked(connection);
             IsServerSide = true;
+            // A catch-up of an earlier connection that has not noticed its end yet is over.
+            _heldWhileCatchingUp = null;
+            _catchingUpOn = null;
             from = _position;
             if (from is not { } last)
             {
@@ -344,6 +351,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
             {
                 catchUpFrom = last;
                 _heldWhileCatchingUp = [];
+                _catchingUpOn = connection;
             }
             else
             {
@@ -372,13 +380,17 @@ public sealed class PubSubSubscription : IAsyncDisposable
     /// expected offset means history no longer holds what came in between: that is reported as
     /// missed, and the stream goes on with what history has.
     /// </summary>
-    internal void OnHistoryPage(IReadOnlyList<PubSubMessage> publications)
+    internal void OnHistoryPage(Connection connection, IReadOnlyList<PubSubMessage> publications)
     {
         foreach (var publication in publications)
         {
             StreamPosition? gapFrom = null;
             lock (_gate)
             {
+                if (_catchingUpOn != connection)
+                {
+                    return;
+                }
                 if (_position is { } last && last.Epoch == publication.Position.Epoch && publication.Position.Offset > last.Offset + 1)
                 {
                     gapFrom = last;
@@ -404,12 +416,16 @@ public sealed class PubSubSubscription : IAsyncDisposable
     /// The catch-up ended: when history did not reach <paramref name="latest"/> (or could not be
     /// read), the rest is reported as missed; then the live messages held meanwhile follow.
     /// </summary>
-    internal void EndCatchUp(StreamPosition since, StreamPosition latest, bool complete)
+    internal void EndCatchUp(Connection connection, StreamPosition since, StreamPosition latest, bool complete)
     {
         StreamPosition? missedFrom = null;
         var invalid = new List<StreamPosition>();
         lock (_gate)
         {
+            if (_catchingUpOn != connection)
+            {
+                return;
+            }
             if (!complete || _position is not { } last || last.Epoch != latest.Epoch || last.Offset < latest.Offset)
             {
                 missedFrom = _position;
@@ -436,6 +452,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
                 }
             }
             _heldWhileCatchingUp = null;
+            _catchingUpOn = null;
             recovered = _recovered == true;
         }
         foreach (var position in invalid)
@@ -446,11 +463,15 @@ public sealed class PubSubSubscription : IAsyncDisposable
     }
 
     /// <summary>The connection of a catch-up ended first: the held messages go (the next connection delivers them again from the position).</summary>
-    internal void AbandonCatchUp()
+    internal void AbandonCatchUp(Connection connection)
     {
         lock (_gate)
         {
-            _heldWhileCatchingUp = null;
+            if (_catchingUpOn == connection)
+            {
+                _heldWhileCatchingUp = null;
+                _catchingUpOn = null;
+            }
         }
     }
 
@@ -519,6 +540,7 @@ public sealed class PubSubSubscription : IAsyncDisposable
                 _state = PubSubSubscriptionState.Ended;
             }
             _heldWhileCatchingUp = null;
+            _catchingUpOn = null;
         }
         ActiveOn = null;
         ProbeOn = null;

@@ -277,7 +277,7 @@ internal sealed partial class SubscriptionSet
                     complete = false;
                     break;
                 }
-                subscription.OnHistoryPage(page.Publications);
+                subscription.OnHistoryPage(connection, page.Publications);
                 if (page.Publications.Count > 0)
                 {
                     position = page.Publications[^1].Position;
@@ -290,7 +290,7 @@ internal sealed partial class SubscriptionSet
         }
         catch (Exception e) when (e is PubSubException or TimeoutException)
         {
-            subscription.AbandonCatchUp();
+            subscription.AbandonCatchUp(connection);
             if (e is TimeoutException)
             {
                 // Live messages pile up behind a read that does not come: start over on a new session.
@@ -298,7 +298,7 @@ internal sealed partial class SubscriptionSet
             }
             return;
         }
-        subscription.EndCatchUp(since, latest, complete);
+        subscription.EndCatchUp(connection, since, latest, complete);
     }
 
     /// <summary>How many publications one catch-up read asks for: the protocol's default page.</summary>
