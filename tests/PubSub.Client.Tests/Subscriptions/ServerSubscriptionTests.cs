@@ -1,6 +1,4 @@
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PubSub.Client.Tests.Support;
@@ -109,26 +107,14 @@ public sealed class ServerSubscriptionTests
     [InlineData(PubSubTransport.LongPolling)]
     public async Task A_server_side_subscription_moves_with_an_upgrade_to_websocket_without_a_loss_or_a_repeat(PubSubTransport fallback)
     {
-        var refuseWebSockets = 1;
+        var refusing = new WebSocketRefusal();
         await using var node = await TestNode.StartAsync(
             configure: o => o.OnConnect = context =>
             {
                 context.Subscribe(_feed);
                 return ValueTask.CompletedTask;
             },
-            map: app =>
-            {
-                app.Use(async (context, next) =>
-                {
-                    if (Volatile.Read(ref refuseWebSockets) == 1 && context.Request.Path.StartsWithSegments("/pubsub/ws"))
-                    {
-                        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                        return;
-                    }
-                    await next(context);
-                });
-                app.MapPubSub("/pubsub");
-            });
+            map: refusing.Map);
         var (client, announced) = await ConnectAsync(node, PubSubTransport.WebSocket, o =>
         {
             o.Transports.Add(fallback);
@@ -152,7 +138,7 @@ public sealed class ServerSubscriptionTests
 
         // The probe's session is subscribed by the connect hook too, at the latest position: it
         // subscribes again from the feed's, and only then takes over.
-        Volatile.Write(ref refuseWebSockets, 0);
+        refusing.Allow();
         await upgraded.Task.WithTimeout("the move to WebSocket");
         await node.PublishNumbersAsync(_feed, [4, 5]);
         var after = await feed.ReadAsync(2);
