@@ -16,7 +16,7 @@ public sealed class ServerSubscriptionTests
     private readonly string _feed = "news/" + Guid.NewGuid().ToString("N")[..8];
 
     /// <summary>A node whose connect hook subscribes every session to <see cref="_feed"/> (and <paramref name="alsoSubscribe"/>).</summary>
-    private Task<TestNode> StartAsync(HistoryHoldingBroker? broker = null, string? alsoSubscribe = null) => TestNode.StartAsync(
+    private Task<TestNode> StartAsync(HistoryHoldingBroker? broker = null, string? alsoSubscribe = null, int port = 0) => TestNode.StartAsync(
         configure: o =>
         {
             o.Channel("short/{x}", c => c.History(2, TimeSpan.FromMinutes(5)));
@@ -32,7 +32,8 @@ public sealed class ServerSubscriptionTests
             };
         },
         services: broker is null ? null : b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)),
-        host: h => h.Services.AddTestAuthentication());
+        host: h => h.Services.AddTestAuthentication(),
+        port: port);
 
     /// <summary>A connected client, and the server-side subscriptions it was told of, in order.</summary>
     private static async Task<(PubSubClient Client, ChannelReader<PubSubSubscription> Announced)> ConnectAsync(TestNode node, PubSubTransport transport, Action<PubSubClientOptions>? configure = null)
@@ -182,6 +183,38 @@ public sealed class ServerSubscriptionTests
         // The stream goes on after 3: the next message is 4.
         Assert.Equal(first.Position.Offset + 2, gap.Position.Offset);
         Assert.Equal([4, 5], rest.Select(m => m.N()));
+    }
+
+    [Fact]
+    public async Task A_server_side_channel_in_a_new_epoch_after_a_reconnect_is_reported_as_missed()
+    {
+        var first = await StartAsync();
+        using var gate = new GateHandler();
+        var (client, announced) = await ConnectAsync(first, PubSubTransport.WebSocket, o => o.HttpMessageHandler = gate);
+        await using var _ = client;
+        var events = new ClientEvents(client);
+        var feed = await announced.ReadAsync().AsTask().WithTimeout("the server-side subscription");
+        var missed = new TaskCompletionSource<PubSubMissedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        feed.Missed += (_, e) => missed.TrySetResult(e);
+        await first.PublishNumbersAsync(_feed, [1]);
+        var before = (await feed.ReadAsync(1))[0];
+
+        // A node with a broker of its own comes back on the same port: the channel's history is gone, and its epoch with it.
+        gate.Close();
+        var port = first.BaseUri.Port;
+        await first.DisposeAsync();
+        await events.NextAsync(PubSubClientState.Reconnecting);
+        await using var second = await StartAsync(port: port);
+        await second.PublishNumbersAsync(_feed, [10]);
+        gate.Open();
+        var gap = await missed.Task.WithTimeout("the Missed event");
+        await second.PublishNumbersAsync(_feed, [11]);
+        var next = (await feed.ReadAsync(1))[0];
+
+        Assert.Equal(before.Position, gap.From);
+        Assert.NotEqual(before.Position.Epoch, gap.Position.Epoch);
+        Assert.Equal((11, gap.Position.Epoch), (next.N(), next.Position.Epoch));
+        Assert.False(feed.Recovered);
     }
 
     [Fact]
