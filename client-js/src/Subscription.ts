@@ -28,8 +28,8 @@ export interface SubscriptionOwner {
  * A channel subscription. It lives across reconnects and transport changes: the client
  * re-subscribes it with `since` = its position, and it delivers each publication once, in offset
  * order, dropping the ones it already delivered (a transport switch replays an overlap). One the
- * server made (`origin` "server") is not re-subscribed by the client: the server subscribes it
- * again after a reconnect, and the client fills the gap from history (SubscriptionSet).
+ * server made (`origin` "server") is re-subscribed the same way; when the server's connect hook
+ * subscribed the new session first, the client fills the gap from history (SubscriptionSet).
  */
 export class Subscription extends Emitter<SubscriptionEvents> {
   /** After a transient refusal (`unavailable`, `timeout`, `internal`), the first re-subscribe waits up to this long (ms), doubling to RetryMaxDelay. */

@@ -30,10 +30,11 @@ export interface SubscriptionHost {
  * and the new one subscribes again; `never` ends the subscription with the error.
  *
  * A `subscribed` frame for a channel the client does not hold is a subscription the server made
- * (its connect hook, the server API): it becomes a Subscription of origin "server", which the
- * client never subscribes itself. When the server subscribes a channel again without recovery
- * (the connect hook after a reconnect) while the client holds a position in the same epoch, a
- * GapFill reads what was missed from history before the live messages that wait behind it.
+ * (its connect hook, the server API): it becomes a Subscription of origin "server", which a
+ * reconnect subscribes again from its position like the application's own. When the server
+ * subscribes a channel again without recovery before the client's subscribe (the connect hook
+ * after a reconnect) while the client holds a position in the same epoch, a GapFill reads what
+ * was missed from history before the live messages that wait behind it.
  */
 export class SubscriptionSet {
   private readonly byChannel = new Map<string, Subscription>();
@@ -103,14 +104,14 @@ export class SubscriptionSet {
   }
 
   /**
-   * A connection took over after a (re)connect: every subscription the application made is
-   * subscribed on it, from its position. The server's own wait for the server's `subscribed`.
+   * A connection took over after a (re)connect: every subscription is subscribed on it from its
+   * position, the server's too (the server does not repeat one its API made). When the connect
+   * hook subscribed the new session first, its `subscribed` frame comes before the reply, which
+   * is `already_subscribed` and ignored (onReply); the frame's gap fill recovers the channel.
    */
   resubscribeAll(connection: Connection): void {
     for (const subscription of this.byChannel.values()) {
-      if (subscription.origin === "client") {
-        this.subscribe(connection, subscription);
-      }
+      this.subscribe(connection, subscription);
     }
   }
 
@@ -280,7 +281,8 @@ export class SubscriptionSet {
       return;
     }
     if (reply.error?.code === "already_subscribed" && connection.activeChannels.has(subscription.channel)) {
-      // The server's connect hook subscribed this channel too; its `subscribed` frame took the subscription on.
+      // The server's connect hook subscribed this channel first; its `subscribed` frame, which came
+      // before this reply, took the subscription on. Without that frame it is a refusal (below).
       return;
     }
     if (reply.error !== undefined) {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PubSubClient } from "../../src/PubSubClient.js";
 import type { PubSubError } from "../../src/PubSubError.js";
 import type { Subscription } from "../../src/Subscription.js";
-import type { DisconnectedEvent, JoinLeaveEvent, TransportName, UnsubscribedEvent, WebSocketConstructor, WebSocketLike } from "../../src/types.js";
+import type { DisconnectedEvent, JoinLeaveEvent, SubscribedEvent, TransportName, UnsubscribedEvent, WebSocketConstructor, WebSocketLike } from "../../src/types.js";
 import { HostProcess } from "../support/HostProcess.js";
 import { TestProxy } from "../support/TestProxy.js";
 import { ALL, connectSubscribed, eventually, nodeClient, range, received } from "./support.js";
@@ -155,13 +155,15 @@ describe("server-made subscriptions", () => {
     expect(seen).toEqual([1, 2]);
   });
 
-  it("loses nothing across a reconnect: what was published meanwhile comes from history, in order and once", async () => {
+  it("loses nothing across a reconnect: the client subscribes it again from its position, and what was published meanwhile is recovered in order and once", async () => {
     const channel = "chat/api-made-reconnect";
     const { client: ann, announced } = await announcingClient("ann", proxy.pubsub);
     await host.control("subscribe", { session: ann.session, channel });
     await eventually(() => announced.length === 1, "the subscribed event");
     const sub = announced[0]!;
     const seen = received(sub);
+    const resubscribed: SubscribedEvent[] = [];
+    sub.on("subscribed", (event) => resubscribed.push(event));
     await host.publish(channel, 1);
     await host.publish(channel, 2);
     await eventually(() => seen.length === 2, "two messages");
@@ -176,14 +178,15 @@ describe("server-made subscriptions", () => {
     }
     proxy.webSocket = "pass";
     await eventually(() => ann.state === "connected", "connected again");
-    // What the server's connect hook does for its channels: subscribe the new session, at the latest position.
-    await host.control("subscribe", { session: ann.session, channel });
+    // The server does not repeat what its API made on the new session: the client's own subscribe recovers it.
     await eventually(() => seen.length === 6, `six messages (have ${seen.length})`);
     await host.publish(channel, 7);
     await eventually(() => seen.length === 7, "the seventh message");
 
     expect(ann.session).not.toBe(first);
     expect(seen).toEqual(range(1, 7));
+    expect(resubscribed).toEqual([expect.objectContaining({ channel, resubscribed: true, recovered: true })]);
+    expect(sub.state).toBe("subscribed");
     expect(announced).toEqual([sub]);
     expect(ann.getSubscription(channel)).toBe(sub);
   });

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { PubSubClient } from "../../src/PubSubClient.js";
 import type { Subscription } from "../../src/Subscription.js";
-import type { DisconnectedEvent, MissedEvent, TransportName, UnsubscribedEvent } from "../../src/types.js";
+import type { DisconnectedEvent, MissedEvent, SubscribedEvent, TransportName, UnsubscribedEvent } from "../../src/types.js";
 import { FakeServer } from "../fakes/FakeServer.js";
 import type { FakeSession } from "../fakes/FakeServer.js";
 import type { Frame } from "../fakes/FakeChannels.js";
@@ -18,6 +18,7 @@ afterEach(() => {
 });
 
 const HOOKED = "chat/hooked";
+const API_MADE = "chat/api-made";
 
 /** A client of a fake server whose connect hook subscribes every session to HOOKED; `seen` collects that subscription's data. */
 async function hookedClient(transport: TransportName = "websocket", configure: (server: FakeServer) => void = () => undefined) {
@@ -36,6 +37,18 @@ async function hookedClient(transport: TransportName = "websocket", configure: (
   await client.connect();
   await until(() => announced.length === 1);
   return { server, client, announced, seen, missed, sub: announced[0]! };
+}
+
+/** A client of a fake server with no connect hook, which the server API subscribed to API_MADE once connected. */
+async function apiMadeClient(transport: TransportName) {
+  const server = new FakeServer();
+  const client = clientFor(server, { transports: [transport] });
+  const announced: Subscription[] = [];
+  client.on("subscribed", (subscription) => announced.push(subscription));
+  await client.connect();
+  server.session().serverSubscribe(API_MADE);
+  await until(() => announced.length === 1);
+  return { server, client, announced, sub: announced[0]! };
 }
 
 /** Drops the connection, lets `whileDown` publish, and waits until the client is connected again. */
@@ -68,24 +81,82 @@ describe.each(["websocket", "sse", "long-polling"] as TransportName[])("a server
     client.close();
   });
 
-  it("gets what it missed while disconnected from history, in order and once, before live messages", async () => {
+  it("after a reconnect whose hook subscribed first, ignores the already_subscribed and fills the gap from history, in order and once", async () => {
     const { server, client, sub, seen, announced, missed } = await hookedClient(transport);
+    const errors: unknown[] = [];
+    sub.on("error", (error) => errors.push(error));
     server.publish(HOOKED, 1);
     await until(() => seen.length === 1);
+    // Whether the session held the channel already when the client's subscribe arrived: the server's answer is already_subscribed.
+    const heldAlready: boolean[] = [];
+    server.intercept = (session, frame) => {
+      if (frame.type === "subscribe") {
+        heldAlready.push(session.subscriptions.has(frame.channel as string));
+      }
+      return false;
+    };
 
     await reconnectAfter(server, client, () => range(2, 4).forEach((n) => server.publish(HOOKED, n)));
     await until(() => seen.length === 4);
     server.publish(HOOKED, 5);
     await until(() => seen.length === 5);
-    await pass(50);
 
     expect(seen).toEqual(range(1, 5));
     expect(missed).toEqual([]);
+    expect(errors).toEqual([]);
     expect(announced).toEqual([sub]);
+    expect(sub.state).toBe("subscribed");
+    expect(client.getSubscription(HOOKED)).toBe(sub);
+    // It subscribes its position like its own; the hook's `subscribed` frame came first, so the gap is history's, read once.
+    expect(framesOf(server, "subscribe").map((frame) => frame.since)).toEqual([{ epoch: "epoch1", offset: 1 }]);
+    expect(heldAlready).toEqual([true]);
     expect(framesOf(server, "history").map((frame) => frame.since)).toEqual([{ epoch: "epoch1", offset: 1 }]);
-    // The client never subscribes a server-made subscription itself: the server does after each connect.
-    expect(framesOf(server, "subscribe")).toEqual([]);
     expect(sub.position).toEqual({ epoch: "epoch1", offset: 5 });
+    client.close();
+  });
+
+  it("one the server API made is subscribed again from its position after a reconnect, and recovers", async () => {
+    const { server, client, announced, sub } = await apiMadeClient(transport);
+    const seen = collect(sub);
+    const subscribed: SubscribedEvent[] = [];
+    sub.on("subscribed", (event) => subscribed.push(event));
+    server.publish(API_MADE, 1);
+    await until(() => seen.length === 1);
+
+    // The server does not repeat what its API made: without the client's subscribe it would stay `subscribing`.
+    await reconnectAfter(server, client, () => range(2, 4).forEach((n) => server.publish(API_MADE, n)));
+    await until(() => seen.length === 4);
+    server.publish(API_MADE, 5);
+    await until(() => seen.length === 5);
+
+    expect(seen).toEqual(range(1, 5));
+    expect(subscribed).toEqual([{ channel: API_MADE, position: { epoch: "epoch1", offset: 1 }, resubscribed: true, recovered: true }]);
+    expect(framesOf(server, "subscribe").map((frame) => [frame.channel, frame.since])).toEqual([[API_MADE, { epoch: "epoch1", offset: 1 }]]);
+    expect(framesOf(server, "history")).toEqual([]);
+    expect(sub.state).toBe("subscribed");
+    expect(sub.origin).toBe("server");
+    expect(announced).toEqual([sub]);
+    client.close();
+  });
+
+  it("an already_subscribed without the hook's `subscribed` frame before it is a refusal", async () => {
+    const { server, client, announced, sub } = await apiMadeClient(transport);
+    const ended: UnsubscribedEvent[] = [];
+    sub.on("unsubscribed", (event) => ended.push(event));
+    sub.on("error", () => undefined);
+    server.intercept = (session, frame) => {
+      if (frame.type !== "subscribe") {
+        return false;
+      }
+      session.send({ type: "reply", id: frame.id, error: { code: "already_subscribed", message: "Already subscribed." } });
+      return true;
+    };
+
+    await reconnectAfter(server, client, () => undefined);
+    await until(() => ended.length === 1);
+
+    expect(ended[0]).toMatchObject({ channel: API_MADE, by: "server", code: "already_subscribed" });
+    expect(client.getSubscription(API_MADE)).toBeUndefined();
     client.close();
   });
 });
