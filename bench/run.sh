@@ -19,6 +19,10 @@
 #               against the same run on one node (target 5; PubSub only, needs the Redis broker),
 #               on one Redis and then on a 3-master Redis Cluster ($CROSSNODE_BROKERS)
 #   heapstat    where an idle connection's managed heap goes, by type ($HEAP_CONNECTIONS [2000])
+#   presence    PubSub only (SignalR has no presence): fan-out at $RATE to $SUBS subscribers on a
+#               template without presence, with Presence and JoinLeave (and timed presence reads
+#               through the server API), and with $CHURN sessions/s joining and leaving; then the
+#               same reads and churn on a Redis broker
 #   all         every one of the above (about 10 minutes, build not counted)
 #
 # Environment (defaults in brackets):
@@ -235,6 +239,39 @@ start_redis_cluster() { # port
   return 1
 }
 
+# Presence's cost on a busy channel, against the same fan-out without it (no peer here has
+# presence to compare with): reads of a 1,000-member presence, and joins and leaves arriving at
+# $CHURN [10] a second, each a frame to every subscriber (up to JoinLeaveRate, 20/s per channel).
+run_presence() {
+  local port=$((PORT_BASE + 21)) redis_port=$((PORT_BASE + 79)) key=bench-presence-key
+  local load=(--scenario fanout --subscribers "$SUBS" --rate "$RATE")
+  local on=(--PubSub:Channels:90:Presence=true --PubSub:Channels:90:JoinLeave=true "--PubSub:ApiKey=$key")
+  local reads=(--presence-reads "${PRESENCE_READS:-500}" --api-key "$key")
+  run_one() { # label server-args... -- generator-args...
+    local label=$1 server=() ; shift
+    while [ "$1" != -- ]; do server+=("$1"); shift; done; shift
+    step "pubsub, $label"
+    start_server pubsub "$port" "${server[@]}"
+    # shellcheck disable=SC2046
+    generator run --target pubsub --url "http://127.0.0.1:$port" --server-pid "$server_pid" "${broker_pids[@]}" --diag \
+      "${load[@]}" $(common_run_args) --label "$LABEL/$label" "$@" || true
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  }
+  local broker_pids=()
+  run_one memory/off --
+  run_one memory/presence "${on[@]}" -- "${reads[@]}"
+  run_one memory/presence+churn "${on[@]}" -- --churn "${CHURN:-10}"
+  command -v redis-server >/dev/null || { echo "the Redis runs need redis-server (./test.sh installs it)" >&2; return 0; }
+  start_redis "$redis_port"
+  broker_pids=(--server-pid "$redis_pid")
+  # shellcheck disable=SC2206
+  local redis_args=(${PUBSUB_REDIS_ARGS//\{redis\}/127.0.0.1:$redis_port})
+  run_one redis/off "${redis_args[@]}" --
+  run_one redis/presence "${redis_args[@]}" "${on[@]}" -- "${reads[@]}"
+  run_one redis/presence+churn "${redis_args[@]}" "${on[@]}" -- --churn "${CHURN:-10}"
+  stop_all
+}
+
 # Two PubSub nodes sharing a Redis broker, against one node with the memory broker, same load:
 # first on one Redis, then on a Redis Cluster ($CROSSNODE_BROKERS). The Host selects the broker
 # from configuration (README, "Scaling out with Redis"); PUBSUB_REDIS_ARGS holds those options,
@@ -356,6 +393,7 @@ case "$scenario" in
   idle) run_idle "$@" ;;
   crossnode) run_crossnode "$@" ;;
   heapstat) run_heapstat "$@" ;;
+  presence) run_presence "$@" ;;
   all)
     run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_encodings "$@"; run_idle "$@"; run_heapstat
     run_crossnode "$@" || echo "(crossnode skipped)" >&2

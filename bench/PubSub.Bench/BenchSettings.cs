@@ -33,6 +33,11 @@ public sealed class BenchSettings
                          (default: enough for 25,000 connections each; 0 below that)
           --subscribe    idle connections each subscribe to their own channel
           --concurrency  connections opened at once (default 64)
+          --presence-reads N   pubsub: before publishing, N timed reads each of {api}/presence_stats
+                         and {api}/presence for the first channel (needs --api-key)
+          --api-key K    the server API key (PubSub:ApiKey) for --presence-reads
+          --churn R      pubsub: R sessions a second subscribe to the first channel and close
+                         again while the publisher runs (joins and leaves on a busy channel)
           --label        free text stored with the results
           --csv FILE     append results as CSV;  --json FILE  append results as JSON lines
         PubSub.Bench compare --csv FILE     ratios of pubsub to signalr for matching runs
@@ -60,6 +65,9 @@ public sealed class BenchSettings
     public int? Sources { get; private set; }
     public bool IdleSubscribe { get; private set; }
     public int Concurrency { get; private set; } = 64;
+    public int PresenceReads { get; private set; }
+    public string? ApiKey { get; private set; }
+    public double Churn { get; private set; }
     public string Label { get; private set; } = "";
     public string? CsvPath { get; private set; }
     public string? JsonPath { get; private set; }
@@ -102,6 +110,9 @@ public sealed class BenchSettings
                 case "--sources": settings.Sources = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--subscribe": settings.IdleSubscribe = true; break;
                 case "--concurrency": settings.Concurrency = PositiveInt(name, Value(), 4096); break;
+                case "--presence-reads": settings.PresenceReads = PositiveInt(name, Value(), 100_000); break;
+                case "--api-key": settings.ApiKey = Value(); break;
+                case "--churn": settings.Churn = PositiveDouble(name, Value()); break;
                 case "--label": settings.Label = Value(); break;
                 case "--csv": settings.CsvPath = Value(); break;
                 case "--json": settings.JsonPath = Value(); break;
@@ -131,6 +142,14 @@ public sealed class BenchSettings
         if (Subscribers % channels != 0)
         {
             throw new ArgumentException($"--subscribers ({Subscribers}) must be a multiple of --channels ({channels}) so every channel has as many subscribers.");
+        }
+        if ((PresenceReads > 0 || Churn > 0) && Target != "pubsub")
+        {
+            throw new ArgumentException("--presence-reads and --churn are for pubsub runs only (SignalR has no presence).");
+        }
+        if (PresenceReads > 0 && ApiKey is null)
+        {
+            throw new ArgumentException("--presence-reads needs --api-key.");
         }
         if ((MessagePack || Deflate) && (Transport != BenchTransport.WebSocket || Scenario == "transports"))
         {

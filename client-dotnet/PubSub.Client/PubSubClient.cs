@@ -35,6 +35,7 @@ public sealed partial class PubSubClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly HttpClient _http;
     private readonly Supervisor _supervisor;
+    private readonly PublishRetrier _publisher;
     private readonly Lock _disposeGate = new();
     private Task? _disposing;
 
@@ -59,6 +60,7 @@ public sealed partial class PubSubClient : IAsyncDisposable
             ? new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan }
             : new HttpClient(new SocketsHttpHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         _supervisor = new Supervisor(this, _options, _http, loggerFactory, _logger);
+        _publisher = new PublishRetrier(_supervisor.Requests, _options, _logger);
     }
 
     /// <summary>The endpoints' prefix.</summary>
@@ -89,6 +91,26 @@ public sealed partial class PubSubClient : IAsyncDisposable
     /// or a failed reconnect attempt. Raised on the client's own threads: keep handlers short.
     /// </summary>
     public event EventHandler<PubSubErrorEventArgs>? Error;
+
+    /// <summary>
+    /// Raised when the server subscribed this client to a channel it did not ask for (the server's
+    /// connect hook, or the server API's subscribe), with the new subscription: attach its
+    /// handlers and start reading it here. Raised on the client's receive loop before any of its
+    /// messages is handled, so none is missed; keep handlers short. After a reconnect the server
+    /// subscribes the same channels again; they stay the same subscriptions and are not announced
+    /// again (the gap is filled from history, or reported by <see cref="PubSubSubscription.Missed"/>).
+    /// </summary>
+    public event EventHandler<PubSubServerSubscribedEventArgs>? ServerSubscribed;
+
+    /// <summary>The client's subscriptions now: the application's and the server's (<see cref="PubSubSubscription.IsServerSide"/>).</summary>
+    public IReadOnlyList<PubSubSubscription> Subscriptions => _supervisor.Subscriptions.Snapshot();
+
+    /// <summary>The subscription to <paramref name="channel"/>, the application's or the server's; null when there is none.</summary>
+    public PubSubSubscription? GetSubscription(string channel)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        return _supervisor.Subscriptions.Find(channel);
+    }
 
     internal JsonSerializerOptions SerializerOptions => _options.SerializerOptions;
 
@@ -158,42 +180,82 @@ public sealed partial class PubSubClient : IAsyncDisposable
     }
 
     /// <summary>Publishes <paramref name="value"/>, serialized as JSON with <see cref="PubSubClientOptions.SerializerOptions"/>, and returns its position.</summary>
+    /// <remarks>A publish whose connection drops before its reply, or that fails for now
+    /// (<c>unavailable</c>, <c>timeout</c>, ...), is sent again with the same idempotency key
+    /// (<see cref="PubSubClientOptions.PublishRetries"/>), so the server publishes it once.</remarks>
     /// <exception cref="PubSubException">The server refused (its code, such as <c>forbidden</c>);
     /// <c>message_too_large</c> before sending; <c>timeout</c> or <c>connection_lost</c> when the
-    /// outcome is unknown.</exception>
+    /// outcome is unknown and the retries ran out.</exception>
     [RequiresUnreferencedCode("JSON serialization of arbitrary types may need types that trimming removes; use the JsonTypeInfo overload.")]
     [RequiresDynamicCode("JSON serialization of arbitrary types may need runtime code generation; use the JsonTypeInfo overload.")]
     public Task<StreamPosition> PublishAsync<T>(string channel, T value, CancellationToken cancellationToken = default) =>
-        value is ArraySegment<byte> segment
+        PublishAsync(channel, value, idempotencyKey: null, cancellationToken);
+
+    /// <summary>
+    /// Publishes <paramref name="value"/> as <see cref="PublishAsync{T}(string, T, CancellationToken)"/>
+    /// does, with an idempotency key: a publish with the same key to the same channel within the
+    /// server's idempotency window (5 minutes by default), from any client or node, is not published
+    /// again, and gets the first one's position.
+    /// </summary>
+    /// <param name="channel">The channel.</param>
+    /// <param name="value">The data.</param>
+    /// <param name="idempotencyKey">1 to 128 characters; null for a generated one (while <see cref="PubSubClientOptions.PublishRetries"/> is above 0) or none.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <exception cref="ArgumentException">The key is empty or longer than 128 characters; nothing was sent.</exception>
+    /// <inheritdoc cref="PublishAsync{T}(string, T, CancellationToken)" path="/exception"/>
+    [RequiresUnreferencedCode("JSON serialization of arbitrary types may need types that trimming removes; use the JsonTypeInfo overload.")]
+    [RequiresDynamicCode("JSON serialization of arbitrary types may need runtime code generation; use the JsonTypeInfo overload.")]
+    public Task<StreamPosition> PublishAsync<T>(string channel, T value, string? idempotencyKey, CancellationToken cancellationToken = default) =>
+        value switch
+        {
             // Bytes in a form the other overloads do not catch are still bytes, not a JSON array.
-            ? PublishAsync(channel, segment.AsMemory(), cancellationToken)
-            : PublishJsonAsync(channel, writer => JsonSerializer.Serialize(writer, value, _options.SerializerOptions), cancellationToken);
+            byte[] bytes => PublishAsync(channel, new ReadOnlyMemory<byte>(bytes), idempotencyKey, cancellationToken),
+            ArraySegment<byte> segment => PublishAsync(channel, segment.AsMemory(), idempotencyKey, cancellationToken),
+            Memory<byte> memory => PublishAsync(channel, (ReadOnlyMemory<byte>)memory, idempotencyKey, cancellationToken),
+            ReadOnlyMemory<byte> memory => PublishAsync(channel, memory, idempotencyKey, cancellationToken),
+            _ => PublishJsonAsync(channel, writer => JsonSerializer.Serialize(writer, value, _options.SerializerOptions), idempotencyKey, cancellationToken),
+        };
 
     /// <summary>Publishes <paramref name="value"/>, serialized as JSON with source-generated metadata (trimming- and AOT-safe), and returns its position.</summary>
     /// <inheritdoc cref="PublishAsync{T}(string, T, CancellationToken)" path="/exception"/>
-    public Task<StreamPosition> PublishAsync<T>(string channel, T value, JsonTypeInfo<T> jsonTypeInfo, CancellationToken cancellationToken = default)
+    public Task<StreamPosition> PublishAsync<T>(string channel, T value, JsonTypeInfo<T> jsonTypeInfo, CancellationToken cancellationToken = default) =>
+        PublishAsync(channel, value, jsonTypeInfo, idempotencyKey: null, cancellationToken);
+
+    /// <summary>Publishes <paramref name="value"/> with source-generated metadata and an idempotency key (see <see cref="PublishAsync{T}(string, T, string, CancellationToken)"/>).</summary>
+    /// <inheritdoc cref="PublishAsync{T}(string, T, string, CancellationToken)" path="/exception"/>
+    public Task<StreamPosition> PublishAsync<T>(string channel, T value, JsonTypeInfo<T> jsonTypeInfo, string? idempotencyKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jsonTypeInfo);
-        return PublishJsonAsync(channel, writer => JsonSerializer.Serialize(writer, value, jsonTypeInfo), cancellationToken);
+        return PublishJsonAsync(channel, writer => JsonSerializer.Serialize(writer, value, jsonTypeInfo), idempotencyKey, cancellationToken);
     }
 
     /// <summary>Publishes a JSON value as it is, and returns its position.</summary>
     /// <inheritdoc cref="PublishAsync{T}(string, T, CancellationToken)" path="/exception"/>
-    public Task<StreamPosition> PublishAsync(string channel, JsonElement data, CancellationToken cancellationToken = default)
+    public Task<StreamPosition> PublishAsync(string channel, JsonElement data, CancellationToken cancellationToken = default) =>
+        PublishAsync(channel, data, idempotencyKey: null, cancellationToken);
+
+    /// <summary>Publishes a JSON value as it is, with an idempotency key (see <see cref="PublishAsync{T}(string, T, string, CancellationToken)"/>).</summary>
+    /// <inheritdoc cref="PublishAsync{T}(string, T, string, CancellationToken)" path="/exception"/>
+    public Task<StreamPosition> PublishAsync(string channel, JsonElement data, string? idempotencyKey, CancellationToken cancellationToken = default)
     {
         if (data.ValueKind == JsonValueKind.Undefined)
         {
             throw new ArgumentException("The JSON element holds no value.", nameof(data));
         }
-        return PublishJsonAsync(channel, data.WriteTo, cancellationToken);
+        return PublishJsonAsync(channel, data.WriteTo, idempotencyKey, cancellationToken);
     }
 
     /// <summary>Publishes bytes (delivered as binary, <see cref="PubSubMessage.IsBinary"/>), and returns the position.</summary>
     /// <inheritdoc cref="PublishAsync{T}(string, T, CancellationToken)" path="/exception"/>
-    public Task<StreamPosition> PublishAsync(string channel, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    public Task<StreamPosition> PublishAsync(string channel, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default) =>
+        PublishAsync(channel, bytes, idempotencyKey: null, cancellationToken);
+
+    /// <summary>Publishes bytes with an idempotency key (see <see cref="PublishAsync{T}(string, T, string, CancellationToken)"/>).</summary>
+    /// <inheritdoc cref="PublishAsync{T}(string, T, string, CancellationToken)" path="/exception"/>
+    public Task<StreamPosition> PublishAsync(string channel, ReadOnlyMemory<byte> bytes, string? idempotencyKey, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
-        return RequestAsync("publish", (codec, id) => codec.PublishBinary(id, channel, bytes.Span), Replies.ReadPosition, cancellationToken);
+        return PublishFrameAsync((codec, id, key) => codec.PublishBinary(id, channel, bytes.Span, key), idempotencyKey, cancellationToken);
     }
 
     /// <inheritdoc cref="PublishAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>
@@ -205,6 +267,27 @@ public sealed partial class PubSubClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(bytes);
         return PublishAsync(channel, new ReadOnlyMemory<byte>(bytes), cancellationToken);
+    }
+
+    /// <summary>
+    /// Who is subscribed to <paramref name="channel"/>, on every node: at most 1,000 members, in no
+    /// particular order (<see cref="PubSubPresence.Truncated"/> when there are more). It needs the
+    /// rights to subscribe to the channel, and a channel whose template keeps presence.
+    /// </summary>
+    /// <exception cref="PubSubException">The server refused: <c>presence_disabled</c> (the channel's
+    /// template keeps no presence), <c>forbidden</c>, <c>unknown_channel</c>, ...</exception>
+    public Task<PubSubPresence> PresenceAsync(string channel, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        return RequestAsync("presence", (codec, id) => codec.Presence(id, channel), Replies.ReadPresence, cancellationToken);
+    }
+
+    /// <summary>How many clients, and distinct signed-in users, are subscribed to <paramref name="channel"/>, on every node; for channels too large to list.</summary>
+    /// <inheritdoc cref="PresenceAsync" path="/exception"/>
+    public Task<PubSubPresenceStats> PresenceStatsAsync(string channel, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        return RequestAsync("presence_stats", (codec, id) => codec.PresenceStats(id, channel), Replies.ReadPresenceStats, cancellationToken);
     }
 
     /// <summary>
@@ -267,6 +350,8 @@ public sealed partial class PubSubClient : IAsyncDisposable
 
     internal void ReportError(Exception error) => Raise(Error, this, new PubSubErrorEventArgs(error));
 
+    internal void RaiseServerSubscribed(PubSubSubscription subscription) => Raise(ServerSubscribed, this, new PubSubServerSubscribedEventArgs(subscription));
+
     /// <summary>Runs the application's handlers; one that throws is logged and does not disturb the client.</summary>
     internal void Raise<TArgs>(EventHandler<TArgs>? handler, object sender, TArgs args)
     {
@@ -306,10 +391,20 @@ public sealed partial class PubSubClient : IAsyncDisposable
     }
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only the RequiresUnreferencedCode overload passes a reflection-based writer.")]
-    private Task<StreamPosition> PublishJsonAsync(string channel, Action<Utf8JsonWriter> writeData, CancellationToken cancellationToken)
+    private Task<StreamPosition> PublishJsonAsync(string channel, Action<Utf8JsonWriter> writeData, string? idempotencyKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
-        return RequestAsync("publish", (codec, id) => codec.Publish(id, channel, writeData), Replies.ReadPosition, cancellationToken);
+        return PublishFrameAsync((codec, id, key) => codec.Publish(id, channel, writeData, key), idempotencyKey, cancellationToken);
+    }
+
+    /// <inheritdoc cref="PublishRetrier.PublishAsync"/>
+    private Task<StreamPosition> PublishFrameAsync(Func<FrameCodec, long, string?, byte[]> build, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        // Checked first, so a bad key fails the same way connected or not, and nothing is sent.
+        PublishRetrier.Validate(idempotencyKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfNotConnected(State, "publish");
+        return _publisher.PublishAsync(build, idempotencyKey, cancellationToken);
     }
 
     /// <inheritdoc cref="RequestTracker.SendAsync"/>

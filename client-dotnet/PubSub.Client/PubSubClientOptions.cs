@@ -26,6 +26,9 @@ public sealed class PubSubClientOptions
     /// <summary>Default <see cref="RememberFallbackFor"/>: 5 min.</summary>
     public static readonly TimeSpan DefaultRememberFallbackFor = TimeSpan.FromMinutes(5);
 
+    /// <summary>Default <see cref="PublishRetries"/>: 3.</summary>
+    public const int DefaultPublishRetries = 3;
+
     /// <summary>Default <see cref="SendQueueCapacity"/>: 1,024 requests.</summary>
     public const int DefaultSendQueueCapacity = 1024;
 
@@ -90,6 +93,16 @@ public sealed class PubSubClientOptions
 
     /// <summary>How long a request (subscribe, publish, history, unsubscribe) waits for its reply. Default 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = DefaultRequestTimeout;
+
+    /// <summary>
+    /// How many times a publish whose outcome is unknown (the connection dropped before its reply)
+    /// or that failed for now (<c>unavailable</c>, <c>timeout</c>, <c>internal</c>, ...: the codes
+    /// whose rule is to try again) is sent again, with the same idempotency key, so the server
+    /// publishes it at most once. All attempts share one <see cref="RequestTimeout"/>. While this
+    /// is above 0, a publish without a key of the application's gets a generated one. Default 3;
+    /// 0 turns retries (and generated keys) off.
+    /// </summary>
+    public int PublishRetries { get; set; } = DefaultPublishRetries;
 
     /// <summary>
     /// How much longer than the server's heartbeat interval the client tolerates silence on a
@@ -184,6 +197,10 @@ public sealed class PubSubClientOptions
         if (HeartbeatMargin < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(HeartbeatMargin), HeartbeatMargin, "HeartbeatMargin must not be negative.");
+        }
+        if (PublishRetries < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PublishRetries), PublishRetries, "PublishRetries must be 0 (no retries) or more.");
         }
         if (SendQueueCapacity <= 0)
         {

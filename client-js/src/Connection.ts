@@ -79,6 +79,12 @@ export class Connection {
   readonly opened: Promise<void>;
 
   private state: "opening" | "open" | "closed" = "opening";
+  /**
+   * Frames that came after `connected` before the client took the connection on (`deliver()`):
+   * the `subscribed` frames of the server's connect hook, and messages behind them, follow
+   * `connected` at once, often in the same batch, and belong to the connection the client adopts.
+   */
+  private held: (ServerFrame | UnknownFrame)[] | null = [];
   private connected: ConnectedFrame | null = null;
   private resolveOpened!: () => void;
   private rejectOpened!: (error: PubSubError) => void;
@@ -170,6 +176,18 @@ export class Connection {
     }
   }
 
+  /** From now on the listener hears every frame; first those that came since `connected`. */
+  deliver(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const frame of held) {
+      if (this.state !== "open") {
+        return;
+      }
+      this.listener.onFrame(this, frame);
+    }
+  }
+
   /** Ends the connection quietly: the listener hears nothing more. */
   close(): void {
     this.end(new PubSubError("closed", "The connection was closed while it was opening."), false);
@@ -207,7 +225,11 @@ export class Connection {
     }
     if (frame.type === "disconnect") {
       const disconnect = frame as DisconnectFrame;
-      this.fail(disconnectError(disconnect.code, disconnect.reason));
+      this.fail(disconnectError(disconnect.code, disconnect.reason ?? ""));
+      return;
+    }
+    if (this.held !== null) {
+      this.held.push(frame);
       return;
     }
     this.listener.onFrame(this, frame);
@@ -224,7 +246,7 @@ export class Connection {
     }
     if (frame.type === "disconnect") {
       const disconnect = frame as DisconnectFrame;
-      this.fail(disconnectError(disconnect.code, disconnect.reason));
+      this.fail(disconnectError(disconnect.code, disconnect.reason ?? ""));
       return;
     }
     this.fail(new PubSubError("bad_frame", `The first frame was '${frame.type}', not 'connected'.`));
@@ -243,7 +265,7 @@ export class Connection {
     const code = closed.closeCode;
     // A close code of the protocol's own says what a disconnect frame would have (section 2.8);
     // RFC 6455 codes, 1006 (abnormal) and 1011 (server error) among them, leave the transport's error.
-    this.fail(code !== undefined && isProtocolCode(code) ? disconnectError(code, closed.error.message) : closed.error);
+    this.fail(code !== undefined && isProtocolCode(code) ? disconnectError(code, closed.closeReason ?? "") : closed.error);
   }
 
   /**
@@ -294,5 +316,5 @@ export class Connection {
 function disconnectError(code: number, reason: string): PubSubError {
   const reconnect = reconnectsAfter(code);
   return new PubSubError(reconnect ? "transport_failed" : "disconnected",
-    `The server ended the session (${code}${reason ? `: ${reason}` : ""}).`, { disconnectCode: code, terminal: !reconnect });
+    `The server ended the session (${code}${reason ? `: ${reason}` : ""}).`, { disconnectCode: code, disconnectReason: reason, terminal: !reconnect });
 }

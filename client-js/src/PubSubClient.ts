@@ -1,8 +1,9 @@
 import { Backoff } from "./Backoff.js";
 import { Emitter } from "./Emitter.js";
 import { binaryBytes } from "./encoding.js";
-import { historyRequest, publishRequest } from "./frames.js";
+import { historyRequest, presenceRequest, readPosition } from "./frames.js";
 import { PubSubError } from "./PubSubError.js";
+import { Publisher } from "./Publisher.js";
 import type { Subscription, SubscriptionOwner } from "./Subscription.js";
 import { Supervisor } from "./Supervisor.js";
 import { Defaults, resolveSettings } from "./settings.js";
@@ -14,6 +15,10 @@ import type {
   HistoryOptions,
   HistoryResult,
   Logger,
+  PresenceMember,
+  PresenceResult,
+  PresenceStats,
+  PublishOptions,
   PubSubClientOptions,
   StreamPosition,
   SubscribeOptions,
@@ -42,12 +47,15 @@ export class PubSubClient extends Emitter<ClientEvents> {
   static readonly DefaultProbeInterval = Defaults.probeInterval;
   static readonly DefaultMaxQueueBytes = Defaults.maxQueueBytes;
   static readonly DefaultSendBufferLimit = Defaults.sendBufferLimit;
+  static readonly DefaultPublishRetries = Defaults.publishRetries;
 
   /** The endpoints' prefix URL, absolute. */
   readonly url: string;
 
-  /** The facade's one part: the run loop, which owns the connection, the requests and the subscriptions. */
+  /** The run loop, which owns the connection, the requests and the subscriptions. */
   private readonly supervisor: Supervisor;
+  /** Publishes, with their idempotency keys and retries. */
+  private readonly publisher: Publisher;
 
   /**
    * @param url the endpoints' prefix, such as `https://example.com/pubsub` or, in a page, `/pubsub`.
@@ -71,7 +79,7 @@ export class PubSubClient extends Emitter<ClientEvents> {
     const fetchImpl = options.fetch ?? (globalThis as { fetch?: FetchFunction }).fetch;
     const owner: SubscriptionOwner = {
       unsubscribe: (subscription) => this.supervisor.unsubscribe(subscription),
-      publish: (channel, data) => this.publish(channel, data),
+      publish: (channel, data, publishOptions) => this.publish(channel, data, publishOptions),
       history: (channel, historyOptions) => this.history(channel, historyOptions),
       reportError: (error) => this.emit("error", error),
     };
@@ -88,6 +96,7 @@ export class PubSubClient extends Emitter<ClientEvents> {
       withCredentials: options.withCredentials ?? false,
       logger: options.logger === undefined ? defaultLogger() : options.logger,
     }, (event, value) => this.emit(event, value), owner);
+    this.publisher = new Publisher(this.supervisor.requests, settings.publishRetries, settings.requestTimeout);
   }
 
   /** The connection state. */
@@ -131,12 +140,12 @@ export class PubSubClient extends Emitter<ClientEvents> {
     return this.supervisor.subscriptions.add(channel, options.since ?? null);
   }
 
-  /** The subscription to a channel, if there is one. */
+  /** The subscription to a channel, if there is one: the application's, or one the server made (see the `subscribed` event). */
   getSubscription(channel: string): Subscription | undefined {
     return this.supervisor.subscriptions.get(channel);
   }
 
-  /** All current subscriptions. */
+  /** All current subscriptions, the server's included. */
   getSubscriptions(): Subscription[] {
     return this.supervisor.subscriptions.all();
   }
@@ -144,18 +153,39 @@ export class PubSubClient extends Emitter<ClientEvents> {
   /**
    * Publishes `data` to a channel: any JSON value, or bytes (a `Uint8Array`, another typed array
    * or DataView, or an `ArrayBuffer`), sent as a binary publication. Resolves with the
-   * publication's position. Publishes made while the client reconnects wait in a bounded queue;
-   * one whose connection drops after it was sent rejects with `connection_lost`, since it may or
-   * may not have been published.
+   * publication's position. Publishes made while the client reconnects wait in a bounded queue.
+   * One whose connection drops after it was sent, or that the server could not take now
+   * (`unavailable`, `timeout`), is sent again with the same idempotency key (`publishRetries`
+   * times, within `requestTimeout`), so it is published once; without retries it rejects with
+   * `connection_lost`, since it may or may not have been published. An `idempotencyKey` that is
+   * not 1–128 characters rejects with `bad_request` before anything is sent.
    */
-  publish(channel: string, data: unknown): Promise<StreamPosition> {
-    let request;
-    try {
-      request = publishRequest(channel, data);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.supervisor.requests.request(request, "bulk", readPosition);
+  publish(channel: string, data: unknown, options: PublishOptions = {}): Promise<StreamPosition> {
+    return this.publisher.publish(channel, data, options);
+  }
+
+  /**
+   * Who is subscribed to a channel, on every node (at most 1,000; `truncated` when there are
+   * more). Needs the right to subscribe (else `forbidden`) and a template that keeps presence
+   * (else `presence_disabled`); the client need not be subscribed itself.
+   */
+  presence(channel: string): Promise<PresenceResult> {
+    return this.supervisor.requests.request(presenceRequest("presence", channel), "bulk", (result) => {
+      if (!Array.isArray(result.members)) {
+        throw new PubSubError("bad_frame", "A presence reply lacks its 'members'.");
+      }
+      return { members: (result.members as unknown[]).map(readMember), truncated: result.truncated === true };
+    });
+  }
+
+  /** How many subscriptions a channel's presence holds (`clients`) and how many distinct signed-in users they are (`users`). Rules as `presence()`. */
+  presenceStats(channel: string): Promise<PresenceStats> {
+    return this.supervisor.requests.request(presenceRequest("presence_stats", channel), "bulk", (result) => {
+      if (typeof result.clients !== "number" || typeof result.users !== "number") {
+        throw new PubSubError("bad_frame", "A presence_stats reply lacks 'clients' or 'users'.");
+      }
+      return { clients: result.clients, users: result.users };
+    });
   }
 
   /** Reads a channel's history: the publications after `since` (or the latest ones), oldest first. */
@@ -175,12 +205,20 @@ export class PubSubClient extends Emitter<ClientEvents> {
   }
 }
 
-/** The position a reply carries (a publish's, a history page's). */
-function readPosition(result: Record<string, unknown>): StreamPosition {
-  if (typeof result.epoch !== "string" || typeof result.offset !== "number") {
-    throw new PubSubError("bad_frame", "A reply lacks its position ('epoch', 'offset').");
+/** One member of a presence reply; `user` and `info` only when the server sent them. */
+function readMember(value: unknown): PresenceMember {
+  const member = value as Record<string, unknown> | null;
+  if (typeof member !== "object" || member === null || typeof member.session !== "string") {
+    throw new PubSubError("bad_frame", "A presence member lacks its 'session'.");
   }
-  return { epoch: result.epoch, offset: result.offset };
+  const read: PresenceMember = { session: member.session };
+  if (typeof member.user === "string") {
+    read.user = member.user;
+  }
+  if (member.info !== undefined) {
+    read.info = member.info;
+  }
+  return read;
 }
 
 /** The console, where there is one. */

@@ -27,6 +27,8 @@ export const ErrorCodes = {
   RateLimited: "rate_limited",
   /** The channel has as many subscribers on the node as it may. */
   TooManySubscribers: "too_many_subscribers",
+  /** A `presence` or `presence_stats` request for a channel whose template does not keep presence. */
+  PresenceDisabled: "presence_disabled",
   // The server's "timeout" (the broker did not confirm in time) shares the name of the client's
   // own, below, and its meaning: the request may or may not have taken effect.
 
@@ -55,6 +57,8 @@ export interface PubSubErrorDetails {
   status?: number;
   /** The code of the server's `disconnect` frame or WebSocket close frame. */
   disconnectCode?: number;
+  /** The reason of the server's `disconnect` frame or WebSocket close frame, as the server wrote it. */
+  disconnectReason?: string;
   /** See {@link PubSubError.terminal}. Default false. */
   terminal?: boolean;
   cause?: unknown;
@@ -66,6 +70,7 @@ export class PubSubError extends Error {
   readonly code: string;
   readonly status: number | undefined;
   readonly disconnectCode: number | undefined;
+  readonly disconnectReason: string | undefined;
   /**
    * True when connecting again cannot help, so the client closes with this error instead of
    * retrying: the server refused the client itself (a 4xx from negotiate), speaks another
@@ -79,6 +84,7 @@ export class PubSubError extends Error {
     this.code = code;
     this.status = details.status;
     this.disconnectCode = details.disconnectCode;
+    this.disconnectReason = details.disconnectReason;
     this.terminal = details.terminal ?? false;
   }
 }

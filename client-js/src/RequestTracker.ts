@@ -31,13 +31,15 @@ interface PendingRequest extends RequestHandlers {
   readonly frame: OutboundFrame;
   readonly type: string;
   readonly timer: ReturnType<typeof setTimeout>;
+  readonly timeout: number;
 }
 
 /**
  * The client's requests: gives each its id, queues it (on the connection in use, or in the
  * backlog while reconnecting), matches replies to it, and fails it when no reply can come: after
  * `timeout` ms, when the connection it went out on is lost (`connection_lost`: its outcome is
- * unknown), or when the client closes. A request is never sent twice.
+ * unknown), or when the client closes. A request is never sent twice (a publish that Publisher
+ * retries is a new request, with the same idempotency key).
  */
 export class RequestTracker {
   /** Publishes and history requests made while no connection is up; sent after the next connect. */
@@ -81,8 +83,10 @@ export class RequestTracker {
   /**
    * Queues a request on `connection` (or, when null, on the connection in use, or in the backlog
    * while reconnecting). Failures (closed client, oversized frame, full queue) go to `onFailed`.
+   * `timeout` (ms) replaces the client's request timeout for this request (a retried publish's
+   * remaining time).
    */
-  send(request: ClientRequest, lane: Lane, handlers: RequestHandlers, connection: Connection | null): void {
+  send(request: ClientRequest, lane: Lane, handlers: RequestHandlers, connection: Connection | null, timeout = this.timeout): void {
     if (!this.route.accepting()) {
       handlers.onFailed(new PubSubError("closed", "The client is closed; call connect() first."));
       return;
@@ -107,8 +111,8 @@ export class RequestTracker {
         `${this.maxQueueBytes} bytes are already waiting to be sent; the ${request.type} was not queued.`));
       return;
     }
-    const timer = setTimeout(() => this.timeOut(id), this.timeout);
-    this.pending.set(id, { ...handlers, frame, type: request.type, timer });
+    const timer = setTimeout(() => this.timeOut(id), timeout);
+    this.pending.set(id, { ...handlers, frame, type: request.type, timer, timeout });
   }
 
   /** Hands a reply to its request; replies to requests that already failed are dropped. */
@@ -150,8 +154,8 @@ export class RequestTracker {
     // A request that never left is taken back, so it cannot happen after its caller was told it failed.
     const unsent = this.backlog.remove(request.frame) || this.route.queues().some((connection) => connection.queue.remove(request.frame));
     request.onFailed(new PubSubError("timeout", unsent
-      ? `The ${request.type} could not be sent within ${this.timeout} ms; it was not sent.`
-      : `No reply to the ${request.type} within ${this.timeout} ms; it may or may not have taken effect.`));
+      ? `The ${request.type} could not be sent within ${request.timeout} ms; it was not sent.`
+      : `No reply to the ${request.type} within ${request.timeout} ms; it may or may not have taken effect.`));
   }
 
   private take(id: number): PendingRequest | undefined {

@@ -1,20 +1,24 @@
 import { Backoff } from "./Backoff.js";
 import { Emitter } from "./Emitter.js";
 import { binaryBytes } from "./encoding.js";
-import type { MessageFrame, SubscribeResult } from "./frames.js";
+import type { JoinLeaveFrame, MessageFrame, SubscribeResult } from "./frames.js";
 import { PubSubError } from "./PubSubError.js";
 import type {
   HistoryOptions,
   HistoryResult,
+  JoinLeaveEvent,
+  PublishOptions,
   StreamPosition,
   SubscriptionEvents,
+  SubscriptionOrigin,
   SubscriptionState,
+  UnsubscribedEvent,
 } from "./types.js";
 
 /** What a subscription needs from its client. */
 export interface SubscriptionOwner {
   unsubscribe(subscription: Subscription): Promise<void>;
-  publish(channel: string, data: unknown): Promise<StreamPosition>;
+  publish(channel: string, data: unknown, options?: PublishOptions): Promise<StreamPosition>;
   history(channel: string, options?: HistoryOptions): Promise<HistoryResult>;
   /** Reports an error that belongs to no request (a malformed publication). */
   reportError(error: PubSubError): void;
@@ -23,7 +27,9 @@ export interface SubscriptionOwner {
 /**
  * A channel subscription. It lives across reconnects and transport changes: the client
  * re-subscribes it with `since` = its position, and it delivers each publication once, in offset
- * order, dropping the ones it already delivered (a transport switch replays an overlap).
+ * order, dropping the ones it already delivered (a transport switch replays an overlap). One the
+ * server made (`origin` "server") is re-subscribed the same way; when the server's connect hook
+ * subscribed the new session first, the client fills the gap from history (SubscriptionSet).
  */
 export class Subscription extends Emitter<SubscriptionEvents> {
   /** After a transient refusal (`unavailable`, `timeout`, `internal`), the first re-subscribe waits up to this long (ms), doubling to RetryMaxDelay. */
@@ -31,6 +37,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   static readonly RetryMaxDelay = 30_000;
 
   private _state: SubscriptionState = "subscribing";
+  private _ended: UnsubscribedEvent | null = null;
   private _position: StreamPosition | null;
   private everSubscribed = false;
   /** Paces re-subscribes after transient refusals; reset by a success. */
@@ -42,6 +49,8 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     readonly channel: string,
     private readonly owner: SubscriptionOwner,
     since: StreamPosition | null,
+    /** Who made it: `subscribe()`, or the server (its connect hook, the server API). */
+    readonly origin: SubscriptionOrigin = "client",
   ) {
     super();
     this._position = since === null ? null : { epoch: since.epoch, offset: since.offset };
@@ -49,6 +58,11 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   get state(): SubscriptionState {
     return this._state;
+  }
+
+  /** How it ended (by whom, and the server's code and reason); null while it lasts. */
+  get ended(): UnsubscribedEvent | null {
+    return this._ended === null ? null : { ...this._ended };
   }
 
   /** The position of the last publication delivered (or where the subscription started); save it to resume later with `since`. */
@@ -73,8 +87,8 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   }
 
   /** Publishes to this subscription's channel. */
-  publish(data: unknown): Promise<StreamPosition> {
-    return this.owner.publish(this.channel, data);
+  publish(data: unknown, options?: PublishOptions): Promise<StreamPosition> {
+    return this.owner.publish(this.channel, data, options);
   }
 
   /** Reads this channel's history. */
@@ -160,6 +174,18 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     return true;
   }
 
+  /** @internal Another session joined or left the channel; it does not move the position (section 2.9). */
+  handleJoinLeave(frame: JoinLeaveFrame): void {
+    const event: JoinLeaveEvent = { channel: this.channel, session: frame.session };
+    if (typeof frame.user === "string") {
+      event.user = frame.user;
+    }
+    if (frame.info !== undefined) {
+      event.info = frame.info;
+    }
+    this.emit(frame.type, event);
+  }
+
   /** @internal The connection was lost; the subscription waits to be re-subscribed. */
   handleDisconnected(): void {
     if (this._state === "subscribed") {
@@ -167,18 +193,22 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     }
   }
 
-  /** @internal The subscription ended: by `unsubscribe()` (no error) or by the server (with its error). */
-  handleEnded(error: PubSubError | null): void {
+  /**
+   * @internal The subscription ended: by `unsubscribe()` (no error) or by the server (with its
+   * error, whose code is the server's; `reason` is the server's own text when it gave one).
+   */
+  handleEnded(error: PubSubError | null, reason: string = error?.message ?? ""): void {
     if (this._state === "unsubscribed") {
       return;
     }
     this.setState("unsubscribed");
     if (error !== null) {
+      this._ended = { channel: this.channel, by: "server", code: error.code, reason, error };
       this.emit("error", error);
-      this.emit("unsubscribed", { channel: this.channel, by: "server", error });
     } else {
-      this.emit("unsubscribed", { channel: this.channel, by: "client" });
+      this._ended = { channel: this.channel, by: "client" };
     }
+    this.emit("unsubscribed", this.ended!);
     this.settleWaiters(error ?? new PubSubError("not_subscribed", `The subscription to '${this.channel}' was ended by unsubscribe().`));
   }
 

@@ -1,6 +1,7 @@
 import type { Connection } from "./Connection.js";
 import { subscribeRequest, unsubscribeRequest } from "./frames.js";
-import type { MessageFrame, ReplyFrame, SubscribedFrame, UnsubscribedFrame } from "./frames.js";
+import type { JoinLeaveFrame, MessageFrame, ReplyFrame, SubscribedFrame, UnsubscribedFrame } from "./frames.js";
+import { GapFill } from "./GapFill.js";
 import { PubSubError } from "./PubSubError.js";
 import type { RequestTracker } from "./RequestTracker.js";
 import { retryRule } from "./rules.js";
@@ -14,6 +15,8 @@ export interface SubscriptionHost {
   current(): Connection | null;
   /** Reports an error that belongs to no request. */
   reportError(error: PubSubError): void;
+  /** Tells the application of a subscription the server made (the client's `subscribed` event). */
+  announce(subscription: Subscription): void;
 }
 
 /**
@@ -25,10 +28,19 @@ export interface SubscriptionHost {
  * `later` (`unavailable`, `timeout`, `internal`) asks again on the same connection after a
  * backoff, and anew after any reconnect; `reconnect` drops the connection (the session is gone),
  * and the new one subscribes again; `never` ends the subscription with the error.
+ *
+ * A `subscribed` frame for a channel the client does not hold is a subscription the server made
+ * (its connect hook, the server API): it becomes a Subscription of origin "server", which a
+ * reconnect subscribes again from its position like the application's own. When the server
+ * subscribes a channel again without recovery before the client's subscribe (the connect hook
+ * after a reconnect) while the client holds a position in the same epoch, a GapFill reads what
+ * was missed from history before the live messages that wait behind it.
  */
 export class SubscriptionSet {
   private readonly byChannel = new Map<string, Subscription>();
   private readonly retryTimers = new Map<Subscription, ReturnType<typeof setTimeout>>();
+  /** Gap fills under way, on the connection in use; a subscription's live messages wait in its fill. */
+  private readonly fills = new Map<Subscription, GapFill>();
 
   constructor(
     private readonly requests: RequestTracker,
@@ -91,7 +103,12 @@ export class SubscriptionSet {
     });
   }
 
-  /** A connection took over after a (re)connect: every subscription is subscribed on it, from its position. */
+  /**
+   * A connection took over after a (re)connect: every subscription is subscribed on it from its
+   * position, the server's too (the server does not repeat one its API made). When the connect
+   * hook subscribed the new session first, its `subscribed` frame comes before the reply, which
+   * is `already_subscribed` and ignored (onReply); the frame's gap fill recovers the channel.
+   */
   resubscribeAll(connection: Connection): void {
     for (const subscription of this.byChannel.values()) {
       this.subscribe(connection, subscription);
@@ -101,6 +118,8 @@ export class SubscriptionSet {
   /** The connection in use was lost (or the client closed): retries stop, and each subscription waits for the next one. */
   disconnected(): void {
     this.stopRetries();
+    // Their positions did not move: the next `subscribed` frame starts each fill again.
+    this.fills.clear();
     for (const subscription of this.byChannel.values()) {
       subscription.handleDisconnected();
     }
@@ -121,10 +140,19 @@ export class SubscriptionSet {
    * `done` whether that session recovered it exactly (so it can take over without a gap). From the
    * reply on, that connection delivers the channel too; the subscription drops what it has seen.
    */
-  subscribeAlongside(connection: Connection, subscription: Subscription, done: (recovered: boolean) => void): void {
+  subscribeAlongside(connection: Connection, subscription: Subscription, done: (recovered: boolean) => void, again = true): void {
     const since = subscription.recoveryPosition();
     this.requests.send(subscribeRequest(subscription.channel, since), "control", {
       onReply: (reply) => {
+        if (reply.error?.code === "already_subscribed" && again) {
+          // The server's connect hook subscribed the new session already, at the latest position:
+          // that subscription is replaced by one that recovers from this client's position.
+          this.requests.send(unsubscribeRequest(subscription.channel), "control", {
+            onReply: () => this.subscribeAlongside(connection, subscription, done, false),
+            onFailed: () => done(false),
+          }, connection);
+          return;
+        }
         const recovered = reply.error === undefined && since !== null && reply.result?.recovered === true;
         if (recovered) {
           connection.activeChannels.add(subscription.channel);
@@ -140,9 +168,25 @@ export class SubscriptionSet {
   onMessage(connection: Connection, frame: MessageFrame): void {
     const subscription = this.byChannel.get(frame.channel);
     // A message before the subscribe's reply belongs to an earlier subscription of this session.
-    if (subscription !== undefined && connection.activeChannels.has(frame.channel)) {
+    if (subscription === undefined || !connection.activeChannels.has(frame.channel)) {
+      return;
+    }
+    const fill = this.fills.get(subscription);
+    if (fill !== undefined) {
+      fill.buffered.push(frame);
+    } else {
       subscription.handleMessage(frame);
     }
+  }
+
+  /** A join or leave (section 2.9), for a channel subscribed on the connection in use; it does not move any position. */
+  onJoinLeave(connection: Connection, frame: JoinLeaveFrame): void {
+    const subscription = this.byChannel.get(frame.channel);
+    if (subscription === undefined || typeof frame.session !== "string" || connection !== this.host.current()
+      || !connection.activeChannels.has(frame.channel)) {
+      return;
+    }
+    subscription.handleJoinLeave(frame);
   }
 
   onUnsubscribed(connection: Connection, frame: UnsubscribedFrame): void {
@@ -151,23 +195,22 @@ export class SubscriptionSet {
     }
     const subscription = this.byChannel.get(frame.channel);
     if (subscription !== undefined) {
-      this.end(subscription, new PubSubError(frame.code, frame.reason || `The server ended the subscription to '${frame.channel}'.`));
+      const reason = typeof frame.reason === "string" ? frame.reason : "";
+      this.end(subscription, new PubSubError(frame.code, reason || `The server ended the subscription to '${frame.channel}'.`), reason);
     }
   }
 
   /**
    * On a live subscription: the node lost publications it could not recover (section 2.4), and
    * the subscription continues from the frame's position. Otherwise: a subscription the server
-   * made without a subscribe frame (not one this client asks for, but the protocol allows it).
+   * made without a subscribe frame (its connect hook, the server API, a cursor): a new one is
+   * announced to the application; one the client holds continues, its gap filled from history
+   * when the server subscribed it without recovery.
    */
   onSubscribed(connection: Connection, frame: SubscribedFrame): void {
-    const subscription = this.byChannel.get(frame.channel);
-    if (subscription === undefined) {
-      return;
-    }
     if (connection.activeChannels.has(frame.channel)) {
       if (frame.recovered === false) {
-        subscription.handleLiveGap({ epoch: frame.epoch, offset: frame.offset });
+        this.byChannel.get(frame.channel)?.handleLiveGap({ epoch: frame.epoch, offset: frame.offset });
       }
       return;
     }
@@ -175,8 +218,25 @@ export class SubscriptionSet {
       return;
     }
     connection.activeChannels.add(frame.channel);
-    const since = frame.recovered === undefined ? null : subscription.recoveryPosition();
-    subscription.handleSubscribed(frame, since);
+    const known = this.byChannel.get(frame.channel);
+    if (known === undefined) {
+      const subscription = new Subscription(frame.channel, this.owner, null, "server");
+      this.byChannel.set(frame.channel, subscription);
+      subscription.handleSubscribed(frame, null);
+      this.host.announce(subscription);
+      return;
+    }
+    const since = known.recoveryPosition();
+    if (frame.recovered !== undefined || since === null) {
+      known.handleSubscribed(frame, frame.recovered === undefined ? null : since);
+    } else if (since.epoch !== frame.epoch) {
+      // A new epoch: the channel's history was lost, and what came after `since` with it.
+      known.handleSubscribed(frame, since);
+    } else if (frame.offset <= since.offset) {
+      known.handleSubscribed({ ...frame, recovered: true }, since);
+    } else {
+      this.fillGap(connection, known, since, frame);
+    }
   }
 
   // ---- Subscribing ---------------------------------------------------------------------------------
@@ -194,8 +254,35 @@ export class SubscriptionSet {
     }, connection);
   }
 
+  /** Reads the publications between the client's position and the `subscribed` frame's from history, then lets the live ones through. */
+  private fillGap(connection: Connection, subscription: Subscription, since: StreamPosition, frame: SubscribedFrame): void {
+    const to = { epoch: frame.epoch, offset: frame.offset };
+    const fill = new GapFill(subscription.channel, since, to);
+    this.fills.set(subscription, fill);
+    fill.read((channel, options) => this.owner.history(channel, options)).then((outcome) => {
+      if (this.fills.get(subscription) !== fill || connection !== this.host.current()) {
+        return;
+      }
+      this.fills.delete(subscription);
+      if (outcome.kind === "filled") {
+        subscription.handleSubscribed({ ...to, recovered: true }, since);
+        outcome.messages.forEach((message) => subscription.handleMessage(message));
+      } else {
+        subscription.handleSubscribed(to, since);
+      }
+      fill.buffered.forEach((message) => subscription.handleMessage(message));
+    }, () => {
+      // The connection went before the read finished; disconnected() dropped the fill already.
+    });
+  }
+
   private onReply(connection: Connection, subscription: Subscription, since: StreamPosition | null, reply: ReplyFrame): void {
     if (this.byChannel.get(subscription.channel) !== subscription || connection !== this.host.current()) {
+      return;
+    }
+    if (reply.error?.code === "already_subscribed" && connection.activeChannels.has(subscription.channel)) {
+      // The server's connect hook subscribed this channel first; its `subscribed` frame, which came
+      // before this reply, took the subscription on. Without that frame it is a refusal (below).
       return;
     }
     if (reply.error !== undefined) {
@@ -238,14 +325,15 @@ export class SubscriptionSet {
   }
 
   /** Removes a subscription and tells it why; false when it had ended already. */
-  private end(subscription: Subscription, error: PubSubError | null): boolean {
+  private end(subscription: Subscription, error: PubSubError | null, reason?: string): boolean {
     if (this.byChannel.get(subscription.channel) !== subscription) {
       return false;
     }
     this.byChannel.delete(subscription.channel);
     clearTimeout(this.retryTimers.get(subscription));
     this.retryTimers.delete(subscription);
-    subscription.handleEnded(error);
+    this.fills.delete(subscription);
+    subscription.handleEnded(error, reason);
     return true;
   }
 

@@ -4,7 +4,7 @@ import type { ConnectionClosed, ConnectionListener } from "./Connection.js";
 import { PONG } from "./frames.js";
 import { JsonCodec } from "./JsonCodec.js";
 import { MessagePackCodec } from "./MessagePackCodec.js";
-import type { ErrorFrame, MessageFrame, ReplyFrame, ServerFrame, SubscribedFrame, UnknownFrame, UnsubscribedFrame } from "./frames.js";
+import type { ErrorFrame, JoinLeaveFrame, MessageFrame, ReplyFrame, ServerFrame, SubscribedFrame, UnknownFrame, UnsubscribedFrame } from "./frames.js";
 import { asPubSubError, resolveToken } from "./http.js";
 import type { HttpContext } from "./http.js";
 import { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_POLL_TIMEOUT_SECONDS, negotiate, negotiatedEncoding } from "./negotiate.js";
@@ -77,11 +77,17 @@ export class Supervisor {
     this.subscriptions = new SubscriptionSet(this.requests, {
       current: () => this.current(),
       reportError: (error) => this.emit("error", error),
+      announce: (subscription) => this.emit("subscribed", subscription),
     }, owner);
     this.upgrade = new TransportUpgrade(this.settings.probeInterval, this.subscriptions, {
       canUpgrade: () => this.canUpgrade(),
       prepare: () => this.prepareUpgrade(),
-      openWebSocket: () => this.open("websocket"),
+      openWebSocket: () => {
+        // A probe's frames (its subscribe replies) are the upgrade's from the start.
+        const probe = this.open("websocket");
+        probe.opened.then(() => probe.deliver(), () => undefined);
+        return probe;
+      },
       takeOver: (probe) => this.takeOver(probe),
       abandon: (connection, error) => this.requests.failSent(connection, error),
     });
@@ -258,6 +264,8 @@ export class Supervisor {
     }
     this.requests.drainInto(connection);
     this.enter({ kind: "connected", run, connection });
+    // What the server sent since `connected` (its connect hook's subscriptions) now finds the connection in use.
+    connection.deliver();
     const info = connection.info!;
     this.emit("connected", { transport: connection.name, session: info.session, node: info.node, upgrade });
     for (const waiter of this.connectWaiters.splice(0)) {
@@ -285,7 +293,14 @@ export class Supervisor {
     this.subscriptions.disconnected();
     // Frames that never left can go on the next connection; the subscribes are made anew there.
     this.requests.backlog.appendBulk(connection.queue.takeBulk());
-    if (closed.error.terminal || !this.settings.reconnect) {
+    const reconnect = !closed.error.terminal && this.settings.reconnect;
+    this.emit("disconnected", {
+      code: closed.error.disconnectCode ?? null,
+      reason: closed.error.disconnectReason ?? "",
+      reconnect,
+      error: closed.error,
+    });
+    if (!reconnect || !this.isCurrent(run)) {
       this.shutdown(closed.error);
       return;
     }
@@ -399,6 +414,10 @@ export class Supervisor {
         break;
       case "subscribed":
         this.subscriptions.onSubscribed(connection, frame as SubscribedFrame);
+        break;
+      case "join":
+      case "leave":
+        this.subscriptions.onJoinLeave(connection, frame as JoinLeaveFrame);
         break;
       default:
         // pong (its arrival already counted as life), connected again, or a frame type added

@@ -26,6 +26,8 @@ export interface TransportClosed {
   readonly error: PubSubError;
   /** The WebSocket close code, when there was one. */
   readonly closeCode?: number;
+  /** The WebSocket close frame's reason ("" when it had none). */
+  readonly closeReason?: string;
 }
 
 /** How a transport reports to its connection. Calls stop once the transport is closed. */

@@ -61,7 +61,7 @@ export class WebSocketTransport implements Transport {
     };
     socket.onclose = (event) => {
       const reason = event.reason ? `: ${event.reason}` : "";
-      this.finish(new PubSubError("transport_failed", `The WebSocket closed with code ${event.code}${reason}`, { disconnectCode: event.code }), event.code);
+      this.finish(new PubSubError("transport_failed", `The WebSocket closed with code ${event.code}${reason}`, { disconnectCode: event.code, disconnectReason: event.reason }), event.code, event.reason);
     };
     // An error is always followed by a close event, which carries what there is to say.
     socket.onerror = () => undefined;
@@ -124,12 +124,12 @@ export class WebSocketTransport implements Transport {
     this.drainTimer = setTimeout(check, WebSocketTransport.DrainCheckInterval);
   }
 
-  private finish(error: PubSubError, closeCode?: number): void {
+  private finish(error: PubSubError, closeCode?: number, closeReason = ""): void {
     if (this.closed) {
       return;
     }
     this.closed = true;
     clearTimeout(this.drainTimer);
-    this.handler.onClose(closeCode === undefined ? { error } : { error, closeCode });
+    this.handler.onClose(closeCode === undefined ? { error } : { error, closeCode, closeReason });
   }
 }

@@ -62,6 +62,19 @@ export interface DisconnectFrame {
   reconnect: boolean;
 }
 
+/**
+ * A `join` or `leave` (section 2.9): another session became, or stopped being, a member of the
+ * channel's presence. Its fields are checked where it is handled, not in checkFrame: one for a
+ * channel this client does not hold is ignored whatever it lacks (protocol/frames/server.json).
+ */
+export interface JoinLeaveFrame {
+  type: "join" | "leave";
+  channel: string;
+  session: string;
+  user?: string;
+  info?: unknown;
+}
+
 export interface SimpleFrame {
   type: "ping" | "pong";
 }
@@ -79,6 +92,7 @@ export type ServerFrame =
   | SubscribedFrame
   | UnsubscribedFrame
   | DisconnectFrame
+  | JoinLeaveFrame
   | SimpleFrame;
 
 /** A subscribe result (section 2.2). */
@@ -180,9 +194,10 @@ export function sessionCapturingSink(sink: FrameSink, onSession: (session: strin
 export type ClientRequest =
   | { readonly type: "subscribe"; readonly channel: string; readonly since?: StreamPosition }
   | { readonly type: "unsubscribe"; readonly channel: string }
-  | { readonly type: "publish"; readonly channel: string; readonly data: unknown }
-  | { readonly type: "publish"; readonly channel: string; readonly binary: Uint8Array }
+  | { readonly type: "publish"; readonly channel: string; readonly data: unknown; readonly idempotencyKey?: string }
+  | { readonly type: "publish"; readonly channel: string; readonly binary: Uint8Array; readonly idempotencyKey?: string }
   | { readonly type: "history"; readonly channel: string; readonly since?: StreamPosition; readonly limit?: number }
+  | { readonly type: "presence" | "presence_stats"; readonly channel: string }
   | { readonly type: "ping" };
 
 export function subscribeRequest(channel: string, since: StreamPosition | null): ClientRequest {
@@ -197,23 +212,48 @@ export function unsubscribeRequest(channel: string): ClientRequest {
  * A publish of any JSON value, or of bytes (a typed array, a DataView or an ArrayBuffer), which
  * travel as `binary` (base64 in JSON, bin in MessagePack). Throws `bad_request` for what JSON cannot carry.
  */
-export function publishRequest(channel: string, data: unknown): ClientRequest {
+export function publishRequest(channel: string, data: unknown, idempotencyKey?: string): ClientRequest {
+  const key = idempotencyKey === undefined ? {} : { idempotencyKey: checkIdempotencyKey(idempotencyKey) };
   if (ArrayBuffer.isView(data)) {
-    return { type: "publish", channel, binary: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    return { type: "publish", channel, binary: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ...key };
   }
   if (data instanceof ArrayBuffer) {
-    return { type: "publish", channel, binary: new Uint8Array(data) };
+    return { type: "publish", channel, binary: new Uint8Array(data), ...key };
   }
   if (data === undefined || typeof data === "function" || typeof data === "symbol") {
     throw new PubSubError("bad_request", `Publication data must be a JSON value or bytes, not ${typeof data}.`);
   }
-  return { type: "publish", channel, data };
+  return { type: "publish", channel, data, ...key };
+}
+
+/** The longest idempotency key the server takes (section 2.2). */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
+
+/** Throws `bad_request` for a key the server would refuse, so a bad key is never sent. */
+function checkIdempotencyKey(key: unknown): string {
+  if (typeof key !== "string" || key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    const what = typeof key === "string" ? `${key.length} characters long` : `a ${typeof key}`;
+    throw new PubSubError("bad_request", `An idempotencyKey must be a string of 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters; this one is ${what}.`);
+  }
+  return key;
+}
+
+export function presenceRequest(type: "presence" | "presence_stats", channel: string): ClientRequest {
+  return { type, channel };
 }
 
 export function historyRequest(channel: string, options: { since?: StreamPosition | undefined; limit?: number | undefined }): ClientRequest {
   const since = options.since === undefined ? {} : { since: copyPosition(options.since) };
   const limit = options.limit === undefined ? {} : { limit: options.limit };
   return { type: "history", channel, ...since, ...limit };
+}
+
+/** The position a reply carries (a publish's, a history page's). */
+export function readPosition(result: Record<string, unknown>): StreamPosition {
+  if (typeof result.epoch !== "string" || typeof result.offset !== "number") {
+    throw new PubSubError("bad_frame", "A reply lacks its position ('epoch', 'offset').");
+  }
+  return { epoch: result.epoch, offset: result.offset };
 }
 
 /** Client frames without an id. */

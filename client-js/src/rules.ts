@@ -31,6 +31,7 @@ const RETRY_RULES: Readonly<Record<string, RetryRule>> = {
   too_many_connections: "later",
   rate_limited: "later",
   too_many_subscribers: "later",
+  presence_disabled: "never",
   // Raised by the client itself.
   connection_lost: "never",
   closed: "never",

@@ -11,6 +11,7 @@ export const Defaults = {
   probeInterval: 30_000,
   maxQueueBytes: 1024 * 1024,
   sendBufferLimit: 64 * 1024,
+  publishRetries: 3,
 } as const;
 
 /** The client's options with their defaults applied. */
@@ -27,6 +28,7 @@ export interface ClientSettings {
   readonly probeInterval: number;
   readonly maxQueueBytes: number;
   readonly sendBufferLimit: number;
+  readonly publishRetries: number;
 }
 
 /** What the supervisor is given: the settings, and how to reach the server. */
@@ -60,6 +62,10 @@ export function resolveSettings(options: PubSubClientOptions): { settings: Clien
   if (encoding !== "json" && encoding !== "msgpack") {
     throw new TypeError(`Unknown encoding '${String(encoding)}'; use 'json' or 'msgpack'.`);
   }
+  const publishRetries = options.publishRetries ?? Defaults.publishRetries;
+  if (!Number.isInteger(publishRetries) || publishRetries < 0) {
+    throw new TypeError(`\`publishRetries\` must be a whole number, 0 or more; it is ${String(publishRetries)}.`);
+  }
   const settings: ClientSettings = {
     transports: [...transports],
     encoding,
@@ -73,6 +79,7 @@ export function resolveSettings(options: PubSubClientOptions): { settings: Clien
     probeInterval: options.probeInterval ?? Defaults.probeInterval,
     maxQueueBytes: options.maxQueueBytes ?? Defaults.maxQueueBytes,
     sendBufferLimit: options.sendBufferLimit ?? Defaults.sendBufferLimit,
+    publishRetries,
   };
   return { settings, reconnectOptions };
 }

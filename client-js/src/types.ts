@@ -1,6 +1,7 @@
 // The public types of the client: options, events and the values they carry.
 
 import type { PubSubError } from "./PubSubError.js";
+import type { Subscription } from "./Subscription.js";
 
 /** The transports, by their names on the wire (docs/protocol.md, section 3). */
 export type TransportName = "websocket" | "sse" | "long-polling";
@@ -60,6 +61,60 @@ export interface HistoryOptions {
   limit?: number;
 }
 
+export interface PublishOptions {
+  /**
+   * A key (1–128 characters) that makes the publish happen at most once: the server does not
+   * publish a second publish with the same key to the same channel within the channel's
+   * idempotency window (default 5 minutes), and answers it with the first one's position. While
+   * `publishRetries` is above 0 the client makes one up (22 random base64url characters) for
+   * every publish that has none, so its own retries are safe.
+   */
+  idempotencyKey?: string;
+}
+
+/** A member of a channel's presence (docs/protocol.md, section 2.9). */
+export interface PresenceMember {
+  /** The member's session id. */
+  session: string;
+  /** The signed-in user's id; absent for an anonymous session. */
+  user?: string;
+  /** What the server's connect hook attached to the session (`ConnectionInfo`); absent when nothing. */
+  info?: unknown;
+}
+
+/** Who is subscribed to a channel, on every node: at most 1,000 members, in no particular order. */
+export interface PresenceResult {
+  members: PresenceMember[];
+  /** True when the channel has more members than were listed; `presenceStats()` counts them all. */
+  truncated: boolean;
+}
+
+/** How many members a channel's presence holds, and how many distinct signed-in users they are. */
+export interface PresenceStats {
+  clients: number;
+  users: number;
+}
+
+/**
+ * Another session joined (subscribed to) or left a channel whose template announces joins and
+ * leaves. Not a publication: it has no offset and does not move the subscription's position.
+ */
+export interface JoinLeaveEvent extends PresenceMember {
+  channel: string;
+}
+
+/** The connection in use was lost (not by `close()`). */
+export interface DisconnectedEvent {
+  /** The `disconnect` frame's (or WebSocket close frame's, 1006 included) code; null when no code came (a failed poll or stream, a silent server). */
+  code: number | null;
+  /** The server's reason; "" when there was none. */
+  reason: string;
+  /** Whether the client reconnects now (false: it closes). */
+  reconnect: boolean;
+  /** The failure, as the state change that follows carries it. */
+  error: PubSubError;
+}
+
 /** The client's connection state. */
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
 
@@ -85,6 +140,14 @@ export interface ClientEvents {
   state: StateChange;
   /** A session was established (the first connect, each reconnect, and each transport upgrade). */
   connected: ConnectedEvent;
+  /** The connection in use was lost: by the server's `disconnect` (with its code and reason) or a failure. */
+  disconnected: DisconnectedEvent;
+  /**
+   * The server subscribed this client to a channel it did not ask for (the server's connect hook,
+   * or the server API): here is its new Subscription, already subscribed. Attach `message`,
+   * `join` and `leave` listeners in the handler; nothing is delivered to it before it returns.
+   */
+  subscribed: Subscription;
   /**
    * Something went wrong that the client handles itself (a transport that failed to connect, a
    * dropped connection, an `error` frame from the server, a malformed frame). For information:
@@ -123,12 +186,20 @@ export interface UnsubscribedEvent {
   channel: string;
   /** Who ended it: the application (`unsubscribe()`), or the server (a refused subscribe, or an `unsubscribed` frame). */
   by: "client" | "server";
-  /** The server's code and message when it was the server. */
+  /** The server's code (such as `forbidden`, or the server API's `code`) when it was the server. */
+  code?: string;
+  /** The server's reason (the `unsubscribed` frame's, or the refusal's message) when it was the server. */
+  reason?: string;
+  /** The same code and reason as an error, when it was the server. */
   error?: PubSubError;
 }
 
 export interface SubscriptionEvents {
   message: Message;
+  /** Another session subscribed to the channel (templates with `JoinLeave`). */
+  join: JoinLeaveEvent;
+  /** Another session's subscription to the channel ended. */
+  leave: JoinLeaveEvent;
   subscribed: SubscribedEvent;
   missed: MissedEvent;
   unsubscribed: UnsubscribedEvent;
@@ -143,6 +214,12 @@ export interface SubscriptionEvents {
 }
 
 export type SubscriptionState = "subscribing" | "subscribed" | "unsubscribed";
+
+/**
+ * Who made a subscription: the application (`subscribe()`), or the server (its connect hook or
+ * the server API subscribed the session, and the client learnt of it from a `subscribed` frame).
+ */
+export type SubscriptionOrigin = "client" | "server";
 
 export interface SubscribeOptions {
   /**
@@ -230,8 +307,16 @@ export interface PubSubClientOptions {
   transportTimeout?: number;
   /** How long the negotiate request may take, in ms. Default 10000. */
   negotiateTimeout?: number;
-  /** How long a request (publish, history, subscribe) waits for its reply, in ms, queueing included. Default 30000. */
+  /** How long a request (publish, history, subscribe) waits for its reply, in ms, queueing included; a publish's retries included. Default 30000. */
   requestTimeout?: number;
+  /**
+   * How many times a publish is sent again when its outcome is unknown (its connection dropped
+   * before the reply) or the server could not take it now (a code whose retry rule is `later` or
+   * `reconnect`, such as `unavailable` or `timeout`), always with the same idempotency key and
+   * within `requestTimeout` of the first send. Default 3; 0 turns retries off, and then no key is
+   * made up for publishes that have none.
+   */
+  publishRetries?: number;
   /** How much longer than the server's heartbeat interval a silent connection is trusted, in ms. Default 10000. */
   heartbeatMargin?: number;
   /** While on SSE or long-polling, how often to try to move up to WebSocket, in ms; 0 never. Default 30000. */

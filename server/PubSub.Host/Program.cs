@@ -16,7 +16,12 @@ builder.WebHost.UseStaticWebAssets();
 
 // Everything under "PubSub" in appsettings.json, or in environment variables such as
 // PubSub__ApiKey and PubSub__Channels__0__Template, configures the node.
-var pubsub = builder.Services.AddPubSub(options => builder.Configuration.GetSection("PubSub").Bind(options));
+var pubsub = builder.Services.AddPubSub(options =>
+{
+    builder.Configuration.GetSection("PubSub").Bind(options);
+    // Host:DemoNames: the demo chat's display names, from a `name` query parameter (demo only).
+    options.UseDemoNamesIfEnabled(builder.Configuration);
+});
 
 // PubSub:Redis:Configuration (one Redis, a Sentinel service, or a Redis Cluster) or
 // PubSub:Redis:Shards:0, :1, ... (several independent instances) make the node one of many that

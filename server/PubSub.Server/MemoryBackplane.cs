@@ -276,10 +276,18 @@ public sealed class MemoryBackplane : IDisposable
         {
             buffer = new HistoryBuffer(stream);
         }
-        buffer.Append(publication, now + history.Ttl, history.Size);
+        var expiresAt = now + history.Ttl;
+        buffer.Append(publication, expiresAt, history.Size);
         buffer.Prune(now);
-        // The buffer expires with its newest publication, so an idle channel's history frees itself.
-        _history.Set(key, buffer, now + history.Ttl);
+        // The buffer expires after its newest publication, so an idle channel's history frees
+        // itself. Setting the cache entry makes a new one, so it is set with a tenth of the TTL to
+        // spare and again only when a publication outlives that: once per 30 s for a 5 min TTL
+        // rather than once per publication; an idle channel's buffer lingers at most that tenth.
+        if (expiresAt > buffer.KeptUntil)
+        {
+            buffer.KeptUntil = expiresAt + history.Ttl / 10;
+            _history.Set(key, buffer, buffer.KeptUntil);
+        }
     }
 
     private sealed class HistoryBuffer(ChannelStream stream)
@@ -287,6 +295,9 @@ public sealed class MemoryBackplane : IDisposable
         private readonly Queue<(Publication Publication, DateTimeOffset ExpiresAt)> _entries = new();
 
         public ChannelStream Stream { get; } = stream;
+
+        /// <summary>When the cache entry holding this buffer expires.</summary>
+        public DateTimeOffset KeptUntil { get; set; } = DateTimeOffset.MinValue;
 
         public void Append(Publication publication, DateTimeOffset expiresAt, int size)
         {

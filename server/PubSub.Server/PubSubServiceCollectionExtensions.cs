@@ -80,6 +80,7 @@ public static class PubSubServiceCollectionExtensions
         services.AddSingleton<NodeDrain>();
         services.AddHostedService(provider => provider.GetRequiredService<NodeDrain>());
         services.AddSingleton<SessionFrameHandler>();
+        services.AddSingleton<PubSub.Stomp.StompFrameHandler>();
         services.AddSingleton<OriginPolicy>();
         services.AddSingleton<RequestBodyReader>();
         services.AddSingleton<WebSocketTransport>();

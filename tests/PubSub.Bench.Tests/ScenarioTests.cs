@@ -160,6 +160,31 @@ public sealed class ScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task PubSub_fan_out_counts_exactly_on_a_presence_channel_with_reads_and_sessions_joining_and_leaving()
+    {
+        await using var node = await TestNode.StartAsync(
+            o => o.Channel("bench/{id}", c => c.History(100, TimeSpan.FromMinutes(5)).AllowClientPublish().Presence().JoinLeave()));
+
+        var result = await RunAsync("pubsub", BenchTransport.WebSocket, [node.BaseUri], "--scenario", "fanout", "--subscribers", "4",
+            "--presence-reads", "3", "--api-key", TestNode.ApiKey, "--churn", "20");
+
+        // The churn sends every subscriber join and leave frames between the deliveries; they are not deliveries.
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 4);
+        Assert.Contains("presence reads (3 each, sequential)", result.Note, StringComparison.Ordinal);
+        Assert.Matches(@"\b[1-9]\d* sessions joined and left during the run", result.Note);
+    }
+
+    [Fact]
+    public void Presence_options_are_refused_for_SignalR_and_reads_without_an_api_key()
+    {
+        var signalR = BenchSettings.Parse(["--url", "http://127.0.0.1:1", "--target", "signalr", "--churn", "5"]);
+        var keyless = BenchSettings.Parse(["--url", "http://127.0.0.1:1", "--presence-reads", "5"]);
+
+        Assert.Contains("pubsub runs only", Assert.Throws<ArgumentException>(signalR.ValidateForRun).Message, StringComparison.Ordinal);
+        Assert.Contains("--api-key", Assert.Throws<ArgumentException>(keyless.ValidateForRun).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MessagePack_and_deflate_runs_are_refused_off_WebSocket()
     {
         var settings = BenchSettings.Parse(["--url", "http://127.0.0.1:1", "--transport", "sse", "--encoding", "msgpack"]);

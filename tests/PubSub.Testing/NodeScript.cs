@@ -38,6 +38,13 @@ public sealed class NodeScript : IAsyncDisposable
         return new NodeScript(Process.Start(start) ?? throw new InvalidOperationException("node did not start."));
     }
 
+    /// <summary>Writes a line to the script's standard input (scripts that take commands read them there).</summary>
+    public async Task SendLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+    }
+
     /// <summary>The next JSON line the script printed.</summary>
     public async Task<JsonElement> NextAsync()
     {

@@ -35,12 +35,4 @@ public static class ProtocolVectors
         [.. Read("error-codes.json").GetProperty("codes").EnumerateArray()
             .Where(c => c.GetProperty("from").GetString() == from)
             .Select(c => (c.GetProperty("code").GetString()!, c.GetProperty("retry").GetString()!, c.TryGetProperty("http", out var h) ? (int?)h.GetInt32() : null))];
-
-    /// <summary>
-    /// The codes of error-codes.json's <c>pending</c> list: codes the server sends whose clients do
-    /// not name them yet (the clients' tests read only <c>codes</c>); they move to <c>codes</c> once they do.
-    /// </summary>
-    public static IReadOnlyList<(string Code, string Retry, int? Http)> PendingErrorCodes() =>
-        [.. Read("error-codes.json").GetProperty("pending").EnumerateArray()
-            .Select(c => (c.GetProperty("code").GetString()!, c.GetProperty("retry").GetString()!, c.TryGetProperty("http", out var h) ? (int?)h.GetInt32() : null))];
 }

@@ -6,12 +6,13 @@ namespace PubSub.Testing;
 
 /// <summary>
 /// A TCP relay on 127.0.0.1 in front of a local port, whose link the test can cut and restore: a
-/// network failure between one node and Redis while the others keep theirs.
+/// network failure between one node and Redis while the others keep theirs. It can be pointed at
+/// another port meanwhile, as a balancer sends a client that comes back to another node.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener;
-    private readonly int _targetPort;
+    private volatile int _targetPort;
     private readonly ConcurrentDictionary<Socket, bool> _sockets = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _accepting;
@@ -46,6 +47,9 @@ public sealed class TcpProxy : IAsyncDisposable
     }
 
     public void Restore() => _cut = false;
+
+    /// <summary>Relays the connections accepted from now on to <paramref name="targetPort"/>; those relayed already stay where they are.</summary>
+    public void Retarget(int targetPort) => _targetPort = targetPort;
 
     public async ValueTask DisposeAsync()
     {

@@ -7,17 +7,11 @@
 // (subscribe, publish data, publish bytes, then history) and prints every frame it decodes as
 // {"frame": ...} (bytes as base64, as JSON carries them). It exits when its standard input closes.
 import { readFileSync } from "node:fs";
-import { spawn } from "node:child_process";
+import { withWebSocket } from "./with-websocket.mjs";
 import { isDeepStrictEqual } from "node:util";
 import { encode, decode, decodeMulti } from "@msgpack/msgpack";
 
-if (typeof WebSocket === "undefined") {
-  // Node 20 has WebSocket behind a flag (22 without): run again with it.
-  const child = spawn(process.execPath, ["--experimental-websocket", ...process.argv.slice(1)], { stdio: "inherit" });
-  child.on("exit", (code) => process.exit(code ?? 1));
-} else {
-  main();
-}
+withWebSocket(main);
 
 function main() {
   const [vectorsPath, url] = process.argv.slice(2);

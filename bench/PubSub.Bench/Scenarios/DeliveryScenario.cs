@@ -43,6 +43,9 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
         using var keepAlive = KeepAlive.Start(target.Protocol, [.. subscribers, publisher]);
         try
         {
+            var presenceReads = settings.PresenceReads > 0
+                ? await PresenceLoad.MeasureReadsAsync(http, settings.Urls[0], settings.ApiKey!, channels[0], settings.PresenceReads, cancellationToken)
+                : null;
             var writers = channels.Select(c => target.Protocol.CreatePublishWriter(c, settings.PayloadSize)).ToArray();
             var run = new PublisherRun(publisher, writers, rate, settings.Warmup, settings.Duration, window);
             var thread = new Thread(run.Run) { IsBackground = true, Name = "publisher", Priority = ThreadPriority.AboveNormal };
@@ -54,7 +57,11 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
             var wireBefore = subscribers.Sum(s => s.WireBytesReceived);
             var serverBefore = await probe.SnapshotAsync(collect: false, cancellationToken);
 
+            var churn = settings.Churn > 0
+                ? PresenceLoad.ChurnAsync(target, settings.Urls[0], channels[0], settings.Churn, http, run.Finished, cancellationToken)
+                : Task.FromResult(0);
             await run.Finished.WaitAsync(settings.Duration + TimeSpan.FromMinutes(1), cancellationToken);
+            var churned = await churn.WaitAsync(TimeSpan.FromMinutes(1), cancellationToken);
             var published = window.SeqEnd - window.SeqStart;
             var perChannel = settings.Subscribers / channelCount;
             var expected = published * perChannel;
@@ -118,7 +125,12 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 && result.P99Ms < RunResult.SustainedP99Ms
                 && result.AchievedRate >= 0.99 * rate
                 && result.PublisherLagMaxMs < RunResult.SustainedP99Ms;
-            result.Note = Notes(result, subscribers, publisher);
+            result.Note = string.Join("; ", new[]
+            {
+                Notes(result, subscribers, publisher),
+                presenceReads ?? "",
+                churned > 0 ? $"{churned} sessions joined and left during the run" : "",
+            }.Where(n => n.Length > 0));
             return result;
         }
         finally

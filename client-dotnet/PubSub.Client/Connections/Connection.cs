@@ -51,6 +51,19 @@ internal sealed partial class Connection : ITransportSink, IAsyncDisposable
 
     public PubSubTransport Kind => _transport.Kind;
 
+    /// <summary>
+    /// An upgrade probe's connection, until it takes over (set from its creation, because frames
+    /// arrive before the probe's opener sees it): the server's own subscriptions on it are not
+    /// adopted, since the subscriptions it will carry are moved to it one by one.
+    /// </summary>
+    public bool IsProbe
+    {
+        get => Volatile.Read(ref _isProbe);
+        set => Volatile.Write(ref _isProbe, value);
+    }
+
+    private bool _isProbe;
+
     /// <summary>The encoding of this connection's session, both ways.</summary>
     public FrameCodec Codec => _transport.Codec;
 

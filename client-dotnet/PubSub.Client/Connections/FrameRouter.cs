@@ -24,6 +24,9 @@ internal sealed class FrameRouter(PubSubClient client, RequestTracker requests, 
             case ServerFrameType.Subscribed:
                 subscriptions.OnSubscribed(connection, frame);
                 break;
+            case ServerFrameType.Join or ServerFrameType.Leave:
+                subscriptions.OnPresenceEvent(connection, frame);
+                break;
             default:
                 // pong (its arrival counted as life already), or a frame type added after this
                 // client: ignored (section 2).

@@ -79,10 +79,12 @@ internal sealed class RequestTracker
 
     /// <summary>
     /// Sends a request through the shared queue (waiting for room and, while reconnecting, for the
-    /// next connection) and returns its parsed reply, all within <see cref="PubSubClientOptions.RequestTimeout"/>.
+    /// next connection) and returns its parsed reply, all within <paramref name="within"/>
+    /// (default <see cref="PubSubClientOptions.RequestTimeout"/>).
     /// </summary>
-    public async Task<T> SendAsync<T>(string type, Func<FrameCodec, long, byte[]> build, Func<ServerFrame, T> parse, CancellationToken cancellationToken)
+    public async Task<T> SendAsync<T>(string type, Func<FrameCodec, long, byte[]> build, Func<ServerFrame, T> parse, CancellationToken cancellationToken, TimeSpan? within = null)
     {
+        var budget = within ?? _timeout;
         var id = Interlocked.Increment(ref _nextId);
         var request = new OutboundRequest(id, type, build, Codec);
         if (request.Frame.Length > MaxMessageSize)
@@ -91,7 +93,7 @@ internal sealed class RequestTracker
                 $"The {type} frame is {request.Frame.Length} bytes; the server accepts at most {MaxMessageSize}. Nothing was sent.");
         }
         _pending[id] = request;
-        using var timeout = new CancellationTokenSource(_timeout, _time);
+        using var timeout = new CancellationTokenSource(budget, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {

@@ -7,7 +7,9 @@ namespace PubSub.Client.Connections;
 /// <summary>
 /// The client's subscriptions, by channel: subscribing (again, with <c>since</c> = the last
 /// delivered position, on every new connection), what a refusal does (its code's rule), the
-/// frames that move a subscription on, unsubscribing, and the subscribes of an upgrade probe.
+/// frames that move a subscription on, the subscriptions the server makes for the client (and
+/// their catch-up from history after a reconnect), unsubscribing, and the subscribes of an
+/// upgrade probe.
 /// </summary>
 /// <remarks>
 /// It shares the supervisor's lock: whether a subscribe goes out, and on which connection,
@@ -51,12 +53,36 @@ internal sealed partial class SubscriptionSet
         return subscription;
     }
 
-    /// <summary>A new connection is in use: every subscription is subscribed on it from its position, before anything else is sent.</summary>
+    /// <summary>
+    /// A new connection is in use: every subscription is subscribed on it from its position,
+    /// before anything else is sent; but those the server subscribed on it already (a
+    /// <c>subscribed</c> frame that came before the connection was adopted).
+    /// </summary>
     public void SubscribeAllLocked(Connection connection)
     {
         foreach (var subscription in _subscriptions.Values)
         {
-            SendSubscribeLocked(connection, subscription);
+            if (subscription.ActiveOn != connection)
+            {
+                SendSubscribeLocked(connection, subscription);
+            }
+        }
+    }
+
+    /// <summary>The subscriptions now (the application's and the server's), for <see cref="PubSubClient.Subscriptions"/>.</summary>
+    public IReadOnlyList<PubSubSubscription> Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _subscriptions.Values];
+        }
+    }
+
+    public PubSubSubscription? Find(string channel)
+    {
+        lock (_gate)
+        {
+            return _subscriptions.GetValueOrDefault(channel);
         }
     }
 
@@ -146,21 +172,64 @@ internal sealed partial class SubscriptionSet
     }
 
     /// <summary>
-    /// A <c>subscribed</c> frame for a subscription that is live on this connection, with
-    /// <c>recovered: false</c>: the server lost publications of it and says where the stream goes
-    /// on. (This client puts no channels on the URL, so a <c>subscribed</c> frame is never the
-    /// start of a subscription.)
+    /// A <c>subscribed</c> frame. On a live subscription with <c>recovered: false</c>, the server
+    /// lost publications of it and says where the stream goes on. Otherwise the server subscribed
+    /// this session itself (its connect hook, or the server API): a channel the client does not
+    /// hold becomes a server-side subscription (<see cref="PubSubClient.ServerSubscribed"/>); one
+    /// it holds, from a connection before, catches up from history (<see cref="CatchUpAsync"/>).
+    /// A probe's are left alone: the subscriptions it takes over are moved to it one by one.
     /// </summary>
     public void OnSubscribed(Connection connection, ServerFrame frame)
     {
-        if (frame.Recovered == false && Find(frame.Channel!) is { } subscription && subscription.ActiveOn == connection)
+        var channel = frame.Channel!;
+        PubSubSubscription? created = null;
+        PubSubSubscription? known;
+        lock (_gate)
         {
-            Log.LiveGap(_logger, frame.Channel!, frame.Position.ToString());
-            subscription.OnLiveGap(frame.Position);
+            if (connection.IsProbe || connection.IsEnded)
+            {
+                return;
+            }
+            known = _subscriptions.GetValueOrDefault(channel);
+            if (known is null)
+            {
+                created = new PubSubSubscription(_client, channel, since: null, serverSide: true);
+                _subscriptions.Add(channel, created);
+                // Its messages follow this frame on the receive loop: it must receive them at once.
+                created.OnServerSubscribed(connection, frame.Position);
+            }
+        }
+        if (created is not null)
+        {
+            Log.ServerSubscribed(_logger, channel, frame.Position.ToString());
+            _client.RaiseServerSubscribed(created);
+            return;
+        }
+        if (known!.ActiveOn == connection)
+        {
+            if (frame.Recovered == false)
+            {
+                Log.LiveGap(_logger, channel, frame.Position.ToString());
+                known.OnLiveGap(frame.Position);
+            }
+            return;
+        }
+        if (known.OnServerSubscribed(connection, frame.Position) is { } since)
+        {
+            _track(CatchUpAsync(known, connection, since, frame.Position));
         }
     }
 
-    /// <summary>The server ended a subscription: the stream ends with the server's code and reason.</summary>
+    /// <summary>A <c>join</c> or <c>leave</c>: raised on the subscription, from the connection it is live on only (a probe would repeat it).</summary>
+    public void OnPresenceEvent(Connection connection, ServerFrame frame)
+    {
+        if (Find(frame.Channel!) is { } subscription && subscription.ActiveOn == connection)
+        {
+            subscription.OnPresenceEvent(frame);
+        }
+    }
+
+    /// <summary>The server ended a subscription: its event, then the stream ends with the server's code and reason.</summary>
     public void OnUnsubscribed(Connection connection, ServerFrame frame)
     {
         PubSubSubscription? subscription;
@@ -172,26 +241,96 @@ internal sealed partial class SubscriptionSet
                 return;
             }
         }
-        subscription.End(new PubSubException(frame.ErrorCode!,
-            string.IsNullOrEmpty(frame.ErrorMessage) ? $"The server ended the subscription to '{frame.Channel}'." : frame.ErrorMessage));
+        subscription.EndByServer(frame.ErrorCode!, frame.ErrorMessage ?? "");
     }
+
+    /// <summary>
+    /// A server-side subscription, subscribed again by the server at the channel's latest
+    /// position after a reconnect, reads what it missed from history: pages from its last
+    /// position while they are full, delivered in order (its live messages wait meanwhile, and
+    /// follow without repeats). History that no longer covers the gap, or an error, is reported
+    /// as missed (<see cref="PubSubSubscription.Missed"/>). A connection that ends first leaves
+    /// the position where the pages got to, and the next connection starts from there.
+    /// </summary>
+    private async Task CatchUpAsync(PubSubSubscription subscription, Connection connection, StreamPosition since, StreamPosition latest)
+    {
+        var position = since;
+        var complete = true;
+        try
+        {
+            while (position.Offset < latest.Offset)
+            {
+                var from = position;
+                var request = _requests.Control("history", (codec, id) => codec.History(id, subscription.Channel, from, CatchUpPageSize), connection);
+                var reply = await _requests.ReplyAsync(request, CancellationToken.None);
+                if (reply.IsErrorReply)
+                {
+                    // epoch_mismatch (history restarted), forbidden (the template's rules keep the
+                    // client from reading what the server subscribed it to), ...
+                    Log.CatchUpFailed(_logger, subscription.Channel, reply.ErrorCode!, reply.ErrorMessage!);
+                    complete = false;
+                    break;
+                }
+                var page = Replies.ReadHistory(subscription.Channel, reply, _client.SerializerOptions);
+                if (page.Latest.Epoch != since.Epoch)
+                {
+                    complete = false;
+                    break;
+                }
+                subscription.OnHistoryPage(connection, page.Publications);
+                if (page.Publications.Count > 0)
+                {
+                    position = page.Publications[^1].Position;
+                }
+                if (page.Publications.Count < CatchUpPageSize)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is PubSubException or TimeoutException)
+        {
+            subscription.AbandonCatchUp(connection);
+            if (e is TimeoutException)
+            {
+                // Live messages pile up behind a read that does not come: start over on a new session.
+                connection.Fail(new PubSubException(PubSubErrorCodes.Timeout, $"The history read that catches '{subscription.Channel}' up was not answered in time.", e), reconnect: true);
+            }
+            return;
+        }
+        subscription.EndCatchUp(connection, since, latest, complete);
+    }
+
+    /// <summary>How many publications one catch-up read asks for: the protocol's default page.</summary>
+    private const int CatchUpPageSize = 100;
 
     // ---- The upgrade probe -------------------------------------------------------------------
 
     /// <summary>The subscriptions to move, when every one is established on <paramref name="connection"/> (else null: try later).</summary>
     public PubSubSubscription[]? EstablishedOnLocked(Connection connection) =>
-        _subscriptions.Values.All(s => s.ActiveOn == connection && s.Position is not null) ? [.. _subscriptions.Values] : null;
+        _subscriptions.Values.All(s => s.IsSteadyOn(connection)) ? [.. _subscriptions.Values] : null;
 
     /// <summary>
     /// Subscribes <paramref name="subscription"/> on the probe from its position; once the probe
     /// replays from there the subscription takes its messages too (and drops what it has seen).
     /// <paramref name="done"/> says whether the probe may take over the channel.
     /// </summary>
-    public void SubscribeOnProbeLocked(Connection probe, PubSubSubscription subscription, Action<bool> done)
+    public void SubscribeOnProbeLocked(Connection probe, PubSubSubscription subscription, Action<bool> done, bool again = false)
     {
         var since = subscription.Position;
         _requests.Control("subscribe", (codec, id) => codec.Subscribe(id, subscription.Channel, since), probe, (reply, on) =>
         {
+            if (reply.ErrorCode == PubSubErrorCodes.AlreadySubscribed && !again)
+            {
+                // The server's connect hook subscribed the probe's session to this channel, at its
+                // latest position: subscribe again from ours, so the probe replays what lies between.
+                lock (_gate)
+                {
+                    _requests.Control("unsubscribe", (codec, id) => codec.Unsubscribe(id, subscription.Channel), on, track: false);
+                    SubscribeOnProbeLocked(on, subscription, done, again: true);
+                }
+                return;
+            }
             var recovered = !reply.IsErrorReply && reply.Result.TryGetProperty("recovered"u8, out var flag) && flag.ValueKind == JsonValueKind.True;
             lock (_gate)
             {
@@ -219,6 +358,7 @@ internal sealed partial class SubscriptionSet
             subscription.ActiveOn = probe;
             subscription.ProbeOn = null;
         }
+        probe.IsProbe = false;
         return true;
     }
 
@@ -232,14 +372,6 @@ internal sealed partial class SubscriptionSet
     }
 
     // ---- Subscribing -------------------------------------------------------------------------
-
-    private PubSubSubscription? Find(string channel)
-    {
-        lock (_gate)
-        {
-            return _subscriptions.GetValueOrDefault(channel);
-        }
-    }
 
     private bool RemoveLocked(PubSubSubscription subscription) =>
         _subscriptions.GetValueOrDefault(subscription.Channel) == subscription && _subscriptions.Remove(subscription.Channel);
@@ -260,6 +392,13 @@ internal sealed partial class SubscriptionSet
         {
             if (_subscriptions.GetValueOrDefault(subscription.Channel) != subscription || _currentLocked() != connection)
             {
+                return;
+            }
+            if (reply.ErrorCode == PubSubErrorCodes.AlreadySubscribed && subscription.ActiveOn == connection)
+            {
+                // This client sends one subscribe per channel and connection: the server had
+                // subscribed the session itself (its connect hook, its API), and its 'subscribed'
+                // frame, queued before this reply, established the subscription already.
                 return;
             }
             if (reply.IsErrorReply)
@@ -335,6 +474,12 @@ internal sealed partial class SubscriptionSet
 
         [LoggerMessage(13, LogLevel.Warning, "The server lost publications of '{Channel}'; it continues after {Position}")]
         public static partial void LiveGap(ILogger logger, string channel, string position);
+
+        [LoggerMessage(34, LogLevel.Information, "The server subscribed this client to '{Channel}' at {Position}")]
+        public static partial void ServerSubscribed(ILogger logger, string channel, string position);
+
+        [LoggerMessage(35, LogLevel.Warning, "Reading what '{Channel}' missed from history failed ({Code}): {Reason}")]
+        public static partial void CatchUpFailed(ILogger logger, string channel, string code, string reason);
 
         [LoggerMessage(30, LogLevel.Information, "Subscribing to '{Channel}' again failed for now ({Code}); asking again in {Seconds:0.#} s.")]
         public static partial void ResubscribeDeferred(ILogger logger, string channel, string code, double seconds);

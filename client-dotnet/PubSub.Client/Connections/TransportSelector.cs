@@ -89,7 +89,7 @@ internal sealed partial class TransportSelector
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                var connection = await OpenAsync(kind, context, roundTrip, listener, track, cancellationToken);
+                var connection = await OpenAsync(kind, context, roundTrip, listener, track, probe: false, cancellationToken);
                 if (kind == preferred)
                 {
                     _fellBackTo = null;
@@ -138,7 +138,7 @@ internal sealed partial class TransportSelector
         try
         {
             var context = negotiated.Context with { AccessToken = (await ContextAsync(cancellationToken)).AccessToken };
-            return await OpenAsync(PubSubTransport.WebSocket, context, negotiated.RoundTrip, listener, track, cancellationToken);
+            return await OpenAsync(PubSubTransport.WebSocket, context, negotiated.RoundTrip, listener, track, probe: true, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -187,7 +187,7 @@ internal sealed partial class TransportSelector
 
     private static TimeSpan TimeSpanMin(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
-    private async Task<Connection> OpenAsync(PubSubTransport kind, TransportContext context, TimeSpan roundTrip, IConnectionListener listener, Action<Task> track, CancellationToken cancellationToken)
+    private async Task<Connection> OpenAsync(PubSubTransport kind, TransportContext context, TimeSpan roundTrip, IConnectionListener listener, Action<Task> track, bool probe, CancellationToken cancellationToken)
     {
         ITransport transport = kind switch
         {
@@ -196,7 +196,7 @@ internal sealed partial class TransportSelector
             PubSubTransport.LongPolling => new LongPollingTransport(context),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
-        var connection = new Connection(transport, listener, new ConnectionSettings(_options.HeartbeatMargin, _requests.MaxMessageSize, _time), _logger, track);
+        var connection = new Connection(transport, listener, new ConnectionSettings(_options.HeartbeatMargin, _requests.MaxMessageSize, _time), _logger, track) { IsProbe = probe };
         try
         {
             await connection.OpenAsync(AttemptTimeout(kind, roundTrip), cancellationToken);

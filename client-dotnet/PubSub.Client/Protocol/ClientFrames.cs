@@ -30,26 +30,22 @@ internal static class ClientFrames
         }
     });
 
-    public static byte[] Unsubscribe(long id, string channel) => Write(writer =>
-    {
-        writer.WriteString("type"u8, "unsubscribe"u8);
-        writer.WriteNumber("id"u8, id);
-        writer.WriteString("channel"u8, channel);
-    });
+    public static byte[] Unsubscribe(long id, string channel) => ChannelRequest("unsubscribe"u8, id, channel);
 
-    /// <summary>A publish whose <c>data</c> is written by <paramref name="writeData"/>.</summary>
-    public static byte[] Publish(long id, string channel, Action<Utf8JsonWriter> writeData) => Write(writer =>
+    /// <summary>A publish whose <c>data</c> is written by <paramref name="writeData"/>; the key, when there is one, comes last (section 2.2).</summary>
+    public static byte[] Publish(long id, string channel, Action<Utf8JsonWriter> writeData, string? idempotencyKey) => Write(writer =>
     {
         writer.WriteString("type"u8, "publish"u8);
         writer.WriteNumber("id"u8, id);
         writer.WriteString("channel"u8, channel);
         writer.WritePropertyName("data"u8);
         writeData(writer);
+        WriteIdempotencyKey(writer, idempotencyKey);
     });
 
-    public static byte[] PublishBinary(long id, string channel, ReadOnlySpan<byte> bytes)
+    public static byte[] PublishBinary(long id, string channel, ReadOnlySpan<byte> bytes, string? idempotencyKey)
     {
-        var buffer = new ArrayBufferWriter<byte>(64 + channel.Length + (bytes.Length + 2) / 3 * 4);
+        var buffer = new ArrayBufferWriter<byte>(64 + channel.Length + (bytes.Length + 2) / 3 * 4 + (idempotencyKey?.Length ?? 0));
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             writer.WriteStartObject();
@@ -57,6 +53,22 @@ internal static class ClientFrames
             writer.WriteNumber("id"u8, id);
             writer.WriteString("channel"u8, channel);
             writer.WriteBase64String("binary"u8, bytes);
+            WriteIdempotencyKey(writer, idempotencyKey);
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>A <c>presence</c> or <c>presence_stats</c> request (section 2.2): type, id and channel only.</summary>
+    public static byte[] ChannelRequest(ReadOnlySpan<byte> type, long id, string channel)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + channel.Length);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type"u8, type);
+            writer.WriteNumber("id"u8, id);
+            writer.WriteString("channel"u8, channel);
             writer.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
@@ -82,6 +94,14 @@ internal static class ClientFrames
         writer.WriteString("type"u8, "ping"u8);
         writer.WriteNumber("id"u8, id);
     });
+
+    private static void WriteIdempotencyKey(Utf8JsonWriter writer, string? idempotencyKey)
+    {
+        if (idempotencyKey is not null)
+        {
+            writer.WriteString("idempotencyKey"u8, idempotencyKey);
+        }
+    }
 
     private static void WriteSince(Utf8JsonWriter writer, StreamPosition position)
     {

@@ -29,10 +29,16 @@ internal abstract class FrameCodec
 
     public abstract byte[] Unsubscribe(long id, string channel);
 
-    /// <summary>A publish whose <c>data</c> is the JSON value <paramref name="writeData"/> writes.</summary>
-    public abstract byte[] Publish(long id, string channel, Action<Utf8JsonWriter> writeData);
+    /// <summary>A publish whose <c>data</c> is the JSON value <paramref name="writeData"/> writes, with its idempotency key when it has one.</summary>
+    public abstract byte[] Publish(long id, string channel, Action<Utf8JsonWriter> writeData, string? idempotencyKey = null);
 
-    public abstract byte[] PublishBinary(long id, string channel, ReadOnlySpan<byte> bytes);
+    public abstract byte[] PublishBinary(long id, string channel, ReadOnlySpan<byte> bytes, string? idempotencyKey = null);
+
+    /// <summary>A <c>presence</c> request: who is subscribed to the channel.</summary>
+    public abstract byte[] Presence(long id, string channel);
+
+    /// <summary>A <c>presence_stats</c> request: how many clients and users are subscribed.</summary>
+    public abstract byte[] PresenceStats(long id, string channel);
 
     public abstract byte[] History(long id, string channel, StreamPosition? since, int? limit);
 

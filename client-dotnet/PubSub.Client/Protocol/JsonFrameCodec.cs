@@ -26,9 +26,15 @@ internal sealed class JsonFrameCodec : FrameCodec
 
     public override byte[] Unsubscribe(long id, string channel) => ClientFrames.Unsubscribe(id, channel);
 
-    public override byte[] Publish(long id, string channel, Action<Utf8JsonWriter> writeData) => ClientFrames.Publish(id, channel, writeData);
+    public override byte[] Publish(long id, string channel, Action<Utf8JsonWriter> writeData, string? idempotencyKey = null) =>
+        ClientFrames.Publish(id, channel, writeData, idempotencyKey);
 
-    public override byte[] PublishBinary(long id, string channel, ReadOnlySpan<byte> bytes) => ClientFrames.PublishBinary(id, channel, bytes);
+    public override byte[] PublishBinary(long id, string channel, ReadOnlySpan<byte> bytes, string? idempotencyKey = null) =>
+        ClientFrames.PublishBinary(id, channel, bytes, idempotencyKey);
+
+    public override byte[] Presence(long id, string channel) => ClientFrames.ChannelRequest("presence"u8, id, channel);
+
+    public override byte[] PresenceStats(long id, string channel) => ClientFrames.ChannelRequest("presence_stats"u8, id, channel);
 
     public override byte[] History(long id, string channel, StreamPosition? since, int? limit) => ClientFrames.History(id, channel, since, limit);
 

@@ -46,7 +46,7 @@ internal sealed class MessagePackFrameCodec : FrameCodec
 
     public override byte[] Unsubscribe(long id, string channel) => Write(3, (ref MessagePackWriter w) => Head(ref w, "unsubscribe"u8, id, channel));
 
-    public override byte[] Publish(long id, string channel, Action<Utf8JsonWriter> writeData)
+    public override byte[] Publish(long id, string channel, Action<Utf8JsonWriter> writeData, string? idempotencyKey = null)
     {
         var json = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(json, ClientFrames.WriterOptions))
@@ -55,25 +55,31 @@ internal sealed class MessagePackFrameCodec : FrameCodec
         }
         using var data = JsonDocument.Parse(json.WrittenMemory);
         var root = data.RootElement;
-        return Write(4, (ref MessagePackWriter w) =>
+        return Write(idempotencyKey is null ? 4 : 5, (ref MessagePackWriter w) =>
         {
             Head(ref w, "publish"u8, id, channel);
             w.WriteString("data"u8);
             MessagePackJson.WriteValue(ref w, root);
+            IdempotencyKey(ref w, idempotencyKey);
         });
     }
 
-    public override byte[] PublishBinary(long id, string channel, ReadOnlySpan<byte> bytes)
+    public override byte[] PublishBinary(long id, string channel, ReadOnlySpan<byte> bytes, string? idempotencyKey = null)
     {
-        var buffer = new ArrayBufferWriter<byte>(64 + channel.Length + bytes.Length);
+        var buffer = new ArrayBufferWriter<byte>(64 + channel.Length + bytes.Length + (idempotencyKey?.Length ?? 0));
         var writer = new MessagePackWriter(buffer);
-        writer.WriteMapHeader(4);
+        writer.WriteMapHeader(idempotencyKey is null ? 4 : 5);
         Head(ref writer, "publish"u8, id, channel);
         writer.WriteString("binary"u8);
         writer.Write(bytes);
+        IdempotencyKey(ref writer, idempotencyKey);
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
+
+    public override byte[] Presence(long id, string channel) => Write(3, (ref MessagePackWriter w) => Head(ref w, "presence"u8, id, channel));
+
+    public override byte[] PresenceStats(long id, string channel) => Write(3, (ref MessagePackWriter w) => Head(ref w, "presence_stats"u8, id, channel));
 
     public override byte[] History(long id, string channel, StreamPosition? since, int? limit) =>
         Write(3 + (since is null ? 0 : 1) + (limit is null ? 0 : 1), (ref MessagePackWriter w) =>
@@ -126,6 +132,16 @@ internal sealed class MessagePackFrameCodec : FrameCodec
         writer.Write(id);
         writer.WriteString("channel"u8);
         writer.Write(channel);
+    }
+
+    /// <summary>The key comes last, as in JSON (section 2.2).</summary>
+    private static void IdempotencyKey(ref MessagePackWriter writer, string? idempotencyKey)
+    {
+        if (idempotencyKey is not null)
+        {
+            writer.WriteString("idempotencyKey"u8);
+            writer.Write(idempotencyKey);
+        }
     }
 
     private static void Since(ref MessagePackWriter writer, StreamPosition position)

@@ -48,6 +48,8 @@ internal static class MessagePackFrameParser
                 case var _ when name.SequenceEqual("epoch"u8): f.Epoch = String(ref reader, "epoch", frame); break;
                 case var _ when name.SequenceEqual("message"u8): f.Message = String(ref reader, "message", frame); break;
                 case var _ when name.SequenceEqual("reason"u8): f.Reason = String(ref reader, "reason", frame); break;
+                case var _ when name.SequenceEqual("user"u8): f.User = String(ref reader, "user", frame); break;
+                case var _ when name.SequenceEqual("info"u8): f.Info = MessagePackJson.ReadValue(ref reader); break;
                 case var _ when name.SequenceEqual("id"u8): f.Id = Integer(ref reader, "id", frame); break;
                 case var _ when name.SequenceEqual("offset"u8): f.Offset = Integer(ref reader, "offset", frame); break;
                 case var _ when name.SequenceEqual("ping"u8): f.Ping = Integer(ref reader, "ping", frame); break;

@@ -13,6 +13,8 @@ internal enum ServerFrameType
     Message,
     Subscribed,
     Unsubscribed,
+    Join,
+    Leave,
     Ping,
     Pong,
     Disconnect,
@@ -59,6 +61,12 @@ internal sealed class ServerFrame
 
     /// <summary>A binary message whose <c>binary</c> is not valid base64: its position is valid, its data is not.</summary>
     public bool BinaryInvalid { get; init; }
+
+    // join, leave (and Session, Channel)
+    public string? User { get; init; }
+
+    /// <summary>A join's or leave's <c>info</c>: the JSON the application attached to that session; undefined when none.</summary>
+    public JsonElement Info { get; init; }
 
     // disconnect
     public int DisconnectCode { get; init; }

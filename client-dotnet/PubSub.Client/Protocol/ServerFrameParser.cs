@@ -52,6 +52,8 @@ internal static class ServerFrameParser
                 case var _ when name.SequenceEqual("epoch"u8): f.Epoch = String(ref reader, "epoch", json); break;
                 case var _ when name.SequenceEqual("message"u8): f.Message = String(ref reader, "message", json); break;
                 case var _ when name.SequenceEqual("reason"u8): f.Reason = String(ref reader, "reason", json); break;
+                case var _ when name.SequenceEqual("user"u8): f.User = String(ref reader, "user", json); break;
+                case var _ when name.SequenceEqual("info"u8): f.Info = JsonElement.ParseValue(ref reader); break;
                 case var _ when name.SequenceEqual("id"u8): f.Id = Integer(ref reader, "id", json); break;
                 case var _ when name.SequenceEqual("offset"u8): f.Offset = Integer(ref reader, "offset", json); break;
                 case var _ when name.SequenceEqual("ping"u8): f.Ping = Integer(ref reader, "ping", json); break;
@@ -214,6 +216,17 @@ internal static class ServerFrameParser
                     Reconnect = reconnect ?? ErrorRules.Reconnects((int)disconnectCode),
                 };
 
+            case "join" or "leave":
+                return new ServerFrame
+                {
+                    Type = type == "join" ? ServerFrameType.Join : ServerFrameType.Leave,
+                    TypeName = type,
+                    Channel = Required(channel, "channel", type, json),
+                    Session = Required(session, "session", type, json),
+                    User = f.User,
+                    Info = f.Info,
+                };
+
             case "ping":
                 return new ServerFrame { Type = ServerFrameType.Ping, TypeName = type };
 
@@ -275,10 +288,10 @@ internal static class ServerFrameParser
 /// <summary>The fields of a server frame that this client reads, as a parser of either encoding found them.</summary>
 internal struct FrameFields
 {
-    public string? Type, Session, Node, Transport, Channel, Epoch, CodeText, Message, Reason;
+    public string? Type, Session, Node, Transport, Channel, Epoch, CodeText, Message, Reason, User;
     public long? Id, Offset, CodeNumber, Ping, Version;
     public bool? Recovered, Reconnect;
-    public JsonElement Result, Data, Error;
+    public JsonElement Result, Data, Error, Info;
     public byte[]? Binary;
     public bool HasBinary, BinaryInvalid;
 }

@@ -1,5 +1,6 @@
-// The Host's demo chat (wwwroot/index.html, built on the bundle) between two browser pages on
-// different transports. Screenshots go to test-results/.
+// The Host's demo chat (wwwroot/index.html, built on the bundle) between browser pages on
+// different transports: messages, history, and who is in the room (presence, joins and leaves).
+// Screenshots go to test-results/.
 
 import { expect, it } from "vitest";
 import type { Page } from "playwright-core";
@@ -23,6 +24,14 @@ async function waitForLine(page: Page, text: string): Promise<void> {
   await page.waitForFunction((t) => document.getElementById("log")!.textContent!.includes(t), text, { timeout: 30_000 });
 }
 
+/** Waits until the page's "here now" list shows exactly these entries, in its order (by name). */
+async function waitForMembers(page: Page, expected: string[]): Promise<void> {
+  await page.waitForFunction((names) => {
+    const shown = Array.from(document.querySelectorAll("#members li"), (li) => li.textContent);
+    return JSON.stringify(shown) === JSON.stringify(names);
+  }, expected, { timeout: 30_000 });
+}
+
 it("three pages chat across the three transports, and a late joiner sees the history", async () => {
   const second = "long-polling";
   const third = "sse";
@@ -31,6 +40,10 @@ it("three pages chat across the three transports, and a late joiner sees the his
   try {
     expect(await ann.textContent("#status")).toBe("live · websocket");
     expect(await bob.textContent("#status")).toBe(`live · ${second}`);
+    // Bob read who was there (ann) when he came; ann heard him join.
+    await waitForMembers(bob, ["ann", "bob (you)"]);
+    await waitForMembers(ann, ["ann (you)", "bob"]);
+    await waitForLine(ann, "bob joined");
 
     await say(ann, "hello from websocket");
     await waitForLine(bob, "ann: hello from websocket");
@@ -44,7 +57,10 @@ it("three pages chat across the three transports, and a late joiner sees the his
     await screenshot(ann, "demo-chat-ann-websocket.png");
     await screenshot(bob, `demo-chat-bob-${second}.png`);
     await screenshot(cat, `demo-chat-cat-${third}.png`);
-    const lines = async (page: Page) => (await page.locator("#log p").allTextContents()).map((line) => line.replace(/\s+#\d+$/, ""));
+    await waitForMembers(ann, ["ann (you)", "bob", "cat"]);
+    expect(await ann.textContent("#count")).toBe("3");
+    // The chat's lines, without the announcements of who came and went.
+    const lines = async (page: Page) => (await page.locator("#log p:not(.system)").allTextContents()).map((line) => line.replace(/\s+#\d+$/, ""));
     expect(await lines(ann)).toEqual(["ann: hello from websocket", `bob: hi from ${second}`]);
 
     // The picker moves ann to long-polling; the room continues where it was, without repeats.
@@ -54,6 +70,9 @@ it("three pages chat across the three transports, and a late joiner sees the his
     await waitForLine(ann, "cat: welcome back");
     expect(await lines(ann)).toEqual(["ann: hello from websocket", `bob: hi from ${second}`, "cat: welcome back"]);
     await cat.close();
+    // A closed page's session ends (the client sends `close`, or its session expires): the others hear it leave.
+    await waitForLine(bob, "cat left");
+    await waitForMembers(bob, ["ann", "bob (you)"]);
   } finally {
     await ann.close();
     await bob.close();

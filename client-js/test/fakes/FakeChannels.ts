@@ -10,6 +10,8 @@ interface Channel {
   epoch: string;
   offset: number;
   history: { offset: number; payload: Frame }[];
+  /** Idempotency keys seen, with the position of their publication (the server keeps them for a window; the fake, forever). */
+  keys: Map<string, StreamPosition>;
 }
 
 export class FakeChannels {
@@ -37,6 +39,22 @@ export class FakeChannels {
       }
     }
     return { epoch: state.epoch, offset: state.offset };
+  }
+
+  /** Subscribes a session from the server's side (a connect hook, the server API): a `subscribed` frame at the latest position, no recovery. */
+  serverSubscribe(session: FakeSession, channel: string): void {
+    session.subscriptions.add(channel);
+    const state = this.channel(channel);
+    session.send({ type: "subscribed", channel, epoch: state.epoch, offset: state.offset });
+    this.announce(session, channel, "join");
+  }
+
+  /** Ends a session's subscription from the server's side: an `unsubscribed` frame with the code and reason. */
+  serverUnsubscribe(session: FakeSession, channel: string, code: string, reason: string): void {
+    if (session.subscriptions.delete(channel)) {
+      session.send({ type: "unsubscribed", channel, code, reason });
+      this.announce(session, channel, "leave");
+    }
   }
 
   position(channel: string): StreamPosition {
@@ -86,6 +104,7 @@ export class FakeChannels {
           return;
         }
         session.subscriptions.add(channel);
+        this.announce(session, channel, "join");
         const state = this.channel(channel);
         const since = frame.since as StreamPosition | undefined;
         if (since === undefined) {
@@ -108,6 +127,7 @@ export class FakeChannels {
           fail("not_subscribed", `Not subscribed to '${channel}'.`);
           return;
         }
+        this.announce(session, channel, "leave");
         reply({});
         return;
       case "publish": {
@@ -116,7 +136,13 @@ export class FakeChannels {
           fail(refusal[0], refusal[1]);
           return;
         }
-        reply(this.publish(channel, frame.data, frame.binary as string | undefined) as unknown as Frame);
+        const key = frame.idempotencyKey as string | undefined;
+        const earlier = key === undefined ? undefined : this.channel(channel).keys.get(key);
+        const position = earlier ?? this.publish(channel, frame.data, frame.binary as string | undefined);
+        if (key !== undefined) {
+          this.channel(channel).keys.set(key, position);
+        }
+        reply(position as unknown as Frame);
         return;
       }
       case "history": {
@@ -126,11 +152,27 @@ export class FakeChannels {
           fail("epoch_mismatch", "The epoch changed.");
           return;
         }
-        const publications = state.history
-          .filter((entry) => since === undefined || entry.offset > since.offset)
-          .slice(-(frame.limit as number | undefined ?? 100))
+        // As the server: with `since`, the first `limit` after it; without, the latest `limit`.
+        const limit = frame.limit as number | undefined ?? 100;
+        const after = state.history.filter((entry) => since === undefined || entry.offset > since.offset);
+        const publications = (since === undefined ? after.slice(-limit) : after.slice(0, limit))
           .map((entry) => ({ offset: entry.offset, ...entry.payload }));
         reply({ epoch: state.epoch, offset: state.offset, publications });
+        return;
+      }
+      case "presence":
+      case "presence_stats": {
+        const refusal = this.refuse(channel, "subscribe") ?? (channel.startsWith("chat/") ? null : ["presence_disabled", `'${channel}' keeps no presence.`]);
+        if (refusal !== null) {
+          fail(refusal[0], refusal[1]);
+          return;
+        }
+        const members = this.openSessions().filter((member) => member.subscriptions.has(channel)).map((member) => member.member());
+        if (frame.type === "presence") {
+          reply({ members, truncated: false });
+        } else {
+          reply({ clients: members.length, users: new Set(members.map((member) => member.user).filter((user) => user !== undefined)).size });
+        }
         return;
       }
       default:
@@ -138,7 +180,19 @@ export class FakeChannels {
     }
   }
 
-  /** Channel rules: chat/* is open; news/* is read-only; secret/* refuses subscribers; anything else is unknown. */
+  /** Tells the channel's other subscribers that `session` joined or left; chat/* announces them (JoinLeave), other templates do not. */
+  announce(session: FakeSession, channel: string, type: "join" | "leave"): void {
+    if (!channel.startsWith("chat/")) {
+      return;
+    }
+    for (const other of this.openSessions()) {
+      if (other !== session && other.subscriptions.has(channel)) {
+        other.send({ type, channel, ...session.member() });
+      }
+    }
+  }
+
+  /** Channel rules: chat/* is open, with presence and join/leave; news/* is read-only, without presence; secret/* refuses subscribers; anything else is unknown. */
   private refuse(channel: string, action: "subscribe" | "publish"): [string, string] | null {
     if (channel.startsWith("chat/")) {
       return null;
@@ -155,7 +209,7 @@ export class FakeChannels {
   private channel(name: string): Channel {
     let state = this.channels.get(name);
     if (state === undefined) {
-      state = { epoch: `epoch${++this.epochs}`, offset: 0, history: [] };
+      state = { epoch: `epoch${++this.epochs}`, offset: 0, history: [], keys: new Map() };
       this.channels.set(name, state);
     }
     return state;

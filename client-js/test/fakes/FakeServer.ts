@@ -22,6 +22,9 @@ export interface HttpRequestRecord {
 /** One server session, on one transport. */
 export class FakeSession {
   readonly subscriptions = new Set<string>();
+  /** What the connect hook attached (presence `info`), and the signed-in user; absent for a plain anonymous session. */
+  info: unknown = undefined;
+  user: string | undefined = undefined;
   /** Every frame the client sent on this session, parsed. */
   readonly received: Frame[] = [];
   closed = false;
@@ -59,6 +62,21 @@ export class FakeSession {
       }
       this.wakePoll?.();
     }
+  }
+
+  /** This session as a presence member, as join and leave frames carry it. */
+  member(): Record<string, unknown> {
+    return { session: this.id, ...(this.user === undefined ? {} : { user: this.user }), ...(this.info === undefined ? {} : { info: this.info }) };
+  }
+
+  /** Subscribes the session from the server's side (the server API): a `subscribed` frame, no recovery. */
+  serverSubscribe(channel: string): void {
+    this.server.channels.serverSubscribe(this, channel);
+  }
+
+  /** Ends one of its subscriptions from the server's side (the server API's unsubscribe). */
+  serverUnsubscribe(channel: string, code: string, reason: string): void {
+    this.server.channels.serverUnsubscribe(this, channel, code, reason);
   }
 
   /** Ends the session with a `disconnect` frame (and, on WebSocket, a close frame with the code). */
@@ -102,6 +120,8 @@ export class FakeServer {
   losePollResponses = 0;
   /** Fail the next N /send requests on the network before the server sees them. */
   failSends = 0;
+  /** Channels the connect hook subscribes every new session to (each gets a `subscribed` frame after `connected`). */
+  connectChannels: string[] = [];
   /** Called with each client frame; return true to swallow it (no reply). */
   intercept: ((session: FakeSession, frame: Frame) => boolean) | null = null;
 
@@ -109,7 +129,7 @@ export class FakeServer {
   readonly eventSources: FakeEventSource[] = [];
   readonly sessions: FakeSession[] = [];
   readonly requests: HttpRequestRecord[] = [];
-  private readonly channels = new FakeChannels(() => this.historySize, () => this.openSessions());
+  readonly channels = new FakeChannels(() => this.historySize, () => this.openSessions());
   private sessionCount = 0;
 
   constructor(transports: string[] = ["websocket", "sse", "long-polling"]) {
@@ -227,7 +247,7 @@ export class FakeServer {
       }
       const session = this.createSession("websocket", socket, null);
       socket.onSend = (data) => this.handleBatch(session, data);
-      session.send(this.connected(session));
+      this.welcome(session);
     });
   }
 
@@ -244,7 +264,7 @@ export class FakeServer {
         return;
       }
       const session = this.createSession("sse", null, source);
-      session.send(this.connected(session));
+      this.welcome(session);
     });
   }
 
@@ -273,7 +293,7 @@ export class FakeServer {
         return new Promise<Response>((_, reject) => signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
       }
       const session = this.createSession("long-polling", null, null);
-      session.send(this.connected(session));
+      this.welcome(session);
       return this.answerPoll(session, 0);
     }
     const session = this.sessions.find((candidate) => candidate.id === id);
@@ -339,6 +359,14 @@ export class FakeServer {
     const session = new FakeSession(this, `${this.node}.s${++this.sessionCount}`, transport, socket, source);
     this.sessions.push(session);
     return session;
+  }
+
+  /** The session's first frames: `connected`, then a `subscribed` for each channel of the connect hook. */
+  private welcome(session: FakeSession): void {
+    session.send(this.connected(session));
+    for (const channel of this.connectChannels) {
+      this.channels.serverSubscribe(session, channel);
+    }
   }
 
   private connected(session: FakeSession): Frame {

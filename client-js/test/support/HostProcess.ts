@@ -120,6 +120,29 @@ export class HostProcess {
     return (await response.json()) as { epoch: string; offset: number };
   }
 
+  /** Calls a server API endpoint with a JSON body (docs/protocol.md, section 4), such as `subscribe`, `unsubscribe` or `disconnect`. */
+  async control(endpoint: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const response = await fetch(`${this.url}/api/${endpoint}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-API-Key": API_KEY },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      throw new Error(`POST /api/${endpoint} answered ${response.status}: ${await response.text()}`);
+    }
+    return (await response.json()) as Record<string, unknown>;
+  }
+
+  /** A channel's history through the server API: the data of its latest publications, oldest first. */
+  async historyData(channel: string): Promise<unknown[]> {
+    const response = await fetch(`${this.url}/api/history?channel=${encodeURIComponent(channel)}`, { headers: { "X-API-Key": API_KEY } });
+    if (!response.ok) {
+      throw new Error(`GET /api/history answered ${response.status}: ${await response.text()}`);
+    }
+    const page = (await response.json()) as { publications: { data?: unknown }[] };
+    return page.publications.map((publication) => publication.data);
+  }
+
   private async end(signal: NodeJS.Signals): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) {
       return;

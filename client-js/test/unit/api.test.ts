@@ -113,7 +113,8 @@ describe("publish", () => {
   });
 
   it("rejects with queue_full when too much waits to be sent", async () => {
-    const { server, client } = await connected({ maxQueueBytes: 250 });
+    // Without retries a publish carries no idempotency key, so the frames' sizes are the data's.
+    const { server, client } = await connected({ maxQueueBytes: 250, publishRetries: 0 });
     server.goDown();
     await until(() => client.state === "reconnecting");
 
@@ -165,7 +166,8 @@ describe("subscriptions", () => {
 
     expect(error.code).toBe("unknown_channel");
     expect(errors.map((e) => e.code)).toEqual(["unknown_channel"]);
-    expect(ended).toEqual([{ channel: "nope/x", by: "server", error }]);
+    expect(ended).toEqual([{ channel: "nope/x", by: "server", code: "unknown_channel", reason: error.message, error }]);
+    expect(sub.ended).toEqual(ended[0]);
     expect(sub.state).toBe("unsubscribed");
     expect(client.getSubscription("nope/x")).toBeUndefined();
     // The channel can be subscribed again, and other channels are unaffected.

@@ -181,7 +181,7 @@ describe("long-polling", () => {
 
   it("reconnects when /send says the session is gone", async () => {
     const server = new FakeServer();
-    const client = clientFor(server, { transports: ["sse"] });
+    const client = clientFor(server, { transports: ["sse"], publishRetries: 0 });
     await client.connect();
     const first = server.session();
     first.closed = true;
@@ -196,10 +196,10 @@ describe("long-polling", () => {
 });
 
 describe("requests across reconnects", () => {
-  it("fails a publish whose connection dropped after it was sent with connection_lost", async () => {
+  it("fails a publish whose connection dropped after it was sent with connection_lost (retries off)", async () => {
     const server = new FakeServer();
     server.intercept = (_session, frame) => frame.type === "publish";
-    const client = clientFor(server);
+    const client = clientFor(server, { publishRetries: 0 });
     await client.connect();
 
     const publish = client.publish("chat/a", 1).catch((e: PubSubError) => e);

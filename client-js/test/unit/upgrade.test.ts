@@ -211,3 +211,59 @@ describe("moving up to WebSocket", () => {
     client.close();
   });
 });
+
+describe("moving up to WebSocket with a subscription the server made", () => {
+  it("subscribes one the server API made on the new session from its position, once, and loses nothing", async () => {
+    const server = new FakeServer();
+    server.ws = "refuse";
+    const client = clientFor(server, { probeInterval: 5_000 });
+    const seen: unknown[] = [];
+    client.on("subscribed", (sub) => sub.on("message", (m) => seen.push(m.data)));
+    await client.connect();
+    server.session().serverSubscribe("chat/api-made");
+    await until(() => client.getSubscription("chat/api-made")?.state === "subscribed");
+    for (const n of range(1, 3)) server.publish("chat/api-made", n);
+    await until(() => seen.length === 3);
+
+    server.ws = "accept";
+    await until(() => client.transport === "websocket");
+    for (const n of range(4, 5)) server.publish("chat/api-made", n);
+    await until(() => seen.length === 5);
+
+    const probe = server.session("websocket").received.filter((frame) => frame.type === "subscribe" || frame.type === "unsubscribe");
+    expect(probe.map((frame) => [frame.type, frame.since])).toEqual([["subscribe", { epoch: "epoch1", offset: 3 }]]);
+    expect(seen).toEqual(range(1, 5));
+    expect(client.getSubscription("chat/api-made")!.origin).toBe("server");
+    client.close();
+  });
+
+  it("replaces the connect hook's subscription on the new session by one that recovers, and loses nothing", async () => {
+    const server = new FakeServer();
+    server.ws = "refuse";
+    server.connectChannels = ["chat/hooked"];
+    const client = clientFor(server, { probeInterval: 5_000 });
+    const seen: unknown[] = [];
+    client.on("subscribed", (sub) => sub.on("message", (m) => seen.push(m.data)));
+    await client.connect();
+    await until(() => client.getSubscription("chat/hooked")?.state === "subscribed");
+    for (const n of range(1, 3)) server.publish("chat/hooked", n);
+    await until(() => seen.length === 3);
+
+    server.ws = "accept";
+    await until(() => client.transport === "websocket");
+    for (const n of range(4, 5)) server.publish("chat/hooked", n);
+    await until(() => seen.length >= 5);
+    await pass(100);
+
+    const probe = server.session("websocket").received.filter((frame) => frame.type === "subscribe" || frame.type === "unsubscribe");
+    // The hook subscribed the probe's session already: the client unsubscribes there and subscribes again from its position.
+    expect(probe.map((frame) => [frame.type, frame.since])).toEqual([
+      ["subscribe", { epoch: "epoch1", offset: 3 }],
+      ["unsubscribe", undefined],
+      ["subscribe", { epoch: "epoch1", offset: 3 }],
+    ]);
+    expect(seen).toEqual(range(1, 5));
+    expect(client.getSubscription("chat/hooked")!.origin).toBe("server");
+    client.close();
+  });
+});

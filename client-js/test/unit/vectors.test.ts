@@ -13,6 +13,7 @@ import {
   PING,
   PONG,
   historyRequest,
+  presenceRequest,
   publishRequest,
   requestFrame,
   subscribeRequest,
@@ -162,11 +163,13 @@ describe("frames/client.json", () => {
   const builders: Record<string, (fields: Fields) => ClientRequest | null> = {
     subscribe: (f) => subscribeRequest(f.channel as string, (f.since as { epoch: string; offset: number } | undefined) ?? null),
     unsubscribe: (f) => unsubscribeRequest(f.channel as string),
-    publish: (f) => publishRequest(f.channel as string, typeof f.binary === "string" ? fromBase64(f.binary) : f.data),
+    publish: (f) => publishRequest(f.channel as string, typeof f.binary === "string" ? fromBase64(f.binary) : f.data, f.idempotencyKey as string | undefined),
     history: (f) => historyRequest(f.channel as string, {
       since: f.since as { epoch: string; offset: number } | undefined,
       limit: f.limit as number | undefined,
     }),
+    presence: (f) => presenceRequest("presence", f.channel as string),
+    presence_stats: (f) => presenceRequest("presence_stats", f.channel as string),
     ping: () => ({ type: "ping" }),
   };
   const constants: Record<string, SimpleClientFrame> = { pong: PONG, close: CLOSE };
@@ -308,7 +311,11 @@ describe("frames/msgpack.json", () => {
       case "unsubscribe":
         return requestFrame(unsubscribeRequest(fields.channel as string), id);
       case "publish":
-        return requestFrame(publishRequest(fields.channel as string, typeof fields.binary === "string" ? fromBase64(fields.binary) : fields.data), id);
+        return requestFrame(publishRequest(fields.channel as string, typeof fields.binary === "string" ? fromBase64(fields.binary) : fields.data,
+          fields.idempotencyKey as string | undefined), id);
+      case "presence":
+      case "presence_stats":
+        return requestFrame(presenceRequest(type, fields.channel as string), id);
       case "history":
         return requestFrame(historyRequest(fields.channel as string, {
           since: fields.since as { epoch: string; offset: number } | undefined,

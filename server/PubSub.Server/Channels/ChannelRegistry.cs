@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
@@ -9,6 +10,7 @@ using PubSub.Protocol;
 namespace PubSub.Channels;
 
 /// <summary>A channel name resolved to the template that governs it.</summary>
+/// <remarks>One match serves every request for its channel (<see cref="ChannelRegistry"/> keeps them): never change <see cref="RouteValues"/>.</remarks>
 internal sealed record ChannelMatch(string Channel, ChannelOptions Options, RouteValueDictionary RouteValues);
 
 /// <summary>
@@ -23,8 +25,16 @@ internal sealed class ChannelRegistry
     private static readonly SearchValues<char> s_allowed = SearchValues.Create(
         Enumerable.Range(0x21, 0x7E - 0x21 + 1).Select(c => (char)c).Where(c => c is not (',' or '"' or '\\')).ToArray());
 
+    /// <summary>How many resolved names are kept; names beyond are resolved each time.</summary>
+    internal const int MaxKept = 10_000;
+
     private readonly Template[] _templates;
     private readonly int _maxLength;
+    // Matching runs ASP.NET Core's template matcher over each template, allocating route values
+    // on every try; a channel's match never changes, and the channels in use are asked for again
+    // and again (every publish and subscribe). Bounded because clients choose the names.
+    private readonly ConcurrentDictionary<string, ChannelMatch> _kept = new(StringComparer.Ordinal);
+    private int _keptCount;
 
     public ChannelRegistry(IOptions<PubSubOptions> options, IInlineConstraintResolver constraintResolver)
     {
@@ -39,6 +49,11 @@ internal sealed class ChannelRegistry
     /// <summary>Resolves a channel name, or says why it is refused (<c>invalid_channel</c>, <c>unknown_channel</c>).</summary>
     public bool TryResolve(string? channel, out ChannelMatch? match, out ProtocolError error)
     {
+        if (channel is not null && _kept.TryGetValue(channel, out match))
+        {
+            error = default;
+            return true;
+        }
         match = null;
         if (!IsValidName(channel, _maxLength))
         {
@@ -54,6 +69,7 @@ internal sealed class ChannelRegistry
             if (template.TryMatch(path, values))
             {
                 match = new ChannelMatch(channel!, template.Options, values);
+                Keep(match);
                 error = default;
                 return true;
             }
@@ -61,6 +77,14 @@ internal sealed class ChannelRegistry
 
         error = new(PubSubErrorCodes.UnknownChannel, $"No channel template matches '{channel}'.");
         return false;
+    }
+
+    private void Keep(ChannelMatch match)
+    {
+        if (Volatile.Read(ref _keptCount) < MaxKept && _kept.TryAdd(match.Channel, match))
+        {
+            Interlocked.Increment(ref _keptCount);
+        }
     }
 
     /// <summary>Resolves a channel name or throws the <see cref="PubSubException"/> that says why not.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -84,20 +85,20 @@ internal sealed partial class HookRunner(IServiceScopeFactory scopes, IOptions<P
             return;
         }
         await using var scope = scopes.CreateAsyncScope();
-        var context = new SubscribeContext(match.Channel, match.RouteValues, session.User, session.Id, scope.ServiceProvider);
+        var context = new SubscribeContext(match.Channel, new RouteValueDictionary(match.RouteValues), session.User, session.Id, scope.ServiceProvider);
         await RunAsync(nameof(ChannelOptions.OnSubscribe), match, () => hook(context));
         ThrowIfRejected(context);
     }
 
     /// <summary>Runs the channel's publish hook, if any; throws the protocol error of a rejection.</summary>
-    public async ValueTask AuthorizePublishAsync(Session session, ChannelMatch match, Payload data)
+    public ValueTask AuthorizePublishAsync(Session session, ChannelMatch match, Payload data) =>
+        // Split so that a channel without the hook, the common case on every publish, costs no async state.
+        match.Options.OnPublish is { } hook ? RunPublishHookAsync(hook, session, match, data) : ValueTask.CompletedTask;
+
+    private async ValueTask RunPublishHookAsync(Func<PublishContext, ValueTask> hook, Session session, ChannelMatch match, Payload data)
     {
-        if (match.Options.OnPublish is not { } hook)
-        {
-            return;
-        }
         await using var scope = scopes.CreateAsyncScope();
-        var context = new PublishContext(match.Channel, match.RouteValues, session.User, session.Id, scope.ServiceProvider, data);
+        var context = new PublishContext(match.Channel, new RouteValueDictionary(match.RouteValues), session.User, session.Id, scope.ServiceProvider, data);
         await RunAsync(nameof(ChannelOptions.OnPublish), match, () => hook(context));
         ThrowIfRejected(context);
     }
@@ -113,7 +114,7 @@ internal sealed partial class HookRunner(IServiceScopeFactory scopes, IOptions<P
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            await hook(new UnsubscribeContext(match.Channel, match.RouteValues, subscription.Session.User, subscription.Session.Id, scope.ServiceProvider));
+            await hook(new UnsubscribeContext(match.Channel, new RouteValueDictionary(match.RouteValues), subscription.Session.User, subscription.Session.Id, scope.ServiceProvider));
         }
         catch (Exception e)
         {

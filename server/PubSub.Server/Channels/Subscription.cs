@@ -132,6 +132,6 @@ internal sealed class Subscription
             Session.Send(OutboundFrame.Advancing(Session.Encoding.Subscribed(Channel, before, recovered: false), Channel, before));
         }
         _position = position;
-        Session.Send(frame);
+        Session.Send(Session.Encoding.ForSubscriber(frame));
     }
 }

@@ -79,7 +79,7 @@ internal sealed partial class NodeControl(
                 return false;
             }
             hub.Unsubscribe(subscription);
-            session.Send(OutboundFrame.Removing(session.Encoding.Unsubscribed(channel, request.UnsubscribeCode!, request.Reason ?? ""), channel));
+            session.SendUnsubscribed(channel, request.UnsubscribeCode!, request.Reason ?? "");
             await hooks.NotifyUnsubscribeAsync(subscription);
             return true;
         })));
@@ -109,7 +109,7 @@ internal sealed partial class NodeControl(
             catch (PubSubException e)
             {
                 // Refused for this session (its subscription limit, the channel's subscriber limit, the broker): it is told so.
-                session.Send(OutboundFrame.Removing(session.Encoding.Unsubscribed(match.Channel, e.Code, e.Message), match.Channel));
+                session.SendUnsubscribed(match.Channel, e.Code, e.Message);
                 return false;
             }
         })));

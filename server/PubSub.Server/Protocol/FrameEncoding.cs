@@ -22,10 +22,17 @@ internal enum FrameRead : byte
 /// </summary>
 internal abstract class FrameEncoding
 {
-    /// <summary>How many encodings there are (<see cref="All"/>).</summary>
-    public const int Count = 2;
+    /// <summary>
+    /// How many encodings there are: the two of <see cref="All"/>, and STOMP in each of its three
+    /// versions (<see cref="Stomp.StompFraming"/>; ids 2 to 4), whose frames differ in their escaping.
+    /// </summary>
+    public const int Count = 5;
 
-    /// <summary>Every encoding, each at the index of its <see cref="Id"/>; negotiate lists their names in this order.</summary>
+    /// <summary>
+    /// The encodings of the PubSub protocol, each at the index of its <see cref="Id"/>; negotiate
+    /// lists their names in this order. STOMP is not among them: it is a protocol of its own on
+    /// the WebSocket endpoint, one framing per session (<see cref="Stomp.StompFraming"/>).
+    /// </summary>
     public static IReadOnlyList<FrameEncoding> All { get; } = [JsonFrameEncoding.Instance, MessagePackFrameEncoding.Instance];
 
     public static FrameEncoding Json => JsonFrameEncoding.Instance;
@@ -43,6 +50,26 @@ internal abstract class FrameEncoding
 
     /// <summary>The kind of WebSocket message that carries its batches.</summary>
     public abstract WebSocketMessageType MessageType { get; }
+
+    /// <summary>The kind of WebSocket message that carries <paramref name="message"/>, a batch of its frames.</summary>
+    public virtual WebSocketMessageType MessageTypeOf(ReadOnlySpan<byte> message) => MessageType;
+
+    /// <summary>Whether a WebSocket message of <paramref name="type"/> may carry frames to the server.</summary>
+    public virtual bool Accepts(WebSocketMessageType type) => type == MessageType;
+
+    /// <summary>
+    /// Whether an error ends the session: in STOMP an ERROR frame is always the last one, so an
+    /// error or an <c>unsubscribed</c> notice is sent as the session's last frame (see
+    /// <see cref="Sessions.Session.SendError"/>). The PubSub protocol answers errors and goes on.
+    /// </summary>
+    public virtual bool ErrorEndsSession => false;
+
+    /// <summary>
+    /// A publication's <see cref="Message"/> frame as one subscriber gets it. The frame is built
+    /// once and shared; an encoding whose frames name the client's own subscription (STOMP's
+    /// <c>subscription</c> header) adds it here, per subscriber.
+    /// </summary>
+    public virtual Sessions.OutboundFrame ForSubscriber(in Sessions.OutboundFrame message) => message;
 
     /// <summary>The content type of an HTTP body holding one of its batches.</summary>
     public abstract string ContentType { get; }

@@ -35,14 +35,17 @@ internal static class ServerFrames
         writer.WriteNumber("ping"u8, pingSeconds);
     });
 
-    public static byte[] Message(Publication publication) => Write(writer =>
+    // Written without a lambda, unlike the rest: one per publication, a closure each would add up.
+    public static byte[] Message(Publication publication)
     {
+        var writer = Start();
         writer.WriteString("type"u8, "message"u8);
         writer.WriteString("channel"u8, publication.Channel);
         writer.WriteNumber("offset"u8, publication.Offset);
         writer.WriteString("epoch"u8, publication.Epoch);
         WriteData(writer, publication.Data);
-    });
+        return Finish(writer);
+    }
 
     public static byte[] Subscribed(string channel, StreamPosition position, bool? recovered) => Write(writer =>
     {
@@ -235,12 +238,25 @@ internal static class ServerFrames
 
     private static byte[] Write(Action<Utf8JsonWriter> writeProperties)
     {
+        var writer = Start();
+        writeProperties(writer);
+        return Finish(writer);
+    }
+
+    /// <summary>The thread's writer, reset, with the frame's object opened; <see cref="Finish"/> closes it.</summary>
+    private static Utf8JsonWriter Start()
+    {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
         var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
         buffer.ResetWrittenCount();
         writer.Reset(buffer);
         writer.WriteStartObject();
-        writeProperties(writer);
+        return writer;
+    }
+
+    private static byte[] Finish(Utf8JsonWriter writer)
+    {
+        var buffer = t_buffer!;
         writer.WriteEndObject();
         writer.Flush();
         var frame = buffer.WrittenSpan.ToArray();

@@ -103,6 +103,7 @@ internal sealed class OutboundQueue
     {
         TaskCompletionSource<bool>? waiter;
         TaskCompletionSource? roomWaiter;
+        bool framesLeft;
         lock (_gate)
         {
             if (_completed)
@@ -123,31 +124,44 @@ internal sealed class OutboundQueue
             waiter = _waiter;
             _waiter = null;
             roomWaiter = TakeRoomWaiter();
+            framesLeft = _frames.Count > 0;
         }
-        waiter?.TrySetResult(false);
+        waiter?.TrySetResult(framesLeft);
         roomWaiter?.TrySetResult();
         return true;
     }
 
     /// <summary>Waits until a frame is waiting (true) or the queue is completed and drained (false).</summary>
-    public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    /// <remarks>
+    /// Without a token to watch, the waiter's own task is the answer: whoever completes it says
+    /// whether frames wait (<see cref="TryEnqueue"/> true, <see cref="Complete"/> whether it left
+    /// one), so the WebSocket writer, which waits once per burst of frames, allocates no async state.
+    /// A true may be overtaken by a <see cref="Complete"/> that discards what waits: the reader then
+    /// finds no frame, and its next wait says false.
+    /// </remarks>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
     {
         Task<bool> wait;
         lock (_gate)
         {
             if (_frames.Count > 0)
             {
-                return true;
+                return new(true);
             }
             if (_completed)
             {
-                return false;
+                return new(false);
             }
             // Continuations run asynchronously so that the thread fanning a publication out to
             // many sessions never ends up writing to one of their sockets.
             _waiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             wait = _waiter.Task;
         }
+        return cancellationToken.CanBeCanceled ? WaitAsync(wait, cancellationToken) : new(wait);
+    }
+
+    private async ValueTask<bool> WaitAsync(Task<bool> wait, CancellationToken cancellationToken)
+    {
         await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {

@@ -105,12 +105,54 @@ internal sealed class Session
     /// consumer's waiting frames are dropped first), and the subscriptions are released.
     /// Safe from any thread, including the fan-out; the release runs elsewhere.
     /// </summary>
-    public void Close(DisconnectReason reason) => CloseCore(reason);
+    public void Close(DisconnectReason reason) => CloseCore(reason, null);
+
+    /// <summary>
+    /// Ends the session with <paramref name="lastFrame"/> as its last frame instead of the
+    /// encoding's <c>disconnect</c> (a STOMP ERROR that names the frame it answers, a RECEIPT for
+    /// DISCONNECT); <paramref name="reason"/> is still the close code.
+    /// </summary>
+    public void Close(DisconnectReason reason, byte[] lastFrame) => CloseCore(reason, lastFrame);
 
     /// <summary>Ends the session because the client went away: there is nobody to tell.</summary>
-    public void Abandon() => CloseCore(null);
+    public void Abandon() => CloseCore(null, null);
 
-    private void CloseCore(DisconnectReason? reason)
+    /// <summary>
+    /// An error that belongs to no request. In an encoding whose errors end the session (STOMP)
+    /// the error is the last frame; otherwise the session goes on.
+    /// </summary>
+    public void SendError(string code, string message)
+    {
+        var frame = Encoding.Error(code, message);
+        if (Encoding.ErrorEndsSession)
+        {
+            Close(DisconnectReason.ProtocolViolation, frame);
+        }
+        else
+        {
+            Send(frame);
+        }
+    }
+
+    /// <summary>
+    /// Tells the client the server ended (or refused) its subscription to <paramref name="channel"/>
+    /// for good. STOMP can say so only with an ERROR, which ends the session (with 4003: the client
+    /// may reconnect and subscribe again).
+    /// </summary>
+    public void SendUnsubscribed(string channel, string code, string reason)
+    {
+        var frame = Encoding.Unsubscribed(channel, code, reason);
+        if (Encoding.ErrorEndsSession)
+        {
+            Close(DisconnectReason.SessionClosed, frame);
+        }
+        else
+        {
+            Send(OutboundFrame.Removing(frame, channel));
+        }
+    }
+
+    private void CloseCore(DisconnectReason? reason, byte[]? lastFrame)
     {
         lock (_gate)
         {
@@ -121,7 +163,7 @@ internal sealed class Session
             _closeReason = reason;
         }
 
-        var last = reason is null ? (OutboundFrame?)null : new OutboundFrame(Encoding.Disconnect(reason));
+        var last = reason is null ? (OutboundFrame?)null : new OutboundFrame(lastFrame ?? Encoding.Disconnect(reason));
         Outbound.Complete(last, discardPending: reason == DisconnectReason.SlowConsumer);
         _closed.Cancel();
         _onClosed(this);

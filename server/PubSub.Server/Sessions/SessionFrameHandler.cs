@@ -142,12 +142,7 @@ internal sealed partial class SessionFrameHandler(
                     session.Abandon();
                     break;
                 case ClientFrameType.Subscribe:
-                    await SubscribeAsync(
-                        session,
-                        Resolve(frame.Channel),
-                        frame.Since,
-                        outcome => frame.Id is { } id ? session.Encoding.ReplyPosition(id, outcome.Latest, outcome.Recovered) : null,
-                        cancellationToken);
+                    await SubscribeAsync(session, frame, cancellationToken);
                     break;
                 case ClientFrameType.Unsubscribe:
                     await UnsubscribeAsync(session, frame);
@@ -168,10 +163,6 @@ internal sealed partial class SessionFrameHandler(
         }
         catch (PubSubException e)
         {
-            if (frame.Type == ClientFrameType.Publish)
-            {
-                metrics.Publication(ChannelPublisher.Client, e.Code);
-            }
             Fail(session, frame.Id, e.Code, e.Message);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -185,72 +176,123 @@ internal sealed partial class SessionFrameHandler(
         }
     }
 
+    // Its own method: a lambda capturing the frame in HandleFrameAsync would cost every frame a closure.
+    private Task<SubscribeOutcome> SubscribeAsync(Session session, ClientFrame frame, CancellationToken cancellationToken) =>
+        SubscribeAsync(
+            session,
+            Resolve(frame.Channel),
+            frame.Since,
+            outcome => frame.Id is { } id ? session.Encoding.ReplyPosition(id, outcome.Latest, outcome.Recovered) : null,
+            cancellationToken);
+
     private async Task UnsubscribeAsync(Session session, ClientFrame frame)
     {
-        var match = Resolve(frame.Channel);
-        var subscription = session.Remove(match.Channel)
-            ?? throw new PubSubException(PubSubErrorCodes.NotSubscribed, $"Not subscribed to '{match.Channel}'.");
-        hub.Unsubscribe(subscription);
+        var channel = await UnsubscribeAsync(session, frame.Channel);
         // The reply leaves the channel in the cursor of transports that keep one.
         if (frame.Id is { } id)
         {
-            session.Send(OutboundFrame.Removing(session.Encoding.ReplyEmpty(id), match.Channel));
+            session.Send(OutboundFrame.Removing(session.Encoding.ReplyEmpty(id), channel));
         }
+    }
+
+    /// <summary>Ends the session's subscription to a channel, as a client unsubscribe does; returns the channel's name.</summary>
+    public async Task<string> UnsubscribeAsync(Session session, string? channel)
+    {
+        var match = Resolve(channel);
+        var subscription = session.Remove(match.Channel)
+            ?? throw new PubSubException(PubSubErrorCodes.NotSubscribed, $"Not subscribed to '{match.Channel}'.");
+        hub.Unsubscribe(subscription);
         await hooks.NotifyUnsubscribeAsync(subscription);
+        return match.Channel;
     }
 
     private async Task PublishAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
     {
-        var match = Resolve(frame.Channel);
-        if (!match.Options.AllowClientPublish)
-        {
-            throw new PubSubException(PubSubErrorCodes.Forbidden, $"Clients may not publish to '{match.Channel}'.");
-        }
-        await AuthorizePolicyAsync(session, match);
-        publishLimits.Acquire(session);
-        var data = frame.Data!.Value;
-        await hooks.AuthorizePublishAsync(session, match, data);
-        // Issued now, in frame order (which is offset order: IBroker requires publishes started
-        // one after another to take offsets in that order), but not awaited before the next
-        // frame: with a broker that has a round trip, a client's publishes travel pipelined
-        // instead of one round trip at a time. Not cancelled when the session closes: what the
-        // client sent before it left is published; only the reply has no one to go to.
-        await session.PublishSlots.WaitAsync(cancellationToken);
-        ValueTask<StreamPosition> publishing;
-        try
-        {
-            publishing = publisher.PublishAsync(match, data, frame.IdempotencyKey, CancellationToken.None);
-        }
-        catch
-        {
-            // The publisher reports failures through its task; this guards the slot anyway.
-            session.PublishSlots.Release();
-            throw;
-        }
-        _ = CompletePublishAsync(session, frame, publishing);
+        var stored = await StartPublishAsync(session, frame.Channel, frame.Data!.Value, frame.IdempotencyKey, cancellationToken);
+        _ = ReplyWhenStoredAsync(session, frame, stored);
     }
 
-    private async Task CompletePublishAsync(Session session, ClientFrame frame, ValueTask<StreamPosition> publishing)
+    /// <summary>
+    /// A client publish, through every rule a client publish passes: the channel's client-publish
+    /// flag, its policy, the rate limits and the <c>OnPublish</c> hook (a refusal throws). Returns
+    /// once the publication is issued, with the task of its storing, which never faults but with
+    /// a <see cref="PubSubException"/>: the caller answers the client when it completes.
+    /// </summary>
+    public async Task<Task<StreamPosition>> StartPublishAsync(Session session, string? channel, Payload data, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var match = Resolve(channel);
+            if (!match.Options.AllowClientPublish)
+            {
+                throw new PubSubException(PubSubErrorCodes.Forbidden, $"Clients may not publish to '{match.Channel}'.");
+            }
+            await AuthorizePolicyAsync(session, match);
+            publishLimits.Acquire(session);
+            await hooks.AuthorizePublishAsync(session, match, data);
+            // Issued now, in frame order (which is offset order: IBroker requires publishes started
+            // one after another to take offsets in that order), but not awaited before the next
+            // frame: with a broker that has a round trip, a client's publishes travel pipelined
+            // instead of one round trip at a time. Not cancelled when the session closes: what the
+            // client sent before it left is published; only the reply has no one to go to.
+            await session.PublishSlots.WaitAsync(cancellationToken);
+            ValueTask<StreamPosition> publishing;
+            try
+            {
+                publishing = publisher.PublishAsync(match, data, idempotencyKey, CancellationToken.None);
+            }
+            catch
+            {
+                // The publisher reports failures through its task; this guards the slot anyway.
+                session.PublishSlots.Release();
+                throw;
+            }
+            return CompletePublishAsync(session, publishing);
+        }
+        catch (PubSubException e)
+        {
+            metrics.Publication(ChannelPublisher.Client, e.Code);
+            throw;
+        }
+    }
+
+    private async Task<StreamPosition> CompletePublishAsync(Session session, ValueTask<StreamPosition> publishing)
     {
         try
         {
             var position = await publishing;
             metrics.Publication(ChannelPublisher.Client, refusal: null);
-            Reply(session, frame.Id, id => session.Encoding.ReplyPosition(id, position));
+            return position;
         }
         catch (PubSubException e)
         {
             metrics.Publication(ChannelPublisher.Client, e.Code);
-            Fail(session, frame.Id, e.Code, e.Message);
+            throw;
         }
         catch (Exception e)
         {
-            Log.FrameFailed(logger, frame.Type, session.Id, e);
-            Fail(session, frame.Id, PubSubErrorCodes.Internal, "The server failed to publish.");
+            Log.PublishFailed(logger, session.Id, e);
+            throw new PubSubException(PubSubErrorCodes.Internal, "The server failed to publish.");
         }
         finally
         {
             session.PublishSlots.Release();
+        }
+    }
+
+    private static async Task ReplyWhenStoredAsync(Session session, ClientFrame frame, Task<StreamPosition> stored)
+    {
+        try
+        {
+            var position = await stored;
+            if (frame.Id is { } id)
+            {
+                session.Send(session.Encoding.ReplyPosition(id, position));
+            }
+        }
+        catch (PubSubException e)
+        {
+            Fail(session, frame.Id, e.Code, e.Message);
         }
     }
 
@@ -266,21 +308,30 @@ internal sealed partial class SessionFrameHandler(
             throw new PubSubException(PubSubErrorCodes.MessageTooLarge,
                 $"The {page.Publications.Count} publications would make a reply of about {size} bytes, more than a session may hold for its client ({session.Outbound.Limit}); ask for fewer with 'limit' and page with 'since'.");
         }
-        Reply(session, frame.Id, id => session.Encoding.ReplyHistory(id, page));
+        if (frame.Id is { } id)
+        {
+            session.Send(session.Encoding.ReplyHistory(id, page));
+        }
     }
 
     private async Task PresenceAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
     {
         var match = await ResolvePresenceAsync(session, frame);
         var page = await publisher.GetPresenceAsync(match, PresenceMember.MaxListed, cancellationToken);
-        Reply(session, frame.Id, id => session.Encoding.ReplyPresence(id, page));
+        if (frame.Id is { } id)
+        {
+            session.Send(session.Encoding.ReplyPresence(id, page));
+        }
     }
 
     private async Task PresenceStatsAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
     {
         var match = await ResolvePresenceAsync(session, frame);
         var stats = await publisher.GetPresenceStatsAsync(match, cancellationToken);
-        Reply(session, frame.Id, id => session.Encoding.ReplyPresenceStats(id, stats));
+        if (frame.Id is { } id)
+        {
+            session.Send(session.Encoding.ReplyPresenceStats(id, stats));
+        }
     }
 
     /// <summary>The channel of a presence request: one that keeps presence, which the session may read as it may subscribe.</summary>
@@ -296,14 +347,6 @@ internal sealed partial class SessionFrameHandler(
     private ValueTask AuthorizePolicyAsync(Session session, ChannelMatch match) =>
         match.Options.Access.AuthorizeAsync(authorization, session.User, match);
 
-    private static void Reply(Session session, long? id, Func<long, byte[]> reply)
-    {
-        if (id is { } value)
-        {
-            session.Send(reply(value));
-        }
-    }
-
     private static void Fail(Session session, long? id, string code, string message) =>
         session.Send(id is { } value ? session.Encoding.ReplyError(value, code, message) : session.Encoding.Error(code, message));
 
@@ -311,6 +354,9 @@ internal sealed partial class SessionFrameHandler(
     {
         [LoggerMessage(1, LogLevel.Error, "Handling a {FrameType} frame of session {SessionId} failed.")]
         public static partial void FrameFailed(ILogger logger, ClientFrameType frameType, string sessionId, Exception exception);
+
+        [LoggerMessage(2, LogLevel.Error, "A publish of session {SessionId} failed.")]
+        public static partial void PublishFailed(ILogger logger, string sessionId, Exception exception);
 
     }
 }

@@ -23,6 +23,17 @@ internal sealed class SessionHeartbeat(long now)
     private long _pingSent;
     private long _lastPing = now;
 
+    // Null: the PubSub rule (ping, then a pong timeout). Set: a rule the client negotiated (STOMP's heart-beat header).
+    private volatile NegotiatedHeartbeat? _negotiated;
+
+    /// <summary>
+    /// Replaces the ping/pong rule with a negotiated one (STOMP 1.2, "Heart-beating"): a
+    /// heart-beat every <paramref name="sendEvery"/> (none when zero), and the session has timed
+    /// out once nothing arrived for <paramref name="silenceLimit"/> (never when zero). Nothing
+    /// answers a STOMP heart-beat: each side only sends its own.
+    /// </summary>
+    public void Negotiate(TimeSpan sendEvery, TimeSpan silenceLimit) => _negotiated = new(sendEvery, silenceLimit);
+
     /// <summary>Records that the client sent something, which answers any outstanding ping.</summary>
     public void MarkInbound(long timestamp) => Volatile.Write(ref _lastInbound, timestamp);
 
@@ -36,6 +47,10 @@ internal sealed class SessionHeartbeat(long now)
     /// </summary>
     public HeartbeatAction Tick(long now, TimeProvider time, TimeSpan interval, TimeSpan pongTimeout)
     {
+        if (_negotiated is { } negotiated)
+        {
+            return TickNegotiated(negotiated, now, time);
+        }
         var pingSent = Volatile.Read(ref _pingSent);
         if (pingSent != 0)
         {
@@ -53,4 +68,20 @@ internal sealed class SessionHeartbeat(long now)
         Volatile.Write(ref _pingSent, now);
         return HeartbeatAction.Ping;
     }
+
+    private HeartbeatAction TickNegotiated(NegotiatedHeartbeat rule, long now, TimeProvider time)
+    {
+        if (rule.SilenceLimit > TimeSpan.Zero && time.GetElapsedTime(Volatile.Read(ref _lastInbound), now) >= rule.SilenceLimit)
+        {
+            return HeartbeatAction.TimedOut;
+        }
+        if (rule.SendEvery <= TimeSpan.Zero || time.GetElapsedTime(_lastPing, now) < rule.SendEvery)
+        {
+            return HeartbeatAction.None;
+        }
+        _lastPing = now;
+        return HeartbeatAction.Ping;
+    }
+
+    private sealed record NegotiatedHeartbeat(TimeSpan SendEvery, TimeSpan SilenceLimit);
 }

@@ -195,7 +195,7 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
         }
         catch (PubSubException e)
         {
-            session.Send(OutboundFrame.Removing(session.Encoding.Unsubscribed(match.Channel, e.Code, e.Message), match.Channel));
+            session.SendUnsubscribed(match.Channel, e.Code, e.Message);
             return true;
         }
         catch (OperationCanceledException)

@@ -8,6 +8,7 @@ using PubSub.Diagnostics;
 using PubSub.Http;
 using PubSub.Protocol;
 using PubSub.Sessions;
+using PubSub.Stomp;
 
 namespace PubSub.Transports;
 
@@ -16,7 +17,7 @@ namespace PubSub.Transports;
 /// (docs/protocol.md, section 3.2). One loop reads batches and hands them to the frame handler;
 /// the other drains the outbound queue, coalescing whatever waits into one message.
 /// </summary>
-internal sealed partial class WebSocketTransport(SessionRegistry sessions, SessionAdmission admission, SessionBootstrap bootstrap, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, PubSubMetrics metrics, ILogger<WebSocketTransport> logger)
+internal sealed partial class WebSocketTransport(SessionRegistry sessions, SessionAdmission admission, SessionBootstrap bootstrap, NodeIdentity identity, IOptions<PubSubOptions> options, TimeProvider time, SessionFrameHandler frames, StompFrameHandler stomp, PubSubMetrics metrics, ILogger<WebSocketTransport> logger)
 {
     /// <summary>
     /// Frames waiting together are sent as one message up to this size; a larger frame goes alone.
@@ -36,15 +37,17 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         }
 
         // The first subprotocol of the client's list that the server speaks; none offered is JSON.
+        // A STOMP subprotocol gets a framing of its own (one per session: docs/protocol.md, section 7).
         var offered = context.WebSockets.WebSocketRequestedProtocols;
         var encoding = FrameEncoding.Json;
         string? subprotocol = null;
         if (offered.Count > 0)
         {
-            if (offered.Select(FrameEncoding.OfSubprotocol).FirstOrDefault(e => e is not null) is not { } chosen)
+            if (offered.Select(EncodingOf).FirstOrDefault(e => e is not null) is not { } chosen)
             {
+                var supported = FrameEncoding.All.Select(e => e.Subprotocol).Concat(StompVersions.Subprotocols);
                 await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, PubSubErrorCodes.BadRequest,
-                    $"None of the offered subprotocols ({string.Join(", ", offered)}) is supported; offer {string.Join(" or ", FrameEncoding.All.Select(e => $"'{e.Subprotocol}'"))}.");
+                    $"None of the offered subprotocols ({string.Join(", ", offered)}) is supported; offer {string.Join(" or ", supported.Select(p => $"'{p}'"))}.");
                 return;
             }
             encoding = chosen;
@@ -83,8 +86,16 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
 
         var compressed = IsCompressed(context.Response);
         var session = sessions.Create(context.User, TransportNames.WebSocket, encoding, ticket);
-        session.Send(encoding.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
-        bootstrap.StartSubscriptions(session, [.. SessionBootstrap.ServerChannels(ticket, [])]);
+        if (encoding is StompFraming framing)
+        {
+            // CONNECTED answers the client's CONNECT; the connect hook's channels follow it.
+            stomp.Open(session, framing, ticket);
+        }
+        else
+        {
+            session.Send(encoding.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
+            bootstrap.StartSubscriptions(session, [.. SessionBootstrap.ServerChannels(ticket, [])]);
+        }
 
         try
         {
@@ -157,13 +168,17 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
                     session.Heartbeat.MarkInbound(time.GetTimestamp());
                     if (tooLarge)
                     {
-                        session.Send(session.Encoding.Error(PubSubErrorCodes.MessageTooLarge, $"A message may hold at most {maxSize} bytes; this one was discarded."));
+                        session.SendError(PubSubErrorCodes.MessageTooLarge, $"A message may hold at most {maxSize} bytes; this one was discarded.");
                     }
-                    else if (result.MessageType != session.Encoding.MessageType)
+                    else if (!session.Encoding.Accepts(result.MessageType))
                     {
                         var kind = session.Encoding.MessageType == WebSocketMessageType.Text ? "text" : "binary";
                         session.Send(session.Encoding.Error(PubSubErrorCodes.BadRequest,
                             $"{result.MessageType} messages are not part of '{session.Encoding.Subprotocol}'; send frames as {kind} messages. The message was discarded."));
+                    }
+                    else if (session.Encoding is StompFraming stompFraming)
+                    {
+                        await stomp.HandleMessageAsync(session, stompFraming, buffer.AsMemory(0, length));
                     }
                     else
                     {
@@ -213,10 +228,15 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
             batch.Clear();
             var held = outbound.HeldBytes;
             var bytes = outbound.DequeueBatch(batch, MaxCoalescedBytes);
+            if (batch.Count == 0)
+            {
+                // Completing the queue with discardPending emptied it after the wait was answered.
+                continue;
+            }
             metrics?.Written(TransportNames.WebSocket, OutboundFrame.CountPublications(batch), bytes, held);
             if (batch.Count == 1)
             {
-                await SendMessageAsync(socket, encoding.MessageType, batch[0].Bytes, outbound, time);
+                await SendMessageAsync(socket, encoding.MessageTypeOf(batch[0].Bytes.Span), batch[0].Bytes, outbound, time);
             }
             else
             {
@@ -232,7 +252,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         try
         {
             var written = encoding.Join(batch, buffer);
-            await SendMessageAsync(socket, encoding.MessageType, buffer.AsMemory(0, written), outbound, time);
+            await SendMessageAsync(socket, encoding.MessageTypeOf(buffer.AsSpan(0, written)), buffer.AsMemory(0, written), outbound, time);
         }
         finally
         {
@@ -287,6 +307,9 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
             Log.SendEnded(logger, "-", e.Message);
         }
     }
+
+    private static FrameEncoding? EncodingOf(string subprotocol) =>
+        StompVersions.IsSubprotocol(subprotocol) ? new StompFraming(subprotocol) : FrameEncoding.OfSubprotocol(subprotocol);
 
     /// <summary>Whether the upgrade's answer accepted permessage-deflate, the only extension the server knows.</summary>
     private static bool IsCompressed(HttpResponse response) =>

@@ -142,12 +142,15 @@ public sealed class MessagePackVectorTests
         StreamPosition? since = frame.TryGetProperty("since", out var s)
             ? new StreamPosition(s.GetProperty("offset").GetInt64(), s.GetProperty("epoch").GetString()!)
             : null;
+        var key = frame.TryGetProperty("idempotencyKey", out var k) ? k.GetString() : null;
         return type switch
         {
             "subscribe" => codec.Subscribe(id, channel, since),
             "unsubscribe" => codec.Unsubscribe(id, channel),
-            "publish" when frame.TryGetProperty("binary", out var binary) => codec.PublishBinary(id, channel, binary.GetBytesFromBase64()),
-            "publish" => codec.Publish(id, channel, frame.GetProperty("data").WriteTo),
+            "publish" when frame.TryGetProperty("binary", out var binary) => codec.PublishBinary(id, channel, binary.GetBytesFromBase64(), key),
+            "publish" => codec.Publish(id, channel, frame.GetProperty("data").WriteTo, key),
+            "presence" => codec.Presence(id, channel),
+            "presence_stats" => codec.PresenceStats(id, channel),
             "history" => codec.History(id, channel, since, frame.TryGetProperty("limit", out var limit) ? limit.GetInt32() : null),
             "ping" when frame.TryGetProperty("id", out _) => codec.Ping(id),
             "ping" => Convert.FromHexString("81a474797065a470696e67"),
@@ -163,7 +166,8 @@ public sealed class MessagePackVectorTests
         f.Result.ValueKind == JsonValueKind.Undefined ? "-" : f.Result.GetRawText(),
         f.ErrorCode, f.ErrorMessage, f.Channel, f.Epoch, f.Offset, f.Recovered,
         f.Data.ValueKind == JsonValueKind.Undefined ? "-" : f.Data.GetRawText(),
-        f.Binary is null ? "-" : Convert.ToHexStringLower(f.Binary), f.BinaryInvalid, f.DisconnectCode, f.Reason, f.Reconnect);
+        f.Binary is null ? "-" : Convert.ToHexStringLower(f.Binary), f.BinaryInvalid, f.DisconnectCode, f.Reason, f.Reconnect,
+        f.User, f.Info.ValueKind == JsonValueKind.Undefined ? "-" : f.Info.GetRawText());
 
     private static JsonElement Vector(string list, string name) =>
         ProtocolVectors.Read("frames/msgpack.json").GetProperty(list).EnumerateArray().Single(v => v.GetProperty("name").GetString() == name);

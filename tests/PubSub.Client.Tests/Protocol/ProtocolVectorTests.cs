@@ -131,6 +131,8 @@ public sealed class ProtocolVectorTests
                 case "type":
                     break;
                 case "session": Assert.Equal(value.GetString(), frame.Session); break;
+                case "user": Assert.Equal(value.GetString(), frame.User); break;
+                case "info": Assert.Equal(value.GetRawText(), frame.Info.GetRawText()); break;
                 case "node": Assert.Equal(value.GetString(), frame.Node); break;
                 case "transport": Assert.Equal(value.GetString(), frame.Transport); break;
                 case "version": Assert.Equal(1, value.GetInt32()); break;

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using PubSub.Client.Tests.Support;
 
 namespace PubSub.Client.Tests.Transports;
@@ -124,20 +122,8 @@ public sealed class UpgradeTests
     /// <summary>A node behind what acts as a proxy that refuses WebSocket upgrades (503) until it is fixed.</summary>
     private static async Task<(TestNode Node, Action AllowWebSockets)> StartRefusingWebSocketsAsync()
     {
-        var refused = 1;
-        var node = await TestNode.StartAsync(map: app =>
-        {
-            app.Use(async (context, next) =>
-            {
-                if (Volatile.Read(ref refused) == 1 && context.Request.Path.StartsWithSegments("/pubsub/ws"))
-                {
-                    context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                    return;
-                }
-                await next(context);
-            });
-            app.MapPubSub("/pubsub");
-        });
-        return (node, () => Volatile.Write(ref refused, 0));
+        var refusing = new WebSocketRefusal();
+        var node = await TestNode.StartAsync(map: refusing.Map);
+        return (node, refusing.Allow);
     }
 }

@@ -59,6 +59,27 @@ public sealed class MemoryBrokerTests
     }
 
     [Fact]
+    public async Task A_publication_keeps_its_whole_ttl_though_the_history_entry_is_renewed_only_now_and_then()
+    {
+        var time = new ManualTimeProvider();
+        using var backplane = new MemoryBackplane(time);
+        var broker = new MemoryBroker(backplane, ownsBackplane: false);
+        var history = new HistoryOptions(10, TimeSpan.FromMinutes(1));
+
+        await broker.PublishAsync("c", Data, history, CancellationToken.None);
+        // Within a tenth of the TTL of the first: the cache entry is not set again for this one.
+        time.Advance(TimeSpan.FromSeconds(5));
+        await broker.PublishAsync("c", Data, history, CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(59.9));
+
+        var page = await broker.ReadHistoryAsync("c", new HistoryQuery(0, 10), CancellationToken.None);
+        Assert.Equal([2L], page.Publications.Select(p => p.Offset));
+
+        time.Advance(TimeSpan.FromSeconds(0.2));
+        Assert.Empty((await broker.ReadHistoryAsync("c", new HistoryQuery(0, 10), CancellationToken.None)).Publications);
+    }
+
+    [Fact]
     public async Task An_idle_channel_loses_its_stream_and_starts_a_new_epoch()
     {
         var time = new ManualTimeProvider();

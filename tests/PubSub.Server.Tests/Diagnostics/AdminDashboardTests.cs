@@ -70,8 +70,8 @@ public sealed class AdminDashboardTests(ITestOutputHelper output)
         var (missing, missingBody) = await GetAsync(host, "admin/api/stats");
         var (wrong, _) = await GetAsync(host, "admin/api/stats", "wrong-key");
         await PublishAsync(host, "chat/ops", new { n = 1 });
-        await ws.NextOfTypeAsync("message");
-        await sse.NextOfTypeAsync("message");
+        await ws.NextOfTypeAsync("message", "join", "leave");
+        await sse.NextOfTypeAsync("message", "join", "leave");
         var (ok, body) = await GetAsync(host, "admin/api/stats", Key);
 
         Assert.Equal(HttpStatusCode.Unauthorized, missing);
@@ -184,6 +184,6 @@ public sealed class AdminDashboardTests(ITestOutputHelper output)
         Assert.False((await browser.EvaluateAsync("document.getElementById('key-form').checkVisibility()")).GetBoolean(), "the key form is gone");
 
         await PublishAsync(host, "chat/lobby", new { n = 1 });
-        Assert.Equal(1, (await ws.NextOfTypeAsync("message")).GetProperty("data").GetProperty("n").GetInt32());
+        Assert.Equal(1, (await ws.NextOfTypeAsync("message", "join", "leave")).GetProperty("data").GetProperty("n").GetInt32());
     }
 }

@@ -48,6 +48,10 @@ public sealed class OpenApiDocumentTests
         var schemas = document.GetProperty("components").GetProperty("schemas");
 
         Assert.Equal(s_endpoints.Select(e => e.Path.Split('?')[0]).Order(), paths.EnumerateObject().Select(p => p.Name).Order());
+        // Every call needs the key in X-API-Key, as the document's one security requirement says (and the calls below check).
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("apiKey");
+        Assert.Equal(("apiKey", "header", "X-API-Key"), (scheme.GetProperty("type").GetString(), scheme.GetProperty("in").GetString(), scheme.GetProperty("name").GetString()));
+        Assert.Equal("apiKey", Assert.Single(Assert.Single(document.GetProperty("security").EnumerateArray()).EnumerateObject()).Name);
         foreach (var (method, path, body, fields) in s_endpoints)
         {
             var operation = paths.GetProperty(path.Split('?')[0]).GetProperty(method);

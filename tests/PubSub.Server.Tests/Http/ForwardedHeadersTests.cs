@@ -93,8 +93,8 @@ public sealed class ForwardedHeadersTests
         await sse.NextOfTypeAsync("subscribed");
         await PublishAsync(host, "chat/proxied", 1);
 
-        Assert.Equal(1, (await ws.NextOfTypeAsync("message")).GetProperty("data").GetProperty("n").GetInt32());
-        Assert.Equal(1, (await sse.NextOfTypeAsync("message")).Frame.GetProperty("data").GetProperty("n").GetInt32());
+        Assert.Equal(1, (await ws.NextOfTypeAsync("message", "join", "leave")).GetProperty("data").GetProperty("n").GetInt32());
+        Assert.Equal(1, (await sse.NextOfTypeAsync("message", "join", "leave")).Frame.GetProperty("data").GetProperty("n").GetInt32());
         // The node now takes the client for 203.0.113.7, not loopback: the loopback-only endpoint is closed to it.
         Assert.Equal(HttpStatusCode.NotFound, await DebugMemoryThroughProxyAsync(host));
     }
@@ -122,7 +122,7 @@ public sealed class ForwardedHeadersTests
         Assert.Contains("https://site.example", body, StringComparison.Ordinal);
         // X-Forwarded-For counted for nothing: the caller is still the loopback peer it is.
         Assert.Equal(HttpStatusCode.OK, debug);
-        Assert.Equal(1, (await bystander.NextOfTypeAsync("message")).GetProperty("data").GetProperty("n").GetInt32());
+        Assert.Equal(1, (await bystander.NextOfTypeAsync("message", "join", "leave")).GetProperty("data").GetProperty("n").GetInt32());
     }
 
     [Theory]

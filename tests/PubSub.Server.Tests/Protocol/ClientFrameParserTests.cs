@@ -28,6 +28,30 @@ public sealed class ClientFrameParserTests
         Assert.Equal(new StreamPosition(41, "q7k2"), frame.Since);
     }
 
+    [Theory]
+    // Compact text without escapes is kept as sent, spaces inside strings and all.
+    [InlineData("""{"text":"hello world","n":[1,2.5,-3e2],"ok":true,"none":null}""", """{"text":"hello world","n":[1,2.5,-3e2],"ok":true,"none":null}""")]
+    [InlineData("\"caf\\u00e9\"", "\"café\"")]
+    [InlineData("""[ 1 ,2 ]""", "[1,2]")]
+    [InlineData("7", "7")]
+    [InlineData("""{"q":"a \"quoted\" word"}""", """{"q":"a \"quoted\" word"}""")]
+    public void Publish_data_reads_as_the_same_minified_text_whether_or_not_it_came_compact(string data, string expected)
+    {
+        var frame = Parse($$"""{"type":"publish","channel":"c","data":{{data}}}""");
+
+        Assert.Equal(expected, frame.Data!.Value.ToString());
+    }
+
+    [Fact]
+    public void Compact_data_with_bytes_that_are_not_utf8_is_refused_as_before()
+    {
+        var text = Encoding.UTF8.GetBytes("""{"type":"publish","id":4,"channel":"c","data":"ab"}""");
+        text[^3] = 0xFF;
+
+        Assert.False(ClientFrameParser.TryParse(text, out _, out var error));
+        Assert.Equal((PubSubErrorCodes.BadRequest, 4L), (error.Code, error.Id));
+    }
+
     [Fact]
     public void Publish_data_is_minified_so_it_can_never_carry_a_raw_newline()
     {

@@ -14,6 +14,40 @@ public sealed class OutboundQueueTests
     private static OutboundFrame Frame(int length) => new(Encoding.ASCII.GetBytes(new string('x', length)));
 
     [Fact]
+    public async Task A_waiting_reader_learns_of_a_frame_and_of_a_last_frame_left_by_completing()
+    {
+        var queue = new OutboundQueue(Limit);
+        var waiting = queue.WaitToReadAsync(CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        queue.TryEnqueue(Frame(10));
+        Assert.True(await waiting.AsTask().WithTimeout("the wait"));
+        Assert.Equal(1, queue.DequeueBatch([], Limit) > 0 ? 1 : 0);
+
+        var last = queue.WaitToReadAsync(CancellationToken.None);
+        queue.Complete(Frame(5), discardPending: false);
+
+        Assert.True(await last.AsTask().WithTimeout("the wait for the last frame"));
+        var batch = new List<OutboundFrame>();
+        queue.DequeueBatch(batch, Limit);
+        Assert.Single(batch);
+        Assert.False(await queue.WaitToReadAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_wait_answered_before_the_queue_was_emptied_by_completing_finds_nothing_and_then_the_end()
+    {
+        var queue = new OutboundQueue(Limit);
+        var waiting = queue.WaitToReadAsync(CancellationToken.None);
+        queue.TryEnqueue(Frame(10));
+        queue.Complete(last: null, discardPending: true);
+
+        // The answer came with the frame; the reader finds the queue empty and asks again.
+        Assert.True(await waiting.AsTask().WithTimeout("the wait"));
+        Assert.Equal(0, queue.DequeueBatch([], Limit));
+        Assert.False(await queue.WaitToReadAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public void Past_the_limit_a_frame_is_refused_while_the_transport_waits_on_the_client()
     {
         var queue = new OutboundQueue(Limit);
