@@ -28,7 +28,7 @@ internal sealed class ChannelPublisher(MeasuredBroker broker, ChannelRegistry ch
 
     /// <summary>Publishes for <paramref name="publisher"/> (<see cref="Server"/>, <see cref="Api"/>), counting the outcome.</summary>
     public async ValueTask<StreamPosition> PublishAsync(string channel, Payload data, string? idempotencyKey, string publisher, CancellationToken cancellationToken) =>
-        await MeasureAsync(publisher, () => PublishAsync(channels.Resolve(channel), data, idempotencyKey, cancellationToken));
+        await MeasureAsync(publisher, () => PublishAsync(channels.Resolve(channel, keep: true), data, idempotencyKey, cancellationToken));
 
 
     /// <summary>Runs a publish request and counts its outcome (<c>pubsub.publication</c>), whatever refused it.</summary>

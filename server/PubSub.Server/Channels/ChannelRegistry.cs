@@ -47,7 +47,12 @@ internal sealed class ChannelRegistry
     }
 
     /// <summary>Resolves a channel name, or says why it is refused (<c>invalid_channel</c>, <c>unknown_channel</c>).</summary>
-    public bool TryResolve(string? channel, out ChannelMatch? match, out ProtocolError error)
+    /// <param name="keep">
+    /// Keep the match for the next time: for publishes and subscribes, the requests a channel in
+    /// use gets again and again. Reads (history, presence) do not keep theirs, so asking about
+    /// fresh names costs the node no memory (StreamExhaustionTests).
+    /// </param>
+    public bool TryResolve(string? channel, out ChannelMatch? match, out ProtocolError error, bool keep = false)
     {
         if (channel is not null && _kept.TryGetValue(channel, out match))
         {
@@ -69,7 +74,10 @@ internal sealed class ChannelRegistry
             if (template.TryMatch(path, values))
             {
                 match = new ChannelMatch(channel!, template.Options, values);
-                Keep(match);
+                if (keep)
+                {
+                    Keep(match);
+                }
                 error = default;
                 return true;
             }
@@ -88,8 +96,8 @@ internal sealed class ChannelRegistry
     }
 
     /// <summary>Resolves a channel name or throws the <see cref="PubSubException"/> that says why not.</summary>
-    public ChannelMatch Resolve(string channel) =>
-        TryResolve(channel, out var match, out var error) ? match! : throw new PubSubException(error.Code, error.Message);
+    public ChannelMatch Resolve(string channel, bool keep = false) =>
+        TryResolve(channel, out var match, out var error, keep) ? match! : throw new PubSubException(error.Code, error.Message);
 
     public static bool IsValidName(string? channel, int maxLength) =>
         !string.IsNullOrEmpty(channel) && channel.Length <= maxLength && !channel.AsSpan().ContainsAnyExcept(s_allowed);

@@ -122,8 +122,8 @@ internal sealed partial class SessionFrameHandler(
     }
 
     /// <summary>Resolves a channel name, or throws the protocol error that says why it is refused.</summary>
-    public ChannelMatch Resolve(string? channel) =>
-        channels.TryResolve(channel, out var match, out var error) ? match! : throw new PubSubException(error.Code, error.Message);
+    public ChannelMatch Resolve(string? channel, bool keep = false) =>
+        channels.TryResolve(channel, out var match, out var error, keep) ? match! : throw new PubSubException(error.Code, error.Message);
 
     private async Task HandleFrameAsync(Session session, ClientFrame frame, CancellationToken cancellationToken)
     {
@@ -180,7 +180,7 @@ internal sealed partial class SessionFrameHandler(
     private Task<SubscribeOutcome> SubscribeAsync(Session session, ClientFrame frame, CancellationToken cancellationToken) =>
         SubscribeAsync(
             session,
-            Resolve(frame.Channel),
+            Resolve(frame.Channel, keep: true),
             frame.Since,
             outcome => frame.Id is { } id ? session.Encoding.ReplyPosition(id, outcome.Latest, outcome.Recovered) : null,
             cancellationToken);
@@ -222,7 +222,7 @@ internal sealed partial class SessionFrameHandler(
     {
         try
         {
-            var match = Resolve(channel);
+            var match = Resolve(channel, keep: true);
             if (!match.Options.AllowClientPublish)
             {
                 throw new PubSubException(PubSubErrorCodes.Forbidden, $"Clients may not publish to '{match.Channel}'.");

@@ -26,18 +26,21 @@ public sealed class ChannelRegistryTests
     }
 
     [Fact]
-    public void A_name_resolves_to_the_same_match_each_time_and_names_past_the_kept_bound_still_resolve()
+    public void A_published_or_subscribed_name_resolves_to_the_same_match_each_time_a_read_keeps_nothing_and_names_past_the_bound_still_resolve()
     {
         var registry = Registry(o => o.Channel("chat/{room}"));
 
-        Assert.True(registry.TryResolve("chat/lobby", out var first, out _));
+        Assert.True(registry.TryResolve("chat/read", out var read, out _));
+        Assert.True(registry.TryResolve("chat/read", out var readAgain, out _));
+        Assert.NotSame(read, readAgain);
+        Assert.True(registry.TryResolve("chat/lobby", out var first, out _, keep: true));
         Assert.True(registry.TryResolve("chat/lobby", out var again, out _));
         Assert.Same(first, again);
         for (var i = 0; i <= ChannelRegistry.MaxKept; i++)
         {
-            Assert.True(registry.TryResolve($"chat/r{i}", out _, out _));
+            Assert.True(registry.TryResolve($"chat/r{i}", out _, out _, keep: true));
         }
-        Assert.True(registry.TryResolve("chat/past-the-bound", out var past, out _));
+        Assert.True(registry.TryResolve("chat/past-the-bound", out var past, out _, keep: true));
         Assert.Equal("past-the-bound", past!.RouteValues["room"]);
         Assert.False(registry.TryResolve("news/x", out _, out var error));
         Assert.Equal(PubSubErrorCodes.UnknownChannel, error.Code);
