@@ -9,7 +9,8 @@ public abstract class ChannelContext
     private protected ChannelContext(string channel, RouteValueDictionary routeValues, ClaimsPrincipal user, string sessionId, IServiceProvider services)
     {
         Channel = channel;
-        RouteValues = routeValues;
+        // A copy: the registry shares one match (and its route values) among all requests for the channel.
+        RouteValues = new RouteValueDictionary(routeValues);
         User = user;
         SessionId = sessionId;
         Services = services;

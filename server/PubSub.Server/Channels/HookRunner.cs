@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -85,7 +84,7 @@ internal sealed partial class HookRunner(IServiceScopeFactory scopes, IOptions<P
             return;
         }
         await using var scope = scopes.CreateAsyncScope();
-        var context = new SubscribeContext(match.Channel, new RouteValueDictionary(match.RouteValues), session.User, session.Id, scope.ServiceProvider);
+        var context = new SubscribeContext(match.Channel, match.RouteValues, session.User, session.Id, scope.ServiceProvider);
         await RunAsync(nameof(ChannelOptions.OnSubscribe), match, () => hook(context));
         ThrowIfRejected(context);
     }
@@ -98,7 +97,7 @@ internal sealed partial class HookRunner(IServiceScopeFactory scopes, IOptions<P
     private async ValueTask RunPublishHookAsync(Func<PublishContext, ValueTask> hook, Session session, ChannelMatch match, Payload data)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var context = new PublishContext(match.Channel, new RouteValueDictionary(match.RouteValues), session.User, session.Id, scope.ServiceProvider, data);
+        var context = new PublishContext(match.Channel, match.RouteValues, session.User, session.Id, scope.ServiceProvider, data);
         await RunAsync(nameof(ChannelOptions.OnPublish), match, () => hook(context));
         ThrowIfRejected(context);
     }
@@ -114,7 +113,7 @@ internal sealed partial class HookRunner(IServiceScopeFactory scopes, IOptions<P
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            await hook(new UnsubscribeContext(match.Channel, new RouteValueDictionary(match.RouteValues), subscription.Session.User, subscription.Session.Id, scope.ServiceProvider));
+            await hook(new UnsubscribeContext(match.Channel, match.RouteValues, subscription.Session.User, subscription.Session.Id, scope.ServiceProvider));
         }
         catch (Exception e)
         {
