@@ -158,21 +158,22 @@ describe("disconnect-codes.json", () => {
     });
 });
 
+/** How the client builds each frame it sends, from the fields of the vector (never from its text). */
+const builders: Record<string, (fields: Fields) => ClientRequest | null> = {
+  subscribe: (f) => subscribeRequest(f.channel as string, (f.since as { epoch: string; offset: number } | undefined) ?? null),
+  unsubscribe: (f) => unsubscribeRequest(f.channel as string),
+  publish: (f) => publishRequest(f.channel as string, typeof f.binary === "string" ? fromBase64(f.binary) : f.data, f.idempotencyKey as string | undefined),
+  history: (f) => historyRequest(f.channel as string, {
+    since: f.since as { epoch: string; offset: number } | undefined,
+    limit: f.limit as number | undefined,
+  }),
+  presence: (f) => presenceRequest("presence", f.channel as string),
+  presence_stats: (f) => presenceRequest("presence_stats", f.channel as string),
+  ping: () => ({ type: "ping" }),
+};
+const constants: Record<string, SimpleClientFrame> = { pong: PONG, close: CLOSE };
+
 describe("frames/client.json", () => {
-  /** How the client builds each frame it sends, from the fields of the vector (never from its text). */
-  const builders: Record<string, (fields: Fields) => ClientRequest | null> = {
-    subscribe: (f) => subscribeRequest(f.channel as string, (f.since as { epoch: string; offset: number } | undefined) ?? null),
-    unsubscribe: (f) => unsubscribeRequest(f.channel as string),
-    publish: (f) => publishRequest(f.channel as string, typeof f.binary === "string" ? fromBase64(f.binary) : f.data, f.idempotencyKey as string | undefined),
-    history: (f) => historyRequest(f.channel as string, {
-      since: f.since as { epoch: string; offset: number } | undefined,
-      limit: f.limit as number | undefined,
-    }),
-    presence: (f) => presenceRequest("presence", f.channel as string),
-    presence_stats: (f) => presenceRequest("presence_stats", f.channel as string),
-    ping: () => ({ type: "ping" }),
-  };
-  const constants: Record<string, SimpleClientFrame> = { pong: PONG, close: CLOSE };
   // Vectors whose frame carries fields the server ignores test the server's tolerance; a client never sends them.
   const sent = clientFrames.valid.filter((vector) => JSON.stringify(vector.frame) === JSON.stringify(vector.parsed));
 
@@ -303,28 +304,11 @@ describe("frames/msgpack.json", () => {
   function build(json: string): ClientFrame {
     const { type, id, ...fields } = JSON.parse(json) as Fields & { type: string; id?: number };
     if (id === undefined) {
-      return ({ ping: PING, pong: PONG, close: CLOSE } as Record<string, SimpleClientFrame>)[type]!;
+      return ({ ping: PING, ...constants } as Record<string, SimpleClientFrame>)[type]!;
     }
-    switch (type) {
-      case "subscribe":
-        return requestFrame(subscribeRequest(fields.channel as string, (fields.since as { epoch: string; offset: number } | undefined) ?? null), id);
-      case "unsubscribe":
-        return requestFrame(unsubscribeRequest(fields.channel as string), id);
-      case "publish":
-        return requestFrame(publishRequest(fields.channel as string, typeof fields.binary === "string" ? fromBase64(fields.binary) : fields.data,
-          fields.idempotencyKey as string | undefined), id);
-      case "presence":
-      case "presence_stats":
-        return requestFrame(presenceRequest(type, fields.channel as string), id);
-      case "history":
-        return requestFrame(historyRequest(fields.channel as string, {
-          since: fields.since as { epoch: string; offset: number } | undefined,
-          limit: fields.limit as number | undefined,
-        }), id);
-      default:
-        // ping with an id, and the frame with fields a newer client may send: as they are.
-        return { ...JSON.parse(json) } as ClientFrame;
-    }
+    // A ping with an id, and the frame with fields a newer client may send: as they are.
+    const builder = type === "ping" ? undefined : builders[type];
+    return builder === undefined ? { ...JSON.parse(json) } as ClientFrame : requestFrame(builder(fields)!, id);
   }
 
   it.each(msgpack.client.map((vector) => [vector.name, vector] as const))("encodes %s byte for byte", (_name, vector) => {
