@@ -3,7 +3,7 @@ using System.Net;
 namespace PubSub.Host;
 
 /// <summary>
-/// <c>GET /debug/memory</c>: the managed heap, the bytes allocated since start and the GC counts,
+/// <c>GET /debug/memory</c>: the managed heap, the bytes allocated since start, the GC counts and pauses,
 /// for the load generator (docs/benchmarks.md), which cannot read them from /proc. Off unless
 /// <c>Diagnostics:Enabled</c> is true, and answers loopback callers only: <c>?gc=true</c> forces a
 /// full blocking collection, which no one outside a benchmark should be able to trigger.
@@ -41,6 +41,8 @@ internal static class DiagnosticsEndpoint
                 gen0 = GC.CollectionCount(0),
                 gen1 = GC.CollectionCount(1),
                 gen2 = GC.CollectionCount(2),
+                // The time threads were paused for collections: what a delivery can wait behind.
+                gcPauseMs = GC.GetTotalPauseDuration().TotalMilliseconds,
                 serverGc = System.Runtime.GCSettings.IsServerGC,
             });
         });

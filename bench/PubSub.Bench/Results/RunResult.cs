@@ -45,6 +45,9 @@ public sealed class RunResult
     public double? ServerCpuPercent { get; set; }
     public double? ServerCpuUsPerDelivery { get; set; }
     public double? ServerAllocBytesPerDelivery { get; set; }
+    /// <summary>Garbage collections in the server(s) during the window and drain, and the time they paused it.</summary>
+    public long? ServerGcCount { get; set; }
+    public double? ServerGcPauseMs { get; set; }
     public double? GeneratorCpuPercent { get; set; }
     public double? GeneratorCpuUsPerDelivery { get; set; }
     public bool? Sustained { get; set; }
@@ -87,7 +90,8 @@ public sealed class RunResult
         ("server_heap_before_bytes", r => r.ServerHeapBeforeBytes), ("server_heap_after_bytes", r => r.ServerHeapAfterBytes),
         ("server_heap_per_connection", r => r.ServerHeapPerConnection),
         ("generator_rss_per_connection", r => r.GeneratorRssPerConnection),
-        ("server_idle_alloc_bytes_per_s", r => r.ServerIdleAllocBytesPerSecond), ("note", r => r.Note),
+        ("server_idle_alloc_bytes_per_s", r => r.ServerIdleAllocBytesPerSecond),
+        ("server_gc_count", r => r.ServerGcCount), ("server_gc_pause_ms", r => r.ServerGcPauseMs), ("note", r => r.Note),
     ];
 
     /// <summary>The one line a run prints.</summary>
@@ -107,7 +111,7 @@ public sealed class RunResult
             line.Append(CultureInfo.InvariantCulture, $" nodes={Nodes} subs={Subscribers} ch={Channels} size={PayloadBytes} rate={OfferedRate:0.#}/s");
             line.Append(CultureInfo.InvariantCulture, $" | {DeliveriesPerSecond:0} deliv/s lost={Lost} ooo={OutOfOrder} disc={Disconnects} err={Errors}");
             line.Append(CultureInfo.InvariantCulture, $" | p50={P50Ms:0.00} p90={P90Ms:0.00} p99={P99Ms:0.00} max={MaxMs:0.0} ms");
-            line.Append(CultureInfo.InvariantCulture, $" | srv cpu={ServerCpuPercent:0}% {ServerCpuUsPerDelivery:0.00}us/deliv alloc={ServerAllocBytesPerDelivery:0}B/deliv {DeliveriesPerMessage:0.0}deliv/msg wire={WireBytesPerDelivery:0}B/deliv");
+            line.Append(CultureInfo.InvariantCulture, $" | srv cpu={ServerCpuPercent:0}% {ServerCpuUsPerDelivery:0.00}us/deliv alloc={ServerAllocBytesPerDelivery:0}B/deliv {DeliveriesPerMessage:0.0}deliv/msg wire={WireBytesPerDelivery:0}B/deliv gc={ServerGcCount}x/{ServerGcPauseMs:0}ms");
             line.Append(CultureInfo.InvariantCulture, $" | gen cpu={GeneratorCpuPercent:0}% publag={PublisherLagMaxMs:0.0}ms");
             line.Append(Sustained == true ? " | sustained" : " | NOT sustained");
         }

@@ -121,6 +121,11 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
             {
                 result.ServerAllocBytesPerDelivery = (double)(allocatedAfter - allocatedBefore) / delivered;
             }
+            if (serverBefore.Collections is { } collectionsBefore && serverAfter.Collections is { } collectionsAfter)
+            {
+                result.ServerGcCount = collectionsAfter - collectionsBefore;
+                result.ServerGcPauseMs = serverAfter.GcPauseMs - serverBefore.GcPauseMs;
+            }
             result.Sustained = result.Lost == 0 && result.Disconnects == 0 && result.OutOfOrder == 0
                 && result.P99Ms < RunResult.SustainedP99Ms
                 && result.AchievedRate >= 0.99 * rate
