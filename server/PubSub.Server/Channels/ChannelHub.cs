@@ -27,6 +27,7 @@ internal sealed partial class ChannelHub
 
     private readonly ConcurrentDictionary<string, LocalChannel> _channels = new(StringComparer.Ordinal);
     private readonly MeasuredBroker _broker;
+    private readonly HistoryReads _historyReads;
     private readonly PubSubMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -38,12 +39,19 @@ internal sealed partial class ChannelHub
         _metrics = metrics;
         metrics.ObserveChannels(() => LocalChannelCount);
         _broker = broker;
+        _historyReads = new HistoryReads(broker);
         _time = time;
         _logger = logger;
     }
 
     /// <summary>Channels this node currently holds a broker subscription for (or lingers on).</summary>
     public int LocalChannelCount => _channels.Count;
+
+    /// <summary>History reads that subscriptions going live made of the broker (shared by those that came together).</summary>
+    internal long HistoryBrokerReads => _historyReads.BrokerReads;
+
+    /// <summary>Subscriptions waiting for the next history read of their channel, for tests.</summary>
+    internal int HistoryReadsWaiting => _historyReads.Waiting;
 
     public bool HasLocalChannel(string channel) => _channels.ContainsKey(channel);
 
@@ -80,7 +88,7 @@ internal sealed partial class ChannelHub
             var history = subscription.Match.Options.History;
             var recovering = since is not null && history.IsEnabled;
             var query = recovering ? new HistoryQuery(since!.Value.Offset, history.Size) : new HistoryQuery(null, 0);
-            var page = await _broker.ReadHistoryAsync(subscription.Channel, query, cancellationToken);
+            var page = await _historyReads.ReadAsync(subscription.Channel, query, cancellationToken);
             if (subscription.Match.Options.TracksPresence)
             {
                 // Before the reply: a client that asks for presence once subscribed finds itself.

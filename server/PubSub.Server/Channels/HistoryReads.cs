@@ -1,0 +1,144 @@
+namespace PubSub.Channels;
+
+/// <summary>
+/// The history reads of subscriptions going live, one broker read per channel at a time: reads of
+/// a channel that arrive while one is in flight wait together for the next, which serves them
+/// all. When a node dies and its clients all come back to this one, thousands of recoveries of
+/// the same channel cost a handful of broker reads instead of one each (docs/architecture.md,
+/// "Recovery").
+/// </summary>
+/// <remarks>
+/// A read that joins a waiting batch is answered by a read that starts after it joined, never by
+/// one already under way: the caller registered its subscription before asking, so every
+/// publication is either in the page or in the subscription's buffer, as with a read of its own.
+/// </remarks>
+internal sealed class HistoryReads(IBroker broker)
+{
+    private readonly Dictionary<string, ChannelReads> _channels = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    /// <summary>Broker reads started, for tests and the storm benchmark's accounting.</summary>
+    public long BrokerReads => Interlocked.Read(ref _brokerReads);
+
+    private long _brokerReads;
+
+    /// <summary>Reads waiting for the next broker read of their channel, for tests.</summary>
+    internal int Waiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _channels.Values.Sum(c => c.Waiting?.Queries.Count ?? 0);
+            }
+        }
+    }
+
+    public async Task<HistoryPage> ReadAsync(string channel, HistoryQuery query, CancellationToken cancellationToken)
+    {
+        Batch batch;
+        var startNow = false;
+        lock (_gate)
+        {
+            if (!_channels.TryGetValue(channel, out var reads))
+            {
+                reads = new ChannelReads();
+                _channels.Add(channel, reads);
+            }
+            if (reads.InFlight is null)
+            {
+                batch = reads.InFlight = new Batch();
+                startNow = true;
+            }
+            else
+            {
+                batch = reads.Waiting ??= new Batch();
+            }
+            batch.Queries.Add(query);
+        }
+        if (startNow)
+        {
+            Start(channel, batch);
+        }
+        var page = await batch.Page.Task.WaitAsync(cancellationToken);
+        return batch.Queries.Count == 1 ? page : Slice(page, query);
+    }
+
+    private void Start(string channel, Batch batch)
+    {
+        Interlocked.Increment(ref _brokerReads);
+        _ = RunAsync(channel, batch);
+    }
+
+    private async Task RunAsync(string channel, Batch batch)
+    {
+        try
+        {
+            // Not the callers' tokens: one caller giving up must not fail the others' read.
+            batch.Page.TrySetResult(await broker.ReadHistoryAsync(channel, batch.Query(), CancellationToken.None));
+        }
+        catch (Exception e)
+        {
+            batch.Page.TrySetException(e);
+        }
+        Batch? next;
+        lock (_gate)
+        {
+            var reads = _channels[channel];
+            next = reads.InFlight = reads.Waiting;
+            reads.Waiting = null;
+            if (next is null)
+            {
+                _channels.Remove(channel);
+            }
+        }
+        if (next is not null)
+        {
+            Start(channel, next);
+        }
+    }
+
+    /// <summary>What one query of a shared read would have read on its own.</summary>
+    internal static HistoryPage Slice(HistoryPage page, HistoryQuery query)
+    {
+        if (query.Limit <= 0)
+        {
+            return page with { Publications = [] };
+        }
+        IEnumerable<Publication> publications = page.Publications;
+        if (query.SinceOffset is { } since)
+        {
+            return page with { Publications = publications.Where(p => p.Offset > since).Take(query.Limit).ToList() };
+        }
+        return page with { Publications = publications.Skip(Math.Max(0, page.Publications.Count - query.Limit)).ToList() };
+    }
+
+    private sealed class ChannelReads
+    {
+        public Batch? InFlight;
+        public Batch? Waiting;
+    }
+
+    private sealed class Batch
+    {
+        /// <summary>Fixed once the batch starts: queries join only a batch that is waiting.</summary>
+        public List<HistoryQuery> Queries { get; } = [];
+
+        public TaskCompletionSource<HistoryPage> Page { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>
+        /// One query alone is read as asked. Several are read as the newest entries, as many as
+        /// the largest limit: history keeps at most that many, so that page holds everything
+        /// after any position history can still cover, and each query takes its part.
+        /// </summary>
+        public HistoryQuery Query()
+        {
+            if (Queries.Count == 1)
+            {
+                return Queries[0];
+            }
+            var limit = Queries.Max(q => q.Limit);
+            return new HistoryQuery(null, limit);
+        }
+    }
+}
