@@ -26,7 +26,9 @@
 #   all         every one of the above (about 10 minutes, build not counted)
 #
 # Environment (defaults in brackets):
-#   TARGETS [pubsub signalr]   SUBS [1000]   SIZE [100]   RATE [200]
+#   TARGETS [pubsub signalr] (raw: bench/RawReference, the minimal Kestrel broadcaster, for
+#   fanout and sweep over WebSocket only)   WRITE_DELAY [0]: PubSub's WriteDelay (a TimeSpan such
+#   as 00:00:00.010), added to the label as /wd=...   SUBS [1000]   SIZE [100]   RATE [200]
 #   SWEEP_RATES [50,100,150,200,250,300,350,400]   CHANNEL_RATES [2000,5000,10000]
 #   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]   ENCODING_RATES [50,200]
 #   WARMUP [3]  DURATION [10]  DRAIN [5]   HISTORY [100] (history size of PubSub's bench channels)
@@ -38,7 +40,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 scenario="${1:-}"
-[ -n "$scenario" ] || { sed -n '2,31p' "$0"; exit 2; }
+[ -n "$scenario" ] || { sed -n '2,33p' "$0"; exit 2; }
 shift
 
 TARGETS="${TARGETS:-pubsub signalr}"
@@ -66,11 +68,14 @@ OUT="${OUT:-$root/bench/results}"
 mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 PUBSUB_REDIS_ARGS="${PUBSUB_REDIS_ARGS:---PubSub:Redis:Configuration={redis}}"
 LABEL="${LABEL:-$scenario}"
+WRITE_DELAY="${WRITE_DELAY:-0}"
+[ "$WRITE_DELAY" = 0 ] || LABEL="$LABEL/wd=$WRITE_DELAY"
 CROSSNODE_BROKERS="${CROSSNODE_BROKERS:-redis cluster}"
 CSV="$OUT/results.csv"
 
 host_dir="$root/server/PubSub.Host/bin/Release/net10.0"
 reference_dir="$root/bench/SignalRReference/bin/Release/net10.0"
+raw_dir="$root/bench/RawReference/bin/Release/net10.0"
 bench_dll="$root/bench/PubSub.Bench/bin/Release/net10.0/PubSub.Bench.dll"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -78,7 +83,7 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 build() {
   [ "${NO_BUILD:-}" = 1 ] && return
   step "Building (Release)"
-  for project in server/PubSub.Host bench/SignalRReference bench/PubSub.Bench; do
+  for project in server/PubSub.Host bench/SignalRReference bench/RawReference bench/PubSub.Bench; do
     dotnet build "$project" -c Release -nologo -v quiet "-clp:ErrorsOnly;NoSummary"
   done
 }
@@ -92,6 +97,7 @@ server_args=(--Logging:LogLevel:Default=None --Logging:LogLevel:Microsoft.AspNet
 # recovery has it (SignalR has no equivalent to turn on). Index 90 appends to appsettings' list.
 pubsub_args=("--PubSub:Channels:90:Template=bench/{id}" --PubSub:Channels:90:AllowClientPublish=true
   "--PubSub:Channels:90:HistorySize=$HISTORY" --PubSub:Channels:90:HistoryTtl=00:05:00)
+[ "$WRITE_DELAY" = 0 ] || pubsub_args+=("--PubSub:WriteDelay=$WRITE_DELAY")
 
 started_pids=()
 cluster_dirs=()
@@ -124,11 +130,11 @@ start_server() {
   local target="$1" port="$2"
   shift 2
   local dir dll extra=()
-  if [ "$target" = pubsub ]; then
-    dir="$host_dir"; dll=PubSub.Host.dll; extra=("${pubsub_args[@]}")
-  else
-    dir="$reference_dir"; dll=SignalRReference.dll
-  fi
+  case "$target" in
+    pubsub) dir="$host_dir"; dll=PubSub.Host.dll; extra=("${pubsub_args[@]}") ;;
+    raw) dir="$raw_dir"; dll=RawReference.dll ;;
+    *) dir="$reference_dir"; dll=SignalRReference.dll ;;
+  esac
   # The content root is the working directory: appsettings.json and wwwroot come from there.
   (cd "$dir" && exec taskset -c "$SERVER_CORE" "${server_env[@]}" dotnet "$dll" \
     --urls "http://127.0.0.1:$port" "${server_args[@]}" "${extra[@]}" "$@") &
@@ -398,7 +404,7 @@ case "$scenario" in
     run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_encodings "$@"; run_idle "$@"; run_heapstat
     run_crossnode "$@" || echo "(crossnode skipped)" >&2
     ;;
-  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,31p' "$0"; exit 2 ;;
+  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,33p' "$0"; exit 2 ;;
 esac
 machine end
 compare

@@ -11,7 +11,7 @@ public sealed class BenchSettings
     public const string Usage = """
         PubSub.Bench run --scenario S --target T --url U [options]
           --scenario     fanout | channels | transports | crossnode | idle
-          --target       pubsub | signalr
+          --target       pubsub | signalr | raw (bench/RawReference: WebSocket fan-out only)
           --url          server base address, e.g. http://127.0.0.1:5101; repeat it for several
                          nodes (crossnode): subscribers alternate between them, the publisher
                          uses the first, and the nodes must share a broker

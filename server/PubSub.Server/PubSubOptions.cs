@@ -36,6 +36,12 @@ public sealed class PubSubOptions
     /// <summary>The default <see cref="WriteTimeout"/>: 10 s.</summary>
     public static readonly TimeSpan DefaultWriteTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The default <see cref="WriteDelay"/>: none, each write goes at once.</summary>
+    public static readonly TimeSpan DefaultWriteDelay = TimeSpan.Zero;
+
+    /// <summary>The longest <see cref="WriteDelay"/>: beyond a second, a window is a stall, not a batch.</summary>
+    public static readonly TimeSpan MaxWriteDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>The default <see cref="NodeRequestTimeout"/>: 5 s.</summary>
     public static readonly TimeSpan DefaultNodeRequestTimeout = TimeSpan.FromSeconds(5);
 
@@ -90,6 +96,17 @@ public sealed class PubSubOptions
     /// cannot hold the node's memory. At least the pong timeout is wise. Default 10 s.
     /// </summary>
     public TimeSpan WriteTimeout { get; set; } = DefaultWriteTimeout;
+
+    /// <summary>
+    /// How long a WebSocket session's writer lets frames gather before it writes them, as one
+    /// message (docs/protocol.md, section 2), once its queue has something after being empty.
+    /// Zero, the default, writes at once: a frame that arrives alone travels alone. A window trades
+    /// latency (up to this much more per frame) for fewer, larger writes, which is what a busy
+    /// fan-out pays for (docs/benchmarks.md, table 9). The node's sessions share one tick, so a
+    /// frame waits between zero and this long. WebSocket only: SSE and long-polling write as they
+    /// do without it. From 0 to <see cref="MaxWriteDelay"/>.
+    /// </summary>
+    public TimeSpan WriteDelay { get; set; } = DefaultWriteDelay;
 
     /// <summary>
     /// Whether a WebSocket client that offers permessage-deflate (RFC 7692) gets it. Clients that

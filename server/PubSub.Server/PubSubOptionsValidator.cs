@@ -43,6 +43,10 @@ internal sealed class PubSubOptionsValidator(IOptions<AuthenticationOptions> aut
             failures.Add($"OutboundBufferLimit ({options.OutboundBufferLimit}) must be at least twice MaxMessageSize ({options.MaxMessageSize}), so that a message of the largest size, in its frame, always fits.");
         }
         RequirePositive(options.WriteTimeout, nameof(options.WriteTimeout), failures);
+        if (options.WriteDelay < TimeSpan.Zero || options.WriteDelay > PubSubOptions.MaxWriteDelay)
+        {
+            failures.Add($"WriteDelay must be from 0 to {PubSubOptions.MaxWriteDelay.TotalMilliseconds} ms (it is {options.WriteDelay.TotalMilliseconds} ms).");
+        }
         if (options.Transports == PubSubTransports.None)
         {
             failures.Add("Transports must enable at least one transport.");

@@ -8,6 +8,8 @@ using PubSub.Bench.Clients;
 using PubSub.Bench.Measurement;
 using PubSub.Bench.Results;
 using PubSub.Bench.Scenarios;
+using Microsoft.AspNetCore.Http;
+using RawReference;
 using SignalRReference;
 
 namespace PubSub.Bench.Tests;
@@ -148,6 +150,17 @@ public sealed class ScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task The_raw_Kestrel_reference_gets_every_publication_to_every_subscriber_once_and_in_order()
+    {
+        await using var reference = await StartRawAsync();
+
+        var result = await RunAsync("raw", BenchTransport.WebSocket, [reference.Uri], "--scenario", "fanout", "--subscribers", "4");
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 4);
+        Assert.Equal("raw", result.Target);
+    }
+
+    [Fact]
     public async Task The_SignalR_reference_is_driven_over_its_MessagePack_hub_protocol()
     {
         await using var reference = await StartSignalRAsync();
@@ -210,20 +223,30 @@ public sealed class ScenarioTests : IDisposable
         Assert.Contains("3 source addresses", result.Note, StringComparison.Ordinal);
     }
 
-    private static async Task<SignalRServer> StartSignalRAsync()
+    private static Task<ReferenceServer> StartSignalRAsync() =>
+        StartReferenceAsync(s => s.AddSignalR().AddMessagePackProtocol(), app => app.MapHub<TopicHub>("/hub"));
+
+    private static Task<ReferenceServer> StartRawAsync() =>
+        StartReferenceAsync(s => s.AddSingleton<Broadcaster>(), app =>
+        {
+            app.UseWebSockets();
+            app.Map("/ws", (HttpContext context, Broadcaster broadcaster) => broadcaster.HandleAsync(context));
+        });
+
+    private static async Task<ReferenceServer> StartReferenceAsync(Action<IServiceCollection> services, Action<WebApplication> map)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddSignalR().AddMessagePackProtocol();
+        services(builder.Services);
         var app = builder.Build();
-        app.MapHub<TopicHub>("/hub");
+        map(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new SignalRServer(app, new Uri(address.TrimEnd('/') + "/"));
+        return new ReferenceServer(app, new Uri(address.TrimEnd('/') + "/"));
     }
 
-    private sealed record SignalRServer(WebApplication App, Uri Uri) : IAsyncDisposable
+    private sealed record ReferenceServer(WebApplication App, Uri Uri) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {

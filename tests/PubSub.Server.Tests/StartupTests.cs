@@ -26,6 +26,8 @@ public sealed class StartupTests
     [InlineData("HistoryTtl", "HistoryTtl")]
     [InlineData("AllowedOrigins", "AllowedOrigins")]
     [InlineData("NodeId", "NodeId")]
+    [InlineData("WriteDelayNegative", "WriteDelay must be from 0 to 1000 ms (it is -1 ms)")]
+    [InlineData("WriteDelayTooLong", "WriteDelay must be from 0 to 1000 ms (it is 1001 ms)")]
     public async Task Invalid_options_stop_the_node_from_starting(string setting, string explanation)
     {
         Action<PubSubOptions> breakIt = setting switch
@@ -36,6 +38,8 @@ public sealed class StartupTests
             "Template" => o => o.Channel("bad/{unclosed"),
             "HistoryTtl" => o => o.Channels.Add(new ChannelOptions { Template = "h/{x}", HistorySize = 10 }),
             "AllowedOrigins" => o => o.AllowedOrigins.Add("not an origin"),
+            "WriteDelayNegative" => o => o.WriteDelay = TimeSpan.FromMilliseconds(-1),
+            "WriteDelayTooLong" => o => o.WriteDelay = TimeSpan.FromMilliseconds(1001),
             _ => o => o.NodeId = "has.dot",
         };
 

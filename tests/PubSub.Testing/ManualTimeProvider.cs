@@ -32,6 +32,15 @@ public sealed class ManualTimeProvider : TimeProvider
         return timer;
     }
 
+    /// <summary>Whether a timer is pending that was set to fall due <paramref name="dueTime"/> after it was set.</summary>
+    public bool HasTimer(TimeSpan dueTime)
+    {
+        lock (_gate)
+        {
+            return _timers.Any(t => t.SetFor == dueTime);
+        }
+    }
+
     /// <summary>Moves the clock forward, firing every timer that falls due on the way.</summary>
     public void Advance(TimeSpan span)
     {
@@ -68,6 +77,9 @@ public sealed class ManualTimeProvider : TimeProvider
 
         public TimeSpan? Period { get; private set; }
 
+        /// <summary>The due time of the last <see cref="Change"/>.</summary>
+        public TimeSpan SetFor { get; private set; }
+
         public void Fire() => callback(state);
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
@@ -81,6 +93,7 @@ public sealed class ManualTimeProvider : TimeProvider
                     return true;
                 }
                 DueAt = owner._now + dueTime;
+                SetFor = dueTime;
                 Period = period == Timeout.InfiniteTimeSpan || period == TimeSpan.Zero ? null : period;
                 owner._timers.Add(this);
                 return true;

@@ -15,7 +15,8 @@ public enum BenchTransport
 
 /// <summary>
 /// A server the generator can drive: how it opens a connection on each transport and subscribes
-/// it to a channel. PubSub (docs/protocol.md, section 3) and the SignalR reference hub.
+/// it to a channel. PubSub (docs/protocol.md, section 3), the SignalR reference hub and the raw
+/// Kestrel broadcaster.
 /// </summary>
 public abstract class BenchTarget
 {
@@ -33,7 +34,9 @@ public abstract class BenchTarget
     {
         "pubsub" => new PubSubTarget(path ?? "/pubsub", messagePack) { Deflate = deflate },
         "signalr" => new SignalRTarget(path ?? "/hub", messagePack) { Deflate = deflate },
-        _ => throw new ArgumentException($"Unknown target '{name}': use pubsub or signalr."),
+        "raw" when messagePack => throw new ArgumentException("The raw reference speaks JSON only."),
+        "raw" => new RawTarget(path ?? "/ws") { Deflate = deflate },
+        _ => throw new ArgumentException($"Unknown target '{name}': use pubsub, signalr or raw."),
     };
 
     /// <summary>Opens a connection and waits until the server confirmed the session (or handshake).</summary>
@@ -173,5 +176,24 @@ public sealed class SignalRTarget(string path, bool messagePack) : BenchTarget
         var body = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
         return body.GetProperty("connectionToken").GetString()
             ?? throw new InvalidOperationException("The negotiate response has no connectionToken.");
+    }
+}
+
+/// <summary>bench/RawReference at {path}: WebSocket only, one channel for all (what fan-out needs).</summary>
+public sealed class RawTarget(string path) : BenchTarget
+{
+    public override WireProtocol Protocol => RawProtocol.Instance;
+
+    protected override bool SubscribesOnOpen(BenchTransport transport) => false;
+
+    protected override async Task<BenchClient> OpenCoreAsync(
+        Uri server, BenchTransport transport, string? channel, IPAddress? source, SubscriberStats? stats, HttpClient http, CancellationToken cancellationToken)
+    {
+        if (transport != BenchTransport.WebSocket)
+        {
+            throw new NotSupportedException("The raw reference serves WebSocket only.");
+        }
+        var socket = await WebSocketClient.ConnectAsync(WebSocketUri(server, path), Protocol, subprotocol: null, Deflate, source, stats, cancellationToken);
+        return await WaitConnectedAsync(socket, cancellationToken);
     }
 }

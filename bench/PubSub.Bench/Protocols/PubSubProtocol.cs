@@ -4,9 +4,13 @@ using System.Text.Json;
 namespace PubSub.Bench.Protocols;
 
 /// <summary>PubSub protocol v1, JSON frames (docs/protocol.md, section 2).</summary>
-public sealed class PubSubProtocol : WireProtocol
+public class PubSubProtocol : WireProtocol
 {
     public static readonly PubSubProtocol Instance = new();
+
+    protected PubSubProtocol()
+    {
+    }
 
     private static readonly byte[] PongFrame = """{"type":"pong"}"""u8.ToArray();
 

@@ -27,6 +27,8 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
 
     private const int InitialReceiveBuffer = 4 * 1024;
 
+    private readonly WriteWindow? _window = options.Value.WriteDelay > TimeSpan.Zero ? new WriteWindow(options.Value.WriteDelay, time) : null;
+
     public async Task HandleAsync(HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest)
@@ -205,7 +207,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
     {
         try
         {
-            await DrainAsync(session.Outbound, session.Encoding, socket, time, metrics);
+            await DrainAsync(session.Outbound, session.Encoding, socket, time, metrics, _window);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -218,13 +220,27 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
     /// Writes the queue to the socket until it is completed and empty, coalescing whatever waits
     /// into one message per write. What a write carries stays counted against the session's limit
     /// until the write completes, and a write the socket cannot take at once marks the session as
-    /// waiting on its client (see <see cref="OutboundQueue"/>).
+    /// waiting on its client (see <see cref="OutboundQueue"/>). With a <paramref name="window"/>, a
+    /// frame that finds the queue empty waits for the window's next tick, and whatever joined it
+    /// meanwhile goes in the same message; frames that were already waiting (a backlog, or what
+    /// arrived during the last write) go at once, as without a window.
     /// </summary>
-    internal static async Task DrainAsync(OutboundQueue outbound, FrameEncoding encoding, WebSocket socket, TimeProvider time, PubSubMetrics? metrics = null)
+    internal static async Task DrainAsync(OutboundQueue outbound, FrameEncoding encoding, WebSocket socket, TimeProvider time, PubSubMetrics? metrics = null, WriteWindow? window = null)
     {
         var batch = new List<OutboundFrame>();
-        while (await outbound.WaitToReadAsync(CancellationToken.None))
+        while (true)
         {
+            var waiting = outbound.WaitToReadAsync(CancellationToken.None);
+            var ready = waiting.IsCompleted;
+            if (!await waiting)
+            {
+                break;
+            }
+            if (!ready && window is not null)
+            {
+                // The slow-consumer limits still apply to what gathers: enqueueing checks them, not the writer.
+                await window.NextTickAsync();
+            }
             batch.Clear();
             var held = outbound.HeldBytes;
             var bytes = outbound.DequeueBatch(batch, MaxCoalescedBytes);

@@ -1,0 +1,16 @@
+using PubSub.Host;
+using RawReference;
+
+// Started by bench/run.sh like the other two servers: --urls http://127.0.0.1:PORT
+// --Logging:LogLevel:Default=None --Diagnostics:Enabled=true, on the same core.
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddHealthChecks();
+builder.Services.AddSingleton<Broadcaster>();
+
+var app = builder.Build();
+app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
+app.Map("/ws", (HttpContext context, Broadcaster broadcaster) => broadcaster.HandleAsync(context));
+app.MapHealthChecks("/healthz");
+app.MapDiagnosticsIfEnabled();
+
+app.Run();
