@@ -15,7 +15,7 @@
 #   encodings   fan-out over WebSocket in JSON and MessagePack, each without and with
 #               permessage-deflate, at $ENCODING_RATES: wire bytes and CPU per delivery
 #   idle        $CONNECTIONS idle WebSocket connections: server memory per connection (target 3)
-#   crossnode   two PubSub nodes on a Redis broker, subscribers split, publisher on node 1,
+#   crossnode   $CROSSNODE_NODES [2] PubSub nodes on a Redis broker, subscribers split, publisher on node 1,
 #               against the same run on one node (target 5; PubSub only, needs the Redis broker),
 #               on one Redis and then on a 3-master Redis Cluster ($CROSSNODE_BROKERS)
 #   heapstat    where an idle connection's managed heap goes, by type ($HEAP_CONNECTIONS [2000])
@@ -33,7 +33,7 @@
 #   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]   ENCODING_RATES [50,200]
 #   WARMUP [3]  DURATION [10]  DRAIN [5]   HISTORY [100] (history size of PubSub's bench channels)
 #   SERVER_CORE [0]  GEN_CORE [1]   PORT_BASE [5100]   OUT [bench/results]   LABEL [scenario]
-#   CROSSNODE_BROKERS [redis cluster]   NO_BUILD=1 skips the build.   PUBSUB_REDIS_ARGS [--PubSub:Redis:Configuration={redis}]: the
+#   CROSSNODE_BROKERS [redis cluster]   CROSSNODE_NODES [2] (nodes in the scaled-out runs)   NO_BUILD=1 skips the build.   PUBSUB_REDIS_ARGS [--PubSub:Redis:Configuration={redis}]: the
 #   Host options that select the Redis broker, {redis} standing for host:port (crossnode).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -71,6 +71,7 @@ LABEL="${LABEL:-$scenario}"
 WRITE_DELAY="${WRITE_DELAY:-0}"
 [ "$WRITE_DELAY" = 0 ] || LABEL="$LABEL/wd=$WRITE_DELAY"
 CROSSNODE_BROKERS="${CROSSNODE_BROKERS:-redis cluster}"
+CROSSNODE_NODES="${CROSSNODE_NODES:-2}"
 CSV="$OUT/results.csv"
 
 host_dir="$root/server/PubSub.Host/bin/Release/net10.0"
@@ -206,6 +207,16 @@ run_idle() {
   run_pair --scenario idle --connections "$CONNECTIONS" --hold 5 "$@"
 }
 
+# utime + stime of the given processes (--server-pid PID pairs or bare PIDs), in clock ticks.
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$@"; do
+    [ "$pid" = --server-pid ] && continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
 # One redis-server on the servers' core, no persistence; its pid in redis_pid.
 start_redis() { # port [extra redis-server args...]
   local port=$1
@@ -289,8 +300,8 @@ run_crossnode() {
     return 1
   fi
   command -v redis-server >/dev/null || { echo "crossnode needs redis-server (./test.sh installs it)" >&2; return 1; }
-  local redis_port=$((PORT_BASE + 79)) cluster_port=$((PORT_BASE + 80)) node1=$((PORT_BASE + 11)) node2=$((PORT_BASE + 12))
-  local pid1 broker address broker_pids redis_args
+  local redis_port=$((PORT_BASE + 79)) cluster_port=$((PORT_BASE + 80)) node1=$((PORT_BASE + 11))
+  local broker address broker_pids redis_args
   local load=(--scenario crossnode --subscribers "$SUBS" --rate "$RATE")
 
   step "pubsub, one node, memory broker: $*"
@@ -326,14 +337,21 @@ run_crossnode() {
       "${load[@]}" $(common_run_args) --label "$LABEL/1-node-$broker" "$@" || true
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 
-    step "pubsub, two nodes, $broker broker: $*"
-    start_server pubsub "$node1" "${redis_args[@]}"
-    pid1="$server_pid"
-    start_server pubsub "$node2" "${redis_args[@]}"
+    step "pubsub, $CROSSNODE_NODES nodes, $broker broker: $*"
+    local node urls=() node_pids=()
+    for node in $(seq 1 "$CROSSNODE_NODES"); do
+      start_server pubsub $((node1 + node - 1)) "${redis_args[@]}"
+      urls+=(--url "http://127.0.0.1:$((node1 + node - 1))")
+      node_pids+=(--server-pid "$server_pid")
+    done
+    local redis_before
+    redis_before="$(cpu_ticks "${broker_pids[@]}")"
     # shellcheck disable=SC2046
-    generator run --target pubsub --url "http://127.0.0.1:$node1" --url "http://127.0.0.1:$node2" \
-      --server-pid "$pid1" --server-pid "$server_pid" "${broker_pids[@]}" --diag "${load[@]}" $(common_run_args) \
-      --label "$LABEL/2-nodes-$broker" "$@" || true
+    generator run --target pubsub "${urls[@]}" "${node_pids[@]}" "${broker_pids[@]}" --diag "${load[@]}" $(common_run_args) \
+      --label "$LABEL/$CROSSNODE_NODES-nodes-$broker" "$@" || true
+    # Redis's own share of the summed server CPU, for the capacity model (docs/benchmarks.md).
+    echo "$LABEL/$CROSSNODE_NODES-nodes-$broker redis cpu ticks during the run (warm-up to drain): $(( $(cpu_ticks "${broker_pids[@]}") - redis_before )) at $(getconf CLK_TCK)/s" \
+      | tee -a "$OUT/redis-cpu.txt" >&2
     stop_all
   done
 }
