@@ -11,6 +11,8 @@
 #               (issue 6 target 1; its 200/s row is target 2: 200,000 deliveries/s) + SVG plot
 #   fanout      one fan-out run at $RATE (default 200/s) with $SUBS subscribers
 #   channels    $SUBS subscribers, each on its own channel, $CHANNEL_RATES pub/s spread over them
+#   publish-heavy  $PUBLISHERS [1000] clients each publishing $PUBLISH_RATE [10]/s to its own
+#               channel, which $PUBLISH_SUBS [10] subscribers each follow (issue 17 target 5)
 #   transports  fan-out over WebSocket, SSE and long-polling at the same load (target 4)
 #   encodings   fan-out over WebSocket in JSON and MessagePack, each without and with
 #               permessage-deflate, at $ENCODING_RATES: wire bytes and CPU per delivery
@@ -40,7 +42,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 scenario="${1:-}"
-[ -n "$scenario" ] || { sed -n '2,33p' "$0"; exit 2; }
+[ -n "$scenario" ] || { sed -n '2,39p' "$0"; exit 2; }
 shift
 
 TARGETS="${TARGETS:-pubsub signalr}"
@@ -188,6 +190,14 @@ run_sweep() {
 run_fanout() { run_pair --scenario fanout --subscribers "$SUBS" --rate "$RATE" "$@"; }
 
 run_channels() { run_pair --scenario channels --subscribers "$SUBS" --rates "$CHANNEL_RATES" "$@"; }
+
+run_publish_heavy() {
+  local publishers="${PUBLISHERS:-1000}" per_channel="${PUBLISH_SUBS:-10}"
+  local rate
+  rate=$(awk -v p="$publishers" -v r="${PUBLISH_RATE:-10}" 'BEGIN { print p * r }')
+  run_pair --scenario publish-heavy --subscribers $((publishers * per_channel)) --channels "$publishers" \
+    --publishers "$publishers" --rate "$rate" "$@"
+}
 
 run_transports() { run_pair --scenario transports --subscribers "$TRANSPORT_SUBS" --rate "$TRANSPORT_RATE" "$@"; }
 
@@ -412,6 +422,7 @@ case "$scenario" in
   sweep) run_sweep "$@" ;;
   fanout) run_fanout "$@" ;;
   channels) run_channels "$@" ;;
+  publish-heavy) run_publish_heavy "$@" ;;
   transports) run_transports "$@" ;;
   encodings) run_encodings "$@" ;;
   idle) run_idle "$@" ;;
@@ -422,7 +433,7 @@ case "$scenario" in
     run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_encodings "$@"; run_idle "$@"; run_heapstat
     run_crossnode "$@" || echo "(crossnode skipped)" >&2
     ;;
-  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,33p' "$0"; exit 2 ;;
+  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,39p' "$0"; exit 2 ;;
 esac
 machine end
 compare

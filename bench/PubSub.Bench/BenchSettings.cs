@@ -10,7 +10,7 @@ public sealed class BenchSettings
 {
     public const string Usage = """
         PubSub.Bench run --scenario S --target T --url U [options]
-          --scenario     fanout | channels | transports | crossnode | idle
+          --scenario     fanout | channels | publish-heavy | transports | crossnode | idle
           --target       pubsub | signalr | raw (bench/RawReference: WebSocket fan-out only)
           --url          server base address, e.g. http://127.0.0.1:5101; repeat it for several
                          nodes (crossnode): subscribers alternate between them, the publisher
@@ -23,7 +23,11 @@ public sealed class BenchSettings
                          PubSub's pubsub.msgpack, SignalR's MessagePack hub protocol)
           --deflate      WebSocket connections offer permessage-deflate
           --subscribers  subscriber connections (default 1000)
-          --channels     channels, subscribers spread evenly (channels scenario; default = subscribers)
+          --channels     channels, subscribers spread evenly (channels, publish-heavy; default =
+                         subscribers, for publish-heavy subscribers / 10)
+          --publishers   publisher connections; publication n goes out on publisher n mod N, and
+                         the channel count must be a multiple of N so each channel keeps one
+                         publisher (default 1; publish-heavy: one per channel)
           --size         payload bytes, a JSON string, quotes included (default 100, min 32)
           --rate         publications/s offered; --rates 50,100,200 runs a sweep (default 200)
           --warmup --duration --drain   seconds (default 3, 10, 5)
@@ -55,6 +59,7 @@ public sealed class BenchSettings
     public bool Deflate { get; private set; }
     public int Subscribers { get; private set; } = 1000;
     public int? Channels { get; private set; }
+    public int? Publishers { get; private set; }
     public int PayloadSize { get; private set; } = 100;
     public List<double> Rates { get; } = [];
     public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(3);
@@ -97,6 +102,7 @@ public sealed class BenchSettings
                 case "--deflate": settings.Deflate = true; break;
                 case "--subscribers": settings.Subscribers = PositiveInt(name, Value(), MaxConnections); break;
                 case "--channels": settings.Channels = PositiveInt(name, Value(), MaxConnections); break;
+                case "--publishers": settings.Publishers = PositiveInt(name, Value(), MaxConnections); break;
                 case "--size": settings.PayloadSize = PositiveInt(name, Value(), 1 << 20); break;
                 case "--rate": settings.Rates.Add(PositiveDouble(name, Value())); break;
                 case "--rates":
@@ -143,6 +149,10 @@ public sealed class BenchSettings
         {
             throw new ArgumentException($"--subscribers ({Subscribers}) must be a multiple of --channels ({channels}) so every channel has as many subscribers.");
         }
+        if (channels % PublisherCount != 0)
+        {
+            throw new ArgumentException($"--channels ({channels}) must be a multiple of --publishers ({PublisherCount}): a channel with two publishers has no order to check.");
+        }
         if ((PresenceReads > 0 || Churn > 0) && Target != "pubsub")
         {
             throw new ArgumentException("--presence-reads and --churn are for pubsub runs only (SignalR has no presence).");
@@ -157,8 +167,19 @@ public sealed class BenchSettings
         }
     }
 
-    /// <summary>Channels the subscribers are spread over: one for fan-out, as many as subscribers for many-channels.</summary>
-    public int ChannelCount => Scenario == "channels" ? Channels ?? Subscribers : 1;
+    /// <summary>
+    /// Channels the subscribers are spread over: one for fan-out, as many as subscribers for
+    /// many-channels, ten subscribers a channel for publish-heavy.
+    /// </summary>
+    public int ChannelCount => Scenario switch
+    {
+        "channels" => Channels ?? Subscribers,
+        "publish-heavy" => Channels ?? Math.Max(1, Subscribers / 10),
+        _ => 1,
+    };
+
+    /// <summary>Publisher connections: one, or for publish-heavy one per channel (each client publishes to its own channel).</summary>
+    public int PublisherCount => Publishers ?? (Scenario == "publish-heavy" ? ChannelCount : 1);
 
     /// <summary>Source addresses to bind connections to: none unless needed (or asked), then 127.0.1.1, 127.0.1.2, …</summary>
     public IReadOnlyList<IPAddress?> SourceAddresses(int connections)

@@ -95,6 +95,35 @@ public sealed class ScenarioTests : IDisposable
         Assert.Equal(3, result.Channels);
     }
 
+    [Theory]
+    [InlineData("pubsub")]
+    [InlineData("signalr")]
+    public async Task Publish_heavy_publishes_each_channel_from_its_own_connection_and_every_subscriber_gets_it_in_order(string target)
+    {
+        await using var pubsub = await StartPubSubAsync();
+        await using var signalR = await StartSignalRAsync();
+        var url = target == "pubsub" ? pubsub.BaseUri : signalR.Uri;
+
+        // 3 channels, 2 subscribers each, and by default a publisher per channel: publication n goes to channel n mod 3 on publisher n mod 3.
+        var result = await RunAsync(target, BenchTransport.WebSocket, [url], "--scenario", "publish-heavy", "--subscribers", "6", "--channels", "3");
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 2);
+        Assert.Equal(3, result.Channels);
+        Assert.Equal(3, result.Publishers);
+    }
+
+    [Fact]
+    public void Publishers_that_would_share_a_channel_are_refused()
+    {
+        var settings = BenchSettings.Parse(["--url", "http://127.0.0.1:1", "--scenario", "publish-heavy", "--subscribers", "40", "--channels", "4", "--publishers", "3"]);
+
+        var refusal = Assert.Throws<ArgumentException>(settings.ValidateForRun);
+
+        Assert.Contains("multiple of --publishers", refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(4, BenchSettings.Parse(["--scenario", "publish-heavy", "--subscribers", "40"]).PublisherCount);
+        Assert.Equal(1, BenchSettings.Parse(["--scenario", "channels", "--subscribers", "40"]).PublisherCount);
+    }
+
     [Fact]
     public async Task Loss_is_reported_when_half_the_subscribers_are_on_a_node_that_never_gets_the_publications()
     {

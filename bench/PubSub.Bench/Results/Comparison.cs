@@ -13,7 +13,7 @@ public static class Comparison
     private const string Ours = "pubsub";
     private const string Reference = "signalr";
 
-    private static readonly string[] ShapeColumns = ["scenario", "transport", "nodes", "subscribers", "channels", "payload_bytes", "offered_rate", "connections"];
+    private static readonly string[] ShapeColumns = ["scenario", "transport", "nodes", "subscribers", "channels", "publishers", "payload_bytes", "offered_rate", "connections"];
 
     public static string Render(IReadOnlyList<Dictionary<string, string>> rows)
     {

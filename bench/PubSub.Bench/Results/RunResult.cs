@@ -21,6 +21,8 @@ public sealed class RunResult
 
     public int? Subscribers { get; set; }
     public int? Channels { get; set; }
+    /// <summary>Publisher connections (publish-heavy: one per channel).</summary>
+    public int? Publishers { get; set; }
     public int? PayloadBytes { get; set; }
     public double? OfferedRate { get; set; }
     public double? WindowSeconds { get; set; }
@@ -91,7 +93,8 @@ public sealed class RunResult
         ("server_heap_per_connection", r => r.ServerHeapPerConnection),
         ("generator_rss_per_connection", r => r.GeneratorRssPerConnection),
         ("server_idle_alloc_bytes_per_s", r => r.ServerIdleAllocBytesPerSecond),
-        ("server_gc_count", r => r.ServerGcCount), ("server_gc_pause_ms", r => r.ServerGcPauseMs), ("note", r => r.Note),
+        ("server_gc_count", r => r.ServerGcCount), ("server_gc_pause_ms", r => r.ServerGcPauseMs),
+        ("publishers", r => r.Publishers), ("note", r => r.Note),
     ];
 
     /// <summary>The one line a run prints.</summary>
@@ -108,7 +111,7 @@ public sealed class RunResult
         }
         else
         {
-            line.Append(CultureInfo.InvariantCulture, $" nodes={Nodes} subs={Subscribers} ch={Channels} size={PayloadBytes} rate={OfferedRate:0.#}/s");
+            line.Append(CultureInfo.InvariantCulture, $" nodes={Nodes} subs={Subscribers} ch={Channels} pubs={Publishers} size={PayloadBytes} rate={OfferedRate:0.#}/s");
             line.Append(CultureInfo.InvariantCulture, $" | {DeliveriesPerSecond:0} deliv/s lost={Lost} ooo={OutOfOrder} disc={Disconnects} err={Errors}");
             line.Append(CultureInfo.InvariantCulture, $" | p50={P50Ms:0.00} p90={P90Ms:0.00} p99={P99Ms:0.00} max={MaxMs:0.0} ms");
             line.Append(CultureInfo.InvariantCulture, $" | srv cpu={ServerCpuPercent:0}% {ServerCpuUsPerDelivery:0.00}us/deliv alloc={ServerAllocBytesPerDelivery:0}B/deliv {DeliveriesPerMessage:0.0}deliv/msg wire={WireBytesPerDelivery:0}B/deliv gc={ServerGcCount}x/{ServerGcPauseMs:0}ms");

@@ -8,13 +8,14 @@ using PubSub.Bench.Results;
 namespace PubSub.Bench.Scenarios;
 
 /// <summary>
-/// Fan-out, many channels, transports and cross-node: subscribers on one or more channels (and
-/// nodes), one publisher at a fixed offered rate, every delivery checked and timed.
+/// Fan-out, many channels, publish-heavy, transports and cross-node: subscribers on one or more
+/// channels (and nodes), publishers at a fixed total offered rate, every delivery checked and timed.
 /// <list type="number">
-/// <item>Open the subscribers (each subscribed when its open returns) and the publisher.</item>
-/// <item>Publish at the offered rate: warm-up, then the measurement window. The publisher runs
-/// open-loop on its own thread; each payload carries the time it was handed to the socket and a
-/// sequence number, and publication n goes to channel n mod C.</item>
+/// <item>Open the subscribers (each subscribed when its open returns) and the publishers.</item>
+/// <item>Publish at the offered rate: warm-up, then the measurement window. One thread sends
+/// open-loop for every publisher; each payload carries the time it was handed to the socket and a
+/// sequence number, and publication n goes to channel n mod C on publisher connection n mod P
+/// (P divides C, so each channel has one publisher and an order to check).</item>
 /// <item>Stop publishing; wait until every window publication reached every subscriber of its
 /// channel, or the drain time ran out (what is missing then is lost).</item>
 /// </list>
@@ -39,15 +40,19 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 settings.Urls[i % settings.Urls.Count], transport, channels[i % channelCount], sources[i % sources.Count], stats[i], http, cancellationToken),
             settings.Concurrency,
             cancellationToken);
-        var publisher = (WebSocketClient)await target.OpenAsync(settings.Urls[0], BenchTransport.WebSocket, null, http, cancellationToken);
-        using var keepAlive = KeepAlive.Start(target.Protocol, [.. subscribers, publisher]);
+        var publishers = (await OpenAllAsync(
+            settings.PublisherCount,
+            _ => target.OpenAsync(settings.Urls[0], BenchTransport.WebSocket, null, http, cancellationToken),
+            settings.Concurrency,
+            cancellationToken)).Cast<WebSocketClient>().ToArray();
+        using var keepAlive = KeepAlive.Start(target.Protocol, [.. subscribers, .. publishers]);
         try
         {
             var presenceReads = settings.PresenceReads > 0
                 ? await PresenceLoad.MeasureReadsAsync(http, settings.Urls[0], settings.ApiKey!, channels[0], settings.PresenceReads, cancellationToken)
                 : null;
             var writers = channels.Select(c => target.Protocol.CreatePublishWriter(c, settings.PayloadSize)).ToArray();
-            var run = new PublisherRun(publisher, writers, rate, settings.Warmup, settings.Duration, window);
+            var run = new PublisherRun(publishers, writers, rate, settings.Warmup, settings.Duration, window);
             var thread = new Thread(run.Run) { IsBackground = true, Name = "publisher", Priority = ThreadPriority.AboveNormal };
             thread.Start();
 
@@ -89,6 +94,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 Nodes = settings.Urls.Count,
                 Subscribers = settings.Subscribers,
                 Channels = channelCount,
+                Publishers = publishers.Length,
                 PayloadBytes = settings.PayloadSize,
                 OfferedRate = rate,
                 WindowSeconds = windowSeconds,
@@ -99,7 +105,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 Lost = expected - delivered,
                 OutOfOrder = stats.Sum(s => s.OutOfOrder),
                 Disconnects = subscribers.Count(s => s.IsClosed),
-                Errors = subscribers.Sum(s => s.Errors) + publisher.Errors,
+                Errors = subscribers.Sum(s => s.Errors) + publishers.Sum(p => p.Errors),
                 DeliveriesPerSecond = delivered / windowSeconds,
                 P50Ms = latency.Percentile(50) / 1000.0,
                 P90Ms = latency.Percentile(90) / 1000.0,
@@ -132,7 +138,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 && result.PublisherLagMaxMs < RunResult.SustainedP99Ms;
             result.Note = string.Join("; ", new[]
             {
-                Notes(result, subscribers, publisher),
+                Notes(result, subscribers, publishers),
                 presenceReads ?? "",
                 churned > 0 ? $"{churned} sessions joined and left during the run" : "",
             }.Where(n => n.Length > 0));
@@ -140,11 +146,11 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
         }
         finally
         {
-            await Task.WhenAll(subscribers.Append(publisher).Select(c => c.DisposeAsync().AsTask()));
+            await Task.WhenAll(subscribers.Concat(publishers).Select(c => c.DisposeAsync().AsTask()));
         }
     }
 
-    private static string Notes(RunResult result, IReadOnlyList<BenchClient> subscribers, BenchClient publisher)
+    private static string Notes(RunResult result, IReadOnlyList<BenchClient> subscribers, IReadOnlyList<BenchClient> publishers)
     {
         var notes = new List<string>();
         if (result.GeneratorCpuPercent > 85)
@@ -155,11 +161,11 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
         {
             notes.Add($"a subscriber closed: {closed.CloseReason}");
         }
-        if (publisher.IsClosed)
+        if (publishers.FirstOrDefault(p => p.IsClosed) is { } closedPublisher)
         {
-            notes.Add($"publisher closed: {publisher.CloseReason}");
+            notes.Add($"a publisher closed: {closedPublisher.CloseReason}");
         }
-        if (subscribers.Append(publisher).FirstOrDefault(s => s.LastError is not null) is { } failed)
+        if (subscribers.Concat(publishers).FirstOrDefault(s => s.LastError is not null) is { } failed)
         {
             notes.Add($"error: {failed.LastError}");
         }
@@ -203,7 +209,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
     /// beyond the send itself; if sends block, it falls behind schedule, which
     /// <see cref="MaxLagTicks"/> shows.
     /// </summary>
-    private sealed class PublisherRun(WebSocketClient publisher, PublishWriter[] writers, double rate, TimeSpan warmup, TimeSpan duration, RunWindow window)
+    private sealed class PublisherRun(WebSocketClient[] publishers, PublishWriter[] writers, double rate, TimeSpan warmup, TimeSpan duration, RunWindow window)
     {
         private readonly TaskCompletionSource _windowOpened = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -251,7 +257,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                         MaxLagTicks = Math.Max(MaxLagTicks, now - due);
                     }
                     var frame = writers[sequence % writers.Length].Write(Stopwatch.GetTimestamp(), sequence);
-                    publisher.SendBlocking(frame);
+                    publishers[sequence % publishers.Length].SendBlocking(frame);
                     sequence++;
                 }
                 if (!open)
