@@ -20,6 +20,12 @@
 #   crossnode   $CROSSNODE_NODES [2] PubSub nodes on a Redis broker, subscribers split, publisher on node 1,
 #               against the same run on one node (target 5; PubSub only, needs the Redis broker),
 #               on one Redis and then on a 3-master Redis Cluster ($CROSSNODE_BROKERS)
+#   storm       the reconnect storm (issue 17 target 4): $STORM_CLIENTS [10000] SDK clients over
+#               $STORM_SOURCES [4] source addresses, half on each of two nodes sharing a Redis, each
+#               on 5 of $STORM_CHANNELS [100] channels that get $STORM_RATE [100] pub/s in all; node 2 is
+#               killed with SIGKILL after $WARMUP s; recovery time, connects/s, CPU and Redis history
+#               reads, with the 100 ms curve in $OUT/storm-curve-*.csv (PubSub only: SignalR has no
+#               recovery to compare)
 #   heapstat    where an idle connection's managed heap goes, by type ($HEAP_CONNECTIONS [2000])
 #   presence    PubSub only (SignalR has no presence): fan-out at $RATE to $SUBS subscribers on a
 #               template without presence, with Presence and JoinLeave (and timed presence reads
@@ -42,7 +48,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 scenario="${1:-}"
-[ -n "$scenario" ] || { sed -n '2,39p' "$0"; exit 2; }
+[ -n "$scenario" ] || { sed -n '2,45p' "$0"; exit 2; }
 shift
 
 TARGETS="${TARGETS:-pubsub signalr}"
@@ -197,6 +203,28 @@ run_publish_heavy() {
   rate=$(awk -v p="$publishers" -v r="${PUBLISH_RATE:-10}" 'BEGIN { print p * r }')
   run_pair --scenario publish-heavy --subscribers $((publishers * per_channel)) --channels "$publishers" \
     --publishers "$publishers" --rate "$rate" "$@"
+}
+
+run_storm() {
+  command -v redis-server >/dev/null || { echo "storm needs redis-server (./test.sh installs it)" >&2; return 1; }
+  local redis_port=$((PORT_BASE + 79)) survivor=$((PORT_BASE + 31)) victim=$((PORT_BASE + 32)) survivor_pid
+  # Each node holds half the clients, and the survivor all of them after the kill.
+  ulimit -n "$(ulimit -Hn)"
+  step "redis-server on 127.0.0.1:$redis_port (core $SERVER_CORE, no persistence)"
+  start_redis "$redis_port"
+  # shellcheck disable=SC2206
+  local redis_args=(${PUBSUB_REDIS_ARGS//\{redis\}/127.0.0.1:$redis_port} --Host:Metrics:AllowAnonymous=true)
+  start_server pubsub "$survivor" "${redis_args[@]}"
+  survivor_pid=$server_pid
+  start_server pubsub "$victim" "${redis_args[@]}"
+  step "pubsub storm: ${STORM_CLIENTS:-10000} clients, node 2 (pid $server_pid) killed after $WARMUP s"
+  # shellcheck disable=SC2046
+  generator run --target pubsub --scenario storm --url "http://127.0.0.1:$survivor" --url "http://127.0.0.1:$victim" \
+    --server-pid "$survivor_pid" --kill-pid "$server_pid" --redis-pid "$redis_pid" $(common_run_args) \
+    --subscribers "${STORM_CLIENTS:-10000}" --channels "${STORM_CHANNELS:-100}" --subscriptions 5 \
+    --rate "${STORM_RATE:-100}" --sources "${STORM_SOURCES:-4}" --drain "${STORM_DRAIN:-20}" \
+    --curve "$OUT/storm-curve-$(date -u +%Y%m%dT%H%M%S).csv" "$@" || echo "(the storm run failed; see above)" >&2
+  stop_all
 }
 
 run_transports() { run_pair --scenario transports --subscribers "$TRANSPORT_SUBS" --rate "$TRANSPORT_RATE" "$@"; }
@@ -423,6 +451,7 @@ case "$scenario" in
   fanout) run_fanout "$@" ;;
   channels) run_channels "$@" ;;
   publish-heavy) run_publish_heavy "$@" ;;
+  storm) run_storm "$@" ;;
   transports) run_transports "$@" ;;
   encodings) run_encodings "$@" ;;
   idle) run_idle "$@" ;;
@@ -433,7 +462,7 @@ case "$scenario" in
     run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_encodings "$@"; run_idle "$@"; run_heapstat
     run_crossnode "$@" || echo "(crossnode skipped)" >&2
     ;;
-  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,39p' "$0"; exit 2 ;;
+  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,45p' "$0"; exit 2 ;;
 esac
 machine end
 compare

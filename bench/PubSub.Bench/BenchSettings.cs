@@ -10,7 +10,7 @@ public sealed class BenchSettings
 {
     public const string Usage = """
         PubSub.Bench run --scenario S --target T --url U [options]
-          --scenario     fanout | channels | publish-heavy | transports | crossnode | idle
+          --scenario     fanout | channels | publish-heavy | transports | crossnode | idle | storm
           --target       pubsub | signalr | raw (bench/RawReference: WebSocket fan-out only)
           --url          server base address, e.g. http://127.0.0.1:5101; repeat it for several
                          nodes (crossnode): subscribers alternate between them, the publisher
@@ -42,6 +42,14 @@ public sealed class BenchSettings
           --api-key K    the server API key (PubSub:ApiKey) for --presence-reads
           --churn R      pubsub: R sessions a second subscribe to the first channel and close
                          again while the publisher runs (joins and leaves on a busy channel)
+          storm (pubsub only): --subscribers SDK clients, half on each of two --url nodes sharing a
+                         Redis broker (the surviving node first), on --channels [100] channels,
+                         --subscriptions [5] each; publishes at --rate through the first node,
+                         kills --kill-pid (the second node) with SIGKILL after --warmup, publishes
+                         --duration more, and waits up to --drain for every delivery
+          --kill-pid P   storm: the process of the second node, killed with SIGKILL
+          --redis-pid P  storm: redis-server's process, for its CPU during the storm
+          --curve FILE   storm: the 100 ms curve (reconnected, recovered, connects/s, CPU) as CSV
           --label        free text stored with the results
           --csv FILE     append results as CSV;  --json FILE  append results as JSON lines
         PubSub.Bench compare --csv FILE     ratios of pubsub to signalr for matching runs
@@ -73,6 +81,10 @@ public sealed class BenchSettings
     public int PresenceReads { get; private set; }
     public string? ApiKey { get; private set; }
     public double Churn { get; private set; }
+    public int Subscriptions { get; private set; } = 5;
+    public int? KillPid { get; private set; }
+    public int? RedisPid { get; private set; }
+    public string? CurvePath { get; private set; }
     public string Label { get; private set; } = "";
     public string? CsvPath { get; private set; }
     public string? JsonPath { get; private set; }
@@ -119,6 +131,10 @@ public sealed class BenchSettings
                 case "--presence-reads": settings.PresenceReads = PositiveInt(name, Value(), 100_000); break;
                 case "--api-key": settings.ApiKey = Value(); break;
                 case "--churn": settings.Churn = PositiveDouble(name, Value()); break;
+                case "--subscriptions": settings.Subscriptions = PositiveInt(name, Value(), 1000); break;
+                case "--kill-pid": settings.KillPid = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--redis-pid": settings.RedisPid = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--curve": settings.CurvePath = Value(); break;
                 case "--label": settings.Label = Value(); break;
                 case "--csv": settings.CsvPath = Value(); break;
                 case "--json": settings.JsonPath = Value(); break;
@@ -153,6 +169,10 @@ public sealed class BenchSettings
         {
             throw new ArgumentException($"--channels ({channels}) must be a multiple of --publishers ({PublisherCount}): a channel with two publishers has no order to check.");
         }
+        if (Scenario == "storm" && (Target != "pubsub" || Urls.Count != 2 || KillPid is null))
+        {
+            throw new ArgumentException("storm is for pubsub only (it recovers through PubSub's SDK) and needs two --url and --kill-pid.");
+        }
         if ((PresenceReads > 0 || Churn > 0) && Target != "pubsub")
         {
             throw new ArgumentException("--presence-reads and --churn are for pubsub runs only (SignalR has no presence).");
@@ -169,12 +189,13 @@ public sealed class BenchSettings
 
     /// <summary>
     /// Channels the subscribers are spread over: one for fan-out, as many as subscribers for
-    /// many-channels, ten subscribers a channel for publish-heavy.
+    /// many-channels, ten subscribers a channel for publish-heavy, 100 busy channels for the storm.
     /// </summary>
     public int ChannelCount => Scenario switch
     {
         "channels" => Channels ?? Subscribers,
         "publish-heavy" => Channels ?? Math.Max(1, Subscribers / 10),
+        "storm" => Channels ?? 100,
         _ => 1,
     };
 

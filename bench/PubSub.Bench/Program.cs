@@ -72,6 +72,11 @@ var probe = new ServerProbe(settings.ServerPids, settings.Diagnostics ? settings
 
 try
 {
+    if (settings.Scenario == "storm")
+    {
+        Report(await new StormScenario(settings, http).RunAsync(stop.Token));
+        return 0;
+    }
     if (settings.Scenario == "idle")
     {
         Report(await new IdleScenario(settings, target, probe, http).RunAsync(stop.Token));

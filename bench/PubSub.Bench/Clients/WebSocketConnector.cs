@@ -24,20 +24,27 @@ public static class WebSocketConnector
     /// <summary>Read buffer of a connection that receives all the time (see <c>ClientStream</c>).</summary>
     public const int BusyReadBuffer = 16 * 1024;
 
+    /// <summary>A TCP socket bound to <paramref name="source"/> (any port) when one is given, to connect from there.</summary>
+    public static Socket NewSocket(IPAddress? source)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (source is not null)
+        {
+            socket.SetRawSocketOption(SolIp, IpBindAddressNoPort, BitConverter.GetBytes(1));
+            socket.Bind(new IPEndPoint(source, 0));
+        }
+        return socket;
+    }
+
     /// <param name="deflate">Offer permessage-deflate (RFC 7692); the server may decline it.</param>
     /// <param name="readBuffer">0 for a connection that is mostly idle: it then holds no buffer.</param>
     /// <param name="wire">Counts the bytes read from the socket, when given.</param>
     public static async Task<WebSocket> ConnectAsync(
         Uri uri, IPAddress? source, string? subprotocol, bool deflate, int readBuffer, WireCounter? wire, CancellationToken cancellationToken)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = NewSocket(source);
         try
         {
-            if (source is not null)
-            {
-                socket.SetRawSocketOption(SolIp, IpBindAddressNoPort, BitConverter.GetBytes(1));
-                socket.Bind(new IPEndPoint(source, 0));
-            }
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Parse(uri.Host), uri.Port), cancellationToken);
             var stream = new NetworkStream(socket, ownsSocket: true);
             var (leftover, extensions) = await UpgradeAsync(stream, uri, subprotocol, deflate, cancellationToken);

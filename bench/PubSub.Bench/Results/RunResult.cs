@@ -67,6 +67,18 @@ public sealed class RunResult
     public double? GeneratorRssPerConnection { get; set; }
     public double? ServerIdleAllocBytesPerSecond { get; set; }
 
+    /// <summary>Storm: the killed node's clients, and when (seconds after the kill) the last reconnected, half and all recovered.</summary>
+    public int? StormVictims { get; set; }
+    public double? StormReconnectedMaxS { get; set; }
+    public double? StormRecoveredP50S { get; set; }
+    public double? StormRecoveredMaxS { get; set; }
+    /// <summary>Storm: the highest connects/s, surviving node CPU % and Redis CPU % in one 100 ms interval.</summary>
+    public double? StormPeakConnectsPerSecond { get; set; }
+    public double? StormPeakServerCpuPercent { get; set; }
+    public double? StormPeakRedisCpuPercent { get; set; }
+    /// <summary>Storm: history reads the surviving node made of Redis from the kill until every client had recovered.</summary>
+    public long? StormHistoryReads { get; set; }
+
     public string Note { get; set; } = "";
 
     /// <summary>The columns of the CSV, in order; <see cref="ResultFiles"/> reads them back by name.</summary>
@@ -94,7 +106,11 @@ public sealed class RunResult
         ("generator_rss_per_connection", r => r.GeneratorRssPerConnection),
         ("server_idle_alloc_bytes_per_s", r => r.ServerIdleAllocBytesPerSecond),
         ("server_gc_count", r => r.ServerGcCount), ("server_gc_pause_ms", r => r.ServerGcPauseMs),
-        ("publishers", r => r.Publishers), ("note", r => r.Note),
+        ("publishers", r => r.Publishers), ("storm_victims", r => r.StormVictims),
+        ("storm_reconnected_max_s", r => r.StormReconnectedMaxS), ("storm_recovered_p50_s", r => r.StormRecoveredP50S),
+        ("storm_recovered_max_s", r => r.StormRecoveredMaxS), ("storm_peak_connects_per_s", r => r.StormPeakConnectsPerSecond),
+        ("storm_peak_server_cpu_pct", r => r.StormPeakServerCpuPercent), ("storm_peak_redis_cpu_pct", r => r.StormPeakRedisCpuPercent),
+        ("storm_history_reads", r => r.StormHistoryReads), ("note", r => r.Note),
     ];
 
     /// <summary>The one line a run prints.</summary>
@@ -102,7 +118,16 @@ public sealed class RunResult
     {
         var line = new StringBuilder();
         line.Append(CultureInfo.InvariantCulture, $"{Scenario,-10} {Target,-7} {Transport,-5}");
-        if (Connections is { } connections)
+        if (StormVictims is { } victims)
+        {
+            line.Append(CultureInfo.InvariantCulture, $" clients={Subscribers} ch={Channels} rate={OfferedRate:0.#}/s | killed node's clients={victims}");
+            line.Append(CultureInfo.InvariantCulture, $" reconnected by {StormReconnectedMaxS:0.00}s recovered p50={StormRecoveredP50S:0.00}s all={StormRecoveredMaxS:0.00}s");
+            line.Append(CultureInfo.InvariantCulture, $" | peak {StormPeakConnectsPerSecond:0} connects/s srv cpu={StormPeakServerCpuPercent:0}% redis cpu={StormPeakRedisCpuPercent:0}% history reads={StormHistoryReads}");
+            line.Append(CultureInfo.InvariantCulture, $" | delivered={Delivered}/{Expected} lost={Lost} dup={OutOfOrder} unrecovered={Errors} survivors reconnected={Disconnects}");
+            line.Append(CultureInfo.InvariantCulture, $" | p50={P50Ms:0.00} p99={P99Ms:0.00} max={MaxMs:0.0} ms");
+            line.Append(Sustained == true ? " | all recovered" : " | NOT all recovered");
+        }
+        else if (Connections is { } connections)
         {
             line.Append(CultureInfo.InvariantCulture, $" conns={Opened}/{connections} failed={Failed} closed={ClosedDuringHold}");
             line.Append(CultureInfo.InvariantCulture, $" server rss/conn={Bytes(ServerRssPerConnection)} heap/conn={Bytes(ServerHeapPerConnection)}");
