@@ -24,8 +24,8 @@
 #               $STORM_SOURCES [4] source addresses, half on each of two nodes sharing a Redis, each
 #               on 5 of $STORM_CHANNELS [100] channels that get $STORM_RATE [100] pub/s in all; node 2 is
 #               killed with SIGKILL after $WARMUP s; recovery time, connects/s, CPU and Redis history
-#               reads, with the 100 ms curve in $OUT/storm-curve-*.csv (PubSub only: SignalR has no
-#               recovery to compare)
+#               reads, with the 100 ms curve in $OUT/storm-curve-*.csv and .svg (PubSub only:
+#               SignalR has no recovery to compare)
 #   heapstat    where an idle connection's managed heap goes, by type ($HEAP_CONNECTIONS [2000])
 #   presence    PubSub only (SignalR has no presence): fan-out at $RATE to $SUBS subscribers on a
 #               template without presence, with Presence and JoinLeave (and timed presence reads
@@ -195,7 +195,10 @@ run_sweep() {
 
 run_fanout() { run_pair --scenario fanout --subscribers "$SUBS" --rate "$RATE" "$@"; }
 
-run_channels() { run_pair --scenario channels --subscribers "$SUBS" --rates "$CHANNEL_RATES" "$@"; }
+run_channels() {
+  run_pair --scenario channels --subscribers "$SUBS" --rates "$CHANNEL_RATES" "$@"
+  generator plot --csv "$CSV" --scenario channels --out "$OUT/channels-latency.svg" || true
+}
 
 run_publish_heavy() {
   local publishers="${PUBLISHERS:-1000}" per_channel="${PUBLISH_SUBS:-10}"
@@ -203,6 +206,7 @@ run_publish_heavy() {
   rate=$(awk -v p="$publishers" -v r="${PUBLISH_RATE:-10}" 'BEGIN { print p * r }')
   run_pair --scenario publish-heavy --subscribers $((publishers * per_channel)) --channels "$publishers" \
     --publishers "$publishers" --rate "$rate" "$@"
+  generator plot --csv "$CSV" --scenario publish-heavy --out "$OUT/publish-heavy-latency.svg" || true
 }
 
 run_storm() {

@@ -49,7 +49,8 @@ public sealed class BenchSettings
                          --duration more, and waits up to --drain for every delivery
           --kill-pid P   storm: the process of the second node, killed with SIGKILL
           --redis-pid P  storm: redis-server's process, for its CPU during the storm
-          --curve FILE   storm: the 100 ms curve (reconnected, recovered, connects/s, CPU) as CSV
+          --curve FILE   storm: the 100 ms curve (reconnected, recovered, connects/s, CPU) as CSV,
+                         and drawn beside it as FILE with .svg
           --label        free text stored with the results
           --csv FILE     append results as CSV;  --json FILE  append results as JSON lines
         PubSub.Bench compare --csv FILE     ratios of pubsub to signalr for matching runs

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Xml.Linq;
 using PubSub.Bench;
 using PubSub.Bench.Clients;
+using PubSub.Bench.Results;
 using PubSub.Bench.Scenarios;
 using PubSub.Testing;
 using Xunit;
@@ -86,5 +88,27 @@ public sealed class StormTests : IDisposable
             """;
 
         Assert.Equal(9, StormScenario.ParseHistoryReads(scrape));
+    }
+
+    [Fact]
+    public void The_curve_is_drawn_with_a_line_for_each_series_that_has_values()
+    {
+        StormSample[] curve =
+        [
+            new(-0.2, 0, 0, 0, 20, 0, 40),
+            new(0.3, 0, 0, 4000, 90, 10, 99),
+            new(1.1, 10, 4, 0, 100, 0, 80),
+            new(2.0, 10, 10, 0, 30, null, 50),
+        ];
+
+        var svg = XDocument.Parse(StormPlot.Render(curve, victims: 10, "storm: 20 clients"));
+
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        var paths = svg.Descendants(ns + "path").Select(p => p.Attribute("d")!.Value).ToList();
+        Assert.Equal(6, paths.Count);
+        Assert.All(paths.Where((_, i) => i != 4), d => Assert.Equal(4, d.Split(" ").Length));
+        Assert.Equal(3, paths[4].Split(' ').Length); // Redis's missing sample is skipped, not drawn as 0
+        Assert.Contains(svg.Descendants(ns + "text"), t => t.Value == "seconds after the kill");
+        Assert.Throws<InvalidOperationException>(() => StormPlot.Render(curve[..1], 10, "one sample"));
     }
 }

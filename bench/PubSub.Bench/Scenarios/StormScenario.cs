@@ -110,6 +110,8 @@ public sealed class StormScenario(BenchSettings settings, HttpClient http)
             if (settings.CurvePath is { } path)
             {
                 StormSample.Write(path, curve);
+                var title = $"storm: {settings.Subscribers} clients, {victims.Length} on the killed node, {settings.Rates[0]:0.#} pub/s";
+                File.WriteAllText(Path.ChangeExtension(path, ".svg"), StormPlot.Render(curve, victims.Length, title));
             }
             return Result(clients, victims, curve, publisher, run, window, killed, readsAfterRecovery - readsBefore, lastSequence);
         }
