@@ -50,6 +50,9 @@ internal sealed partial class ChannelHub
     /// <summary>History reads that subscriptions going live made of the broker (shared by those that came together).</summary>
     internal long HistoryBrokerReads => _historyReads.BrokerReads;
 
+    /// <summary>Reads answered by the page kept from an earlier read, for tests.</summary>
+    internal long HistoryReadsReused => _historyReads.Reused;
+
     /// <summary>Subscriptions waiting for the next history read of their channel, for tests.</summary>
     internal int HistoryReadsWaiting => _historyReads.Waiting;
 
@@ -88,7 +91,10 @@ internal sealed partial class ChannelHub
             var history = subscription.Match.Options.History;
             var recovering = since is not null && history.IsEnabled;
             var query = recovering ? new HistoryQuery(since!.Value.Offset, history.Size) : new HistoryQuery(null, 0);
-            var page = await _historyReads.ReadAsync(subscription.Channel, query, cancellationToken);
+            // After registering: a publication the node delivers from here on reaches the
+            // subscription's buffer (the full fence pairs with the one in OnPublication).
+            Interlocked.MemoryBarrier();
+            var page = await _historyReads.ReadAsync(subscription.Channel, query, channel.LastDelivered, cancellationToken);
             if (subscription.Match.Options.TracksPresence)
             {
                 // Before the reply: a client that asks for presence once subscribed finds itself.
@@ -156,6 +162,9 @@ internal sealed partial class ChannelHub
         {
             return;
         }
+        // Noted before the subscribers are read, with a full fence: a subscription registered too
+        // late to be among them sees this publication as delivered, and reads history afresh.
+        channel.Delivering(publication);
         var subscribers = channel.Subscribers;
         if (subscribers.Length == 0)
         {
@@ -336,6 +345,7 @@ internal sealed partial class ChannelHub
                 unsubscribe = Task.FromException(e);
             }
             _channels.TryRemove(new KeyValuePair<string, LocalChannel>(channel.Name, channel));
+            _historyReads.Forget(channel.Name);
         }
         _ = ObserveAsync(unsubscribe, channel.Name);
     }
@@ -370,6 +380,29 @@ internal sealed partial class ChannelHub
         /// under <see cref="Gate"/>.
         /// </summary>
         public ReadOnlySpan<Subscription> Subscribers => Volatile.Read(ref _subscribers).Span;
+
+        private Publication? _lastDelivered;
+
+        /// <summary>The position of the newest publication the fan-out was handed, if any.</summary>
+        public StreamPosition? LastDelivered => Volatile.Read(ref _lastDelivered)?.Position;
+
+        /// <summary>Notes a publication about to be fanned out (never moving back within an epoch), with a full fence.</summary>
+        public void Delivering(Publication publication)
+        {
+            while (true)
+            {
+                var current = Volatile.Read(ref _lastDelivered);
+                if (current is not null && current.Position.Epoch == publication.Position.Epoch && current.Position.Offset >= publication.Position.Offset)
+                {
+                    Interlocked.MemoryBarrier();
+                    return;
+                }
+                if (Interlocked.CompareExchange(ref _lastDelivered, publication, current) == current)
+                {
+                    return;
+                }
+            }
+        }
 
         /// <summary>The broker subscription, once requested.</summary>
         public Task? Interest { get; set; }

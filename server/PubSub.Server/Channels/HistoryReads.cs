@@ -11,16 +11,34 @@ namespace PubSub.Channels;
 /// A read that joins a waiting batch is answered by a read that starts after it joined, never by
 /// one already under way: the caller registered its subscription before asking, so every
 /// publication is either in the page or in the subscription's buffer, as with a read of its own.
+/// A completed page is kept per channel and answers later reads without the broker while the
+/// node has delivered nothing newer than the page's latest (the caller says what it has, read
+/// after registering): any publication after the page then still reaches the subscription.
 /// </remarks>
 internal sealed class HistoryReads(IBroker broker)
 {
     private readonly Dictionary<string, ChannelReads> _channels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RecentRead> _recent = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
     /// <summary>Broker reads started, for tests and the storm benchmark's accounting.</summary>
     public long BrokerReads => Interlocked.Read(ref _brokerReads);
 
     private long _brokerReads;
+
+    /// <summary>Reads answered by a kept page instead of the broker.</summary>
+    public long Reused => Interlocked.Read(ref _reused);
+
+    private long _reused;
+
+    /// <summary>Drops the page kept for a channel the node no longer holds.</summary>
+    public void Forget(string channel)
+    {
+        lock (_gate)
+        {
+            _recent.Remove(channel);
+        }
+    }
 
     /// <summary>Reads waiting for the next broker read of their channel, for tests.</summary>
     internal int Waiting
@@ -34,12 +52,21 @@ internal sealed class HistoryReads(IBroker broker)
         }
     }
 
-    public async Task<HistoryPage> ReadAsync(string channel, HistoryQuery query, CancellationToken cancellationToken)
+    /// <param name="delivered">
+    /// The position of the last publication of <paramref name="channel"/> this node delivered, read
+    /// after the caller's subscription was registered; null when it has delivered none.
+    /// </param>
+    public async Task<HistoryPage> ReadAsync(string channel, HistoryQuery query, StreamPosition? delivered, CancellationToken cancellationToken)
     {
         Batch batch;
         var startNow = false;
         lock (_gate)
         {
+            if (delivered is { } last && _recent.TryGetValue(channel, out var recent) && recent.Page.Latest == last && recent.Answers(query))
+            {
+                Interlocked.Increment(ref _reused);
+                return Slice(recent.Page, query);
+            }
             if (!_channels.TryGetValue(channel, out var reads))
             {
                 reads = new ChannelReads();
@@ -75,7 +102,13 @@ internal sealed class HistoryReads(IBroker broker)
         try
         {
             // Not the callers' tokens: one caller giving up must not fail the others' read.
-            batch.Page.TrySetResult(await broker.ReadHistoryAsync(channel, batch.Query(), CancellationToken.None));
+            var query = batch.Query();
+            var page = await broker.ReadHistoryAsync(channel, query, CancellationToken.None);
+            lock (_gate)
+            {
+                _recent[channel] = new RecentRead(query, page);
+            }
+            batch.Page.TrySetResult(page);
         }
         catch (Exception e)
         {
@@ -111,6 +144,16 @@ internal sealed class HistoryReads(IBroker broker)
             return page with { Publications = publications.Where(p => p.Offset > since).Take(query.Limit).ToList() };
         }
         return page with { Publications = publications.Skip(Math.Max(0, page.Publications.Count - query.Limit)).ToList() };
+    }
+
+    /// <summary>A completed read and the query it was read with, which says what it can answer.</summary>
+    private sealed record RecentRead(HistoryQuery Read, HistoryPage Page)
+    {
+        /// <summary>
+        /// Every query wants the latest position; one with publications needs a page of the newest
+        /// entries (not one read from a position) at least as long as its limit.
+        /// </summary>
+        public bool Answers(HistoryQuery query) => query.Limit <= 0 || (Read.SinceOffset is null && query.Limit <= Read.Limit);
     }
 
     private sealed class ChannelReads

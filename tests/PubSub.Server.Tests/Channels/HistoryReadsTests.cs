@@ -24,12 +24,12 @@ public sealed class HistoryReadsTests
             await broker.PublishDirectAsync("chat/storm", i);
         }
         var reads = new HistoryReads(broker);
-        var first = reads.ReadAsync("chat/storm", new HistoryQuery(3, History.Size), CancellationToken.None);
+        var first = reads.ReadAsync("chat/storm", new HistoryQuery(3, History.Size), delivered: null, CancellationToken.None);
         var queries = Enumerable.Range(0, 20).Select(since => new HistoryQuery(since, History.Size))
             .Append(new HistoryQuery(null, 0))
             .Append(new HistoryQuery(null, 5))
             .ToList();
-        var joined = queries.Select(q => reads.ReadAsync("chat/storm", q, CancellationToken.None)).ToList();
+        var joined = queries.Select(q => reads.ReadAsync("chat/storm", q, delivered: null, CancellationToken.None)).ToList();
 
         Assert.Equal(queries.Count, reads.Waiting);
         Assert.Equal(1, broker.Reads);
@@ -55,9 +55,9 @@ public sealed class HistoryReadsTests
         broker.Open();
         await broker.PublishDirectAsync("chat/fresh", 1);
         var reads = new HistoryReads(broker);
-        var before = await reads.ReadAsync("chat/fresh", new HistoryQuery(0, History.Size), CancellationToken.None);
+        var before = await reads.ReadAsync("chat/fresh", new HistoryQuery(0, History.Size), delivered: null, CancellationToken.None);
         await broker.PublishDirectAsync("chat/fresh", 2);
-        var after = await reads.ReadAsync("chat/fresh", new HistoryQuery(0, History.Size), CancellationToken.None);
+        var after = await reads.ReadAsync("chat/fresh", new HistoryQuery(0, History.Size), delivered: null, CancellationToken.None);
 
         Assert.Equal([1L], before.Publications.Select(p => p.Offset));
         Assert.Equal([1L, 2], after.Publications.Select(p => p.Offset));
@@ -70,9 +70,9 @@ public sealed class HistoryReadsTests
         var broker = new GatedBroker();
         await broker.PublishDirectAsync("chat/fail", 1);
         var reads = new HistoryReads(broker);
-        var first = reads.ReadAsync("chat/fail", new HistoryQuery(0, History.Size), CancellationToken.None);
+        var first = reads.ReadAsync("chat/fail", new HistoryQuery(0, History.Size), delivered: null, CancellationToken.None);
         broker.FailNextRead = true;
-        var joined = Enumerable.Range(0, 3).Select(_ => reads.ReadAsync("chat/fail", new HistoryQuery(0, History.Size), CancellationToken.None)).ToList();
+        var joined = Enumerable.Range(0, 3).Select(_ => reads.ReadAsync("chat/fail", new HistoryQuery(0, History.Size), delivered: null, CancellationToken.None)).ToList();
         broker.Open();
 
         Assert.Single((await first.WithTimeout("the first read")).Publications);
@@ -81,7 +81,7 @@ public sealed class HistoryReadsTests
             var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => read.WithTimeout("a joined read"));
             Assert.Equal(GatedBroker.Failure, failure.Message);
         }
-        Assert.Single((await reads.ReadAsync("chat/fail", new HistoryQuery(0, History.Size), CancellationToken.None)).Publications);
+        Assert.Single((await reads.ReadAsync("chat/fail", new HistoryQuery(0, History.Size), delivered: null, CancellationToken.None)).Publications);
     }
 
     [Fact]
@@ -90,10 +90,10 @@ public sealed class HistoryReadsTests
         var broker = new GatedBroker();
         await broker.PublishDirectAsync("chat/cancel", 1);
         var reads = new HistoryReads(broker);
-        var first = reads.ReadAsync("chat/cancel", new HistoryQuery(0, History.Size), CancellationToken.None);
+        var first = reads.ReadAsync("chat/cancel", new HistoryQuery(0, History.Size), delivered: null, CancellationToken.None);
         using var giveUp = new CancellationTokenSource();
-        var cancelled = reads.ReadAsync("chat/cancel", new HistoryQuery(0, History.Size), giveUp.Token);
-        var other = reads.ReadAsync("chat/cancel", new HistoryQuery(0, History.Size), CancellationToken.None);
+        var cancelled = reads.ReadAsync("chat/cancel", new HistoryQuery(0, History.Size), delivered: null, giveUp.Token);
+        var other = reads.ReadAsync("chat/cancel", new HistoryQuery(0, History.Size), delivered: null, CancellationToken.None);
         giveUp.Cancel();
         broker.Open();
 
@@ -141,6 +141,118 @@ public sealed class HistoryReadsTests
             foreach (var client in clients)
             {
                 Assert.Equal(31, (await client.NextOfTypeAsync("message")).GetProperty("offset").GetInt64());
+            }
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_kept_page_answers_later_reads_only_while_the_node_has_delivered_nothing_newer()
+    {
+        var broker = new GatedBroker();
+        for (var i = 1; i <= 10; i++)
+        {
+            await broker.PublishDirectAsync("chat/kept", i);
+        }
+        var reads = new HistoryReads(broker);
+        // A read from a position is kept, but can answer only what needs no publications.
+        var single = reads.ReadAsync("chat/kept", new HistoryQuery(7, History.Size), delivered: null, CancellationToken.None);
+        var shared = Enumerable.Range(0, 2).Select(_ => reads.ReadAsync("chat/kept", new HistoryQuery(2, History.Size), delivered: null, CancellationToken.None)).ToList();
+        broker.Open();
+        var latest = (await single).Latest;
+        await Task.WhenAll(shared).WithTimeout("the shared read");
+        Assert.Equal(2, broker.Reads);
+
+        // The newest-entries page of the shared read is kept: while the node delivered up to its latest, it answers.
+        foreach (var query in new[] { new HistoryQuery(4, History.Size), new HistoryQuery(null, 0), new HistoryQuery(null, 3), new HistoryQuery(10, History.Size) })
+        {
+            var page = await reads.ReadAsync("chat/kept", query, delivered: latest, CancellationToken.None);
+            var alone = await broker.ReadAloneAsync("chat/kept", query);
+            Assert.Equal(alone.Latest, page.Latest);
+            Assert.Equal(alone.Publications.Select(p => p.Offset), page.Publications.Select(p => p.Offset));
+        }
+        Assert.Equal(2, broker.Reads);
+        Assert.Equal(4, reads.Reused);
+
+        // Nothing delivered yet, or something newer delivered: the broker is read.
+        await reads.ReadAsync("chat/kept", new HistoryQuery(4, History.Size), delivered: null, CancellationToken.None);
+        var eleven = await broker.PublishDirectAsync("chat/kept", 11);
+        var fresh = await reads.ReadAsync("chat/kept", new HistoryQuery(9, History.Size), delivered: eleven, CancellationToken.None);
+        Assert.Equal(4, broker.Reads);
+        Assert.Equal([10L, 11], fresh.Publications.Select(p => p.Offset));
+
+        // Forgotten with the channel.
+        reads.Forget("chat/kept");
+        await reads.ReadAsync("chat/kept", new HistoryQuery(null, 0), delivered: eleven, CancellationToken.None);
+        Assert.Equal(5, broker.Reads);
+    }
+
+    [Fact]
+    public async Task Recoveries_after_a_shared_read_reuse_its_page_until_a_publication_arrives_and_each_gets_exactly_what_it_missed()
+    {
+        var broker = new GatedBroker();
+        broker.Open();
+        await using var node = await TestNode.StartAsync(services: b => b.Services.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
+        var hub = node.Services.GetRequiredService<ChannelHub>();
+        await using var watcher = await node.ConnectAsync();
+        await watcher.SubscribeAsync("chat/reuse");
+        var position = default(StreamPosition);
+        for (var i = 1; i <= 10; i++)
+        {
+            position = await node.Publisher.PublishAsync("chat/reuse", new { i });
+        }
+        await watcher.MessagesAsync(10);
+        var clients = new List<WsClient>();
+        try
+        {
+            // Three recoveries together: one read as asked, then one shared read, which is kept.
+            for (var i = 0; i < 3; i++)
+            {
+                clients.Add(await node.ConnectAsync());
+            }
+            broker.Close();
+            var readsBefore = broker.Reads;
+            var together = clients.Select((c, i) => c.SubscribeAsync("chat/reuse", position.Epoch, i)).ToList();
+            await Timeouts.Until(() => broker.Reads == readsBefore + 1 && hub.HistoryReadsWaiting == 2, "two recoveries waiting behind the first read");
+            broker.Open();
+            await Task.WhenAll(together).WithTimeout("the recoveries");
+            Assert.Equal(readsBefore + 2, broker.Reads);
+
+            // One by one, with nothing published meanwhile: no broker read, and the replay is exact.
+            for (var i = 3; i < 6; i++)
+            {
+                var client = await node.ConnectAsync();
+                clients.Add(client);
+                var result = await client.SubscribeAsync("chat/reuse", position.Epoch, i);
+                Assert.True(result.GetProperty("recovered").GetBoolean());
+            }
+            Assert.Equal(readsBefore + 2, broker.Reads);
+            Assert.Equal(3, hub.HistoryReadsReused);
+
+            // A publication makes the kept page stale: the next recovery reads, and gets it too.
+            await node.Publisher.PublishAsync("chat/reuse", new { i = 11 });
+            await watcher.NextOfTypeAsync("message");
+            var late = await node.ConnectAsync();
+            clients.Add(late);
+            Assert.True((await late.SubscribeAsync("chat/reuse", position.Epoch, 8)).GetProperty("recovered").GetBoolean());
+            Assert.Equal(readsBefore + 3, broker.Reads);
+
+            for (var i = 0; i < 6; i++)
+            {
+                var replayed = await clients[i].MessagesAsync(11 - i);
+                Assert.Equal(Enumerable.Range(i + 1, 11 - i).Select(o => (long)o), replayed.Select(m => m.GetProperty("offset").GetInt64()));
+            }
+            Assert.Equal([9L, 10, 11], (await late.MessagesAsync(3)).Select(m => m.GetProperty("offset").GetInt64()));
+            await node.Publisher.PublishAsync("chat/reuse", new { i = 12 });
+            foreach (var client in clients)
+            {
+                Assert.Equal(12, (await client.NextOfTypeAsync("message")).GetProperty("offset").GetInt64());
             }
         }
         finally
