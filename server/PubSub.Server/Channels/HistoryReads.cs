@@ -150,10 +150,23 @@ internal sealed class HistoryReads(IBroker broker)
     private sealed record RecentRead(HistoryQuery Read, HistoryPage Page)
     {
         /// <summary>
-        /// Every query wants the latest position; one with publications needs a page of the newest
-        /// entries (not one read from a position) at least as long as its limit.
+        /// Every query wants the latest position. One with publications needs either a page of the
+        /// newest entries at least as long as its limit, or a page read from a position at or
+        /// before its own that reached the latest: that page holds every retained entry after it.
         /// </summary>
-        public bool Answers(HistoryQuery query) => query.Limit <= 0 || (Read.SinceOffset is null && query.Limit <= Read.Limit);
+        public bool Answers(HistoryQuery query)
+        {
+            if (query.Limit <= 0)
+            {
+                return true;
+            }
+            if (Read.SinceOffset is not { } readFrom)
+            {
+                return query.Limit <= Read.Limit;
+            }
+            var reachedLatest = Page.Publications.Count == 0 || Page.Publications[^1].Offset == Page.Latest.Offset;
+            return query.SinceOffset is { } since && since >= readFrom && reachedLatest;
+        }
     }
 
     private sealed class ChannelReads

@@ -180,17 +180,30 @@ public sealed class HistoryReadsTests
         Assert.Equal(2, broker.Reads);
         Assert.Equal(4, reads.Reused);
 
+
         // Nothing delivered yet, or something newer delivered: the broker is read.
         await reads.ReadAsync("chat/kept", new HistoryQuery(4, History.Size), delivered: null, CancellationToken.None);
+        Assert.Equal(3, broker.Reads);
+
+        // That read from offset 4 reached the latest: it answers reads from 4 on, not from before.
+        Assert.Equal([6L, 7, 8, 9, 10], (await reads.ReadAsync("chat/kept", new HistoryQuery(5, History.Size), latest, CancellationToken.None)).Publications.Select(p => p.Offset));
+        Assert.Equal(3, broker.Reads);
+        Assert.Equal([4L, 5, 6, 7, 8, 9, 10], (await reads.ReadAsync("chat/kept", new HistoryQuery(3, History.Size), latest, CancellationToken.None)).Publications.Select(p => p.Offset));
+        Assert.Equal(4, broker.Reads);
+        // Nor one that stopped at its limit before the latest.
+        await reads.ReadAsync("chat/kept", new HistoryQuery(2, 3), delivered: null, CancellationToken.None);
+        await reads.ReadAsync("chat/kept", new HistoryQuery(4, 3), latest, CancellationToken.None);
+        Assert.Equal(6, broker.Reads);
+
         var eleven = await broker.PublishDirectAsync("chat/kept", 11);
         var fresh = await reads.ReadAsync("chat/kept", new HistoryQuery(9, History.Size), delivered: eleven, CancellationToken.None);
-        Assert.Equal(4, broker.Reads);
+        Assert.Equal(7, broker.Reads);
         Assert.Equal([10L, 11], fresh.Publications.Select(p => p.Offset));
 
         // Forgotten with the channel.
         reads.Forget("chat/kept");
         await reads.ReadAsync("chat/kept", new HistoryQuery(null, 0), delivered: eleven, CancellationToken.None);
-        Assert.Equal(5, broker.Reads);
+        Assert.Equal(8, broker.Reads);
     }
 
     [Fact]
