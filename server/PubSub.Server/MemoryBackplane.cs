@@ -292,39 +292,19 @@ public sealed class MemoryBackplane : IDisposable
 
     private sealed class HistoryBuffer(ChannelStream stream)
     {
-        private readonly Queue<(Publication Publication, DateTimeOffset ExpiresAt)> _entries = new();
+        private readonly HistoryRing _ring = new();
 
         public ChannelStream Stream { get; } = stream;
 
         /// <summary>When the cache entry holding this buffer expires.</summary>
         public DateTimeOffset KeptUntil { get; set; } = DateTimeOffset.MinValue;
 
-        public void Append(Publication publication, DateTimeOffset expiresAt, int size)
-        {
-            _entries.Enqueue((publication, expiresAt));
-            while (_entries.Count > size)
-            {
-                _entries.Dequeue();
-            }
-        }
+        public void Append(Publication publication, DateTimeOffset expiresAt, int size) =>
+            _ring.Append(publication.Offset, publication.Data, expiresAt, size);
 
-        public void Prune(DateTimeOffset now)
-        {
-            while (_entries.TryPeek(out var oldest) && oldest.ExpiresAt <= now)
-            {
-                _entries.Dequeue();
-            }
-        }
+        public void Prune(DateTimeOffset now) => _ring.Prune(now);
 
-        public List<Publication> Read(HistoryQuery query)
-        {
-            var retained = _entries.Select(e => e.Publication);
-            if (query.SinceOffset is { } since)
-            {
-                return retained.Where(p => p.Offset > since).Take(query.Limit).ToList();
-            }
-            return retained.Skip(Math.Max(0, _entries.Count - query.Limit)).ToList();
-        }
+        public List<Publication> Read(HistoryQuery query) => _ring.Read(query, Stream.Channel, Stream.Epoch);
     }
 
 #pragma warning disable CS0618 // MemoryCacheOptions.Clock still takes ISystemClock; this adapts the TimeProvider to it.

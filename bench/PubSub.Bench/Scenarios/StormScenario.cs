@@ -174,6 +174,10 @@ public sealed class StormScenario(BenchSettings settings, HttpClient http)
         {
             notes.Add($"a client: {failed.LastError}");
         }
+        if (clients.Sum(c => c.ErrorCount) is > 0 and var errors)
+        {
+            notes.Add($"{errors} errors reported by the SDK, the first: {clients.First(c => c.FirstError is not null).FirstError}");
+        }
         notes.Add($"{run.Sent} publications; {clients.Sum(c => c.Reconnects)} reconnects");
         result.Note = string.Join("; ", notes);
         return result;
@@ -226,6 +230,7 @@ public sealed class StormScenario(BenchSettings settings, HttpClient http)
         private long _sentAtReconnect = -1;
         private int _reconnects;
         private int _unrecovered;
+        private int _errors;
 
         private StormClient(PubSubClient client, bool victim, KillClock killed, Func<long> sent, RunWindow window)
         {
@@ -235,6 +240,11 @@ public sealed class StormScenario(BenchSettings settings, HttpClient http)
             _sent = sent;
             _window = window;
             client.StateChanged += (_, e) => OnStateChanged(e);
+            client.Error += (_, e) =>
+            {
+                Interlocked.Increment(ref _errors);
+                FirstError ??= e.Error.Message;
+            };
         }
 
         public bool Victim { get; }
@@ -251,6 +261,11 @@ public sealed class StormScenario(BenchSettings settings, HttpClient http)
         public int Unrecovered => Volatile.Read(ref _unrecovered);
 
         public string? LastError { get; private set; }
+
+        /// <summary>Errors the SDK reported (refused requests, bad frames), and the first one's text.</summary>
+        public int ErrorCount => Volatile.Read(ref _errors);
+
+        public string? FirstError { get; private set; }
 
         public static async Task<StormClient> OpenAsync(
             Uri uri, bool victim, int[] channelIndexes, string[] channels, FailoverConnector connector, KillClock killed, Func<long> sent, RunWindow window,
