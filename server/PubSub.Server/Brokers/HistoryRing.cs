@@ -44,7 +44,7 @@ internal sealed class HistoryRing
             }
             (_entries, _first) = (entries, 0);
         }
-        Write(_bytesEnd, data.Bytes.Span);
+        CopyIn(_bytesEnd, data.Bytes.Span);
         _entries[(_first + _count) % _entries.Length] = new Entry(offset, expiresAt.UtcTicks, _bytesEnd, length, data.IsBinary);
         _count++;
         _bytesEnd += length;
@@ -80,7 +80,7 @@ internal sealed class HistoryRing
         {
             var entry = At(i);
             var bytes = new byte[entry.Length];
-            Read(entry.Start, bytes);
+            CopyOut(entry.Start, bytes);
             var payload = entry.IsBinary ? Payload.FromBinary(bytes) : Payload.FromTrustedJson(bytes);
             publications.Add(new Publication(channel, entry.Offset, epoch, payload));
         }
@@ -110,13 +110,13 @@ internal sealed class HistoryRing
             capacity *= Growth;
         }
         var retained = new byte[used];
-        Read(_bytesStart, retained);
+        CopyOut(_bytesStart, retained);
         // The same logical positions land at other physical indexes in a ring of another length.
         _bytes = new byte[capacity];
-        Write(_bytesStart, retained);
+        CopyIn(_bytesStart, retained);
     }
 
-    private void Write(long position, ReadOnlySpan<byte> data)
+    private void CopyIn(long position, ReadOnlySpan<byte> data)
     {
         var at = (int)(position % _bytes.Length);
         var first = Math.Min(data.Length, _bytes.Length - at);
@@ -124,7 +124,7 @@ internal sealed class HistoryRing
         data[first..].CopyTo(_bytes);
     }
 
-    private void Read(long position, Span<byte> into)
+    private void CopyOut(long position, Span<byte> into)
     {
         var at = (int)(position % _bytes.Length);
         var first = Math.Min(into.Length, _bytes.Length - at);

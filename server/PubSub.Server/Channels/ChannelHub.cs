@@ -39,7 +39,7 @@ internal sealed partial class ChannelHub
         _metrics = metrics;
         metrics.ObserveChannels(() => LocalChannelCount);
         _broker = broker;
-        _historyReads = new HistoryReads(broker);
+        _historyReads = new HistoryReads(broker, time);
         _time = time;
         _logger = logger;
     }

@@ -14,12 +14,27 @@ namespace PubSub.Channels;
 /// A completed page is kept per channel and answers later reads without the broker while the
 /// node has delivered nothing newer than the page's latest (the caller says what it has, read
 /// after registering): any publication after the page then still reaches the subscription.
+/// Pages are kept for <see cref="KeepFor"/> only, so that a node does not hold a page of history
+/// for every channel it ever recovered.
 /// </remarks>
-internal sealed class HistoryReads(IBroker broker)
+internal sealed class HistoryReads(IBroker broker, TimeProvider? time = null)
 {
+    /// <summary>
+    /// How long a completed page answers later reads: a storm's recoveries of one channel come
+    /// within seconds of each other; kept longer, the pages would only hold memory.
+    /// </summary>
+    public static readonly TimeSpan KeepFor = TimeSpan.FromSeconds(10);
+
+    private const int FirstSweep = 64;
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<string, ChannelReads> _channels = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RecentRead> _recent = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+
+    // When the kept pages are next swept of expired ones: at twice the count the last sweep left,
+    // so sweeping costs amortised O(1) per kept page.
+    private int _sweepAt = FirstSweep;
 
     /// <summary>Broker reads started, for tests and the storm benchmark's accounting.</summary>
     public long BrokerReads => Interlocked.Read(ref _brokerReads);
@@ -30,6 +45,18 @@ internal sealed class HistoryReads(IBroker broker)
     public long Reused => Interlocked.Read(ref _reused);
 
     private long _reused;
+
+    /// <summary>Pages kept, fresh or not yet swept, for tests.</summary>
+    internal int Kept
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _recent.Count;
+            }
+        }
+    }
 
     /// <summary>Drops the page kept for a channel the node no longer holds.</summary>
     public void Forget(string channel)
@@ -62,7 +89,7 @@ internal sealed class HistoryReads(IBroker broker)
         var startNow = false;
         lock (_gate)
         {
-            if (delivered is { } last && _recent.TryGetValue(channel, out var recent) && recent.Page.Latest == last && recent.Answers(query))
+            if (delivered is { } last && _recent.TryGetValue(channel, out var recent) && recent.Page.Latest == last && IsFresh(recent) && recent.Answers(query))
             {
                 Interlocked.Increment(ref _reused);
                 return Slice(recent.Page, query);
@@ -106,7 +133,11 @@ internal sealed class HistoryReads(IBroker broker)
             var page = await broker.ReadHistoryAsync(channel, query, CancellationToken.None);
             lock (_gate)
             {
-                _recent[channel] = new RecentRead(query, page);
+                _recent[channel] = new RecentRead(query, page, _time.GetTimestamp());
+                if (_recent.Count >= _sweepAt)
+                {
+                    SweepLocked();
+                }
             }
             batch.Page.TrySetResult(page);
         }
@@ -146,8 +177,22 @@ internal sealed class HistoryReads(IBroker broker)
         return page with { Publications = publications.Skip(Math.Max(0, page.Publications.Count - query.Limit)).ToList() };
     }
 
-    /// <summary>A completed read and the query it was read with, which says what it can answer.</summary>
-    private sealed record RecentRead(HistoryQuery Read, HistoryPage Page)
+    private bool IsFresh(RecentRead recent) => _time.GetElapsedTime(recent.KeptAt) < KeepFor;
+
+    private void SweepLocked()
+    {
+        foreach (var (channel, recent) in _recent)
+        {
+            if (!IsFresh(recent))
+            {
+                _recent.Remove(channel);
+            }
+        }
+        _sweepAt = Math.Max(FirstSweep, _recent.Count * 2);
+    }
+
+    /// <summary>A completed read, the query it was read with (which says what it can answer), and when it completed.</summary>
+    private sealed record RecentRead(HistoryQuery Read, HistoryPage Page, long KeptAt)
     {
         /// <summary>
         /// Every query wants the latest position. One with publications needs either a page of the

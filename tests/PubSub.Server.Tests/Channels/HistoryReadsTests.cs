@@ -207,6 +207,37 @@ public sealed class HistoryReadsTests
     }
 
     [Fact]
+    public async Task A_kept_page_answers_for_a_while_only_and_expired_pages_are_swept()
+    {
+        var time = new ManualTimeProvider();
+        var broker = new GatedBroker();
+        broker.Open();
+        var reads = new HistoryReads(broker, time);
+        var latest = default(StreamPosition);
+        for (var channel = 0; channel < 70; channel++)
+        {
+            latest = await broker.PublishDirectAsync($"chat/swept-{channel}", 1);
+            await reads.ReadAsync($"chat/swept-{channel}", new HistoryQuery(null, 0), delivered: null, CancellationToken.None);
+        }
+        // The 64th page swept nothing (all fresh) and set the next sweep at 128.
+        Assert.Equal(70, reads.Kept);
+
+        await reads.ReadAsync("chat/swept-69", new HistoryQuery(null, 0), latest, CancellationToken.None);
+        Assert.Equal(70, broker.Reads);
+        time.Advance(HistoryReads.KeepFor);
+        await reads.ReadAsync("chat/swept-69", new HistoryQuery(null, 0), latest, CancellationToken.None);
+        Assert.Equal(71, broker.Reads);
+
+        // Fresh pages are kept through the sweep at 128; the 69 expired ones go.
+        for (var channel = 70; channel < 128; channel++)
+        {
+            await broker.PublishDirectAsync($"chat/swept-{channel}", 1);
+            await reads.ReadAsync($"chat/swept-{channel}", new HistoryQuery(null, 0), delivered: null, CancellationToken.None);
+        }
+        Assert.Equal(128 - 69, reads.Kept);
+    }
+
+    [Fact]
     public async Task Recoveries_after_a_shared_read_reuse_its_page_until_a_publication_arrives_and_each_gets_exactly_what_it_missed()
     {
         var broker = new GatedBroker();
