@@ -36,15 +36,16 @@ internal sealed class OriginPolicy
     public RequestDelegate Guard(IReadOnlyList<string> methods, RequestDelegate next)
     {
         var allow = string.Join(", ", methods.Append(HttpMethods.Options));
-        return async context =>
+        // Not an async lambda: a WebSocket or SSE request stays in next for the whole session,
+        // and an await here would keep a state machine alive beside it for that long.
+        return context =>
         {
             var request = context.Request;
             var origin = request.Headers.Origin.ToString();
             var crossOrigin = origin.Length > 0 && !IsSameOrigin(request, origin);
             if (crossOrigin && !_any && !_allowed.Contains(origin))
             {
-                await HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, PubSubErrorCodes.Forbidden, $"Origin '{origin}' is not allowed.");
-                return;
+                return HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, PubSubErrorCodes.Forbidden, $"Origin '{origin}' is not allowed.");
             }
 
             var headers = context.Response.Headers;
@@ -65,8 +66,7 @@ internal sealed class OriginPolicy
             }
             if (!HttpMethods.IsOptions(request.Method))
             {
-                await next(context);
-                return;
+                return next(context);
             }
             if (crossOrigin && request.Headers.AccessControlRequestMethod.Count > 0)
             {
@@ -80,6 +80,7 @@ internal sealed class OriginPolicy
                 headers.Allow = allow;
             }
             context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return Task.CompletedTask;
         };
     }
 

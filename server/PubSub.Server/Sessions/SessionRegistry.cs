@@ -26,6 +26,7 @@ internal sealed partial class SessionRegistry(
     ILogger<SessionRegistry> logger)
 {
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+    private Action<Session>? _onClosed;
 
     public int Count => _sessions.Count;
 
@@ -60,7 +61,8 @@ internal sealed partial class SessionRegistry(
             UserKey.Of(user),
             options.Value.OutboundBufferLimit,
             time.GetTimestamp(),
-            OnClosed)
+            // One delegate for all sessions: a method group would make one per session, held as long as it lives.
+            _onClosed ??= OnClosed)
         {
             ConnectionInfo = ticket.Connect.ConnectionInfo,
         };

@@ -12,24 +12,21 @@ internal sealed class CloseDeadline : IDisposable
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     private readonly Lock _gate = new();
-    private readonly Action _abort;
+    private readonly Action<object> _abort;
+    private readonly object _connection;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenRegistration _registration;
     private ITimer? _timer;
     private bool _done;
 
-    public CloseDeadline(Session session, TimeProvider time, Action abort)
+    /// <param name="abort">Aborts <paramref name="connection"/>; a static lambda, so no session holds a delegate of its own.</param>
+    public CloseDeadline(Session session, TimeProvider time, Action<object> abort, object connection)
     {
         _abort = abort;
-        _registration = session.Closed.Register(() =>
-        {
-            lock (_gate)
-            {
-                if (!_done)
-                {
-                    _timer = time.CreateTimer(static s => ((CloseDeadline)s!).Abort(), this, Timeout, System.Threading.Timeout.InfiniteTimeSpan);
-                }
-            }
-        });
+        _connection = connection;
+        _time = time;
+        // A static callback: no closure or delegate per session, as every connection holds one.
+        _registration = session.Closed.Register(static state => ((CloseDeadline)state!).Start(), this);
     }
 
     public void Dispose()
@@ -40,6 +37,17 @@ internal sealed class CloseDeadline : IDisposable
             _timer?.Dispose();
         }
         _registration.Dispose();
+    }
+
+    private void Start()
+    {
+        lock (_gate)
+        {
+            if (!_done)
+            {
+                _timer = _time.CreateTimer(static s => ((CloseDeadline)s!).Abort(), this, Timeout, System.Threading.Timeout.InfiniteTimeSpan);
+            }
+        }
     }
 
     private void Abort()
@@ -53,7 +61,7 @@ internal sealed class CloseDeadline : IDisposable
         }
         try
         {
-            _abort();
+            _abort(_connection);
         }
         catch (ObjectDisposedException)
         {

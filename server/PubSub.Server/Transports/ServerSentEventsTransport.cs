@@ -49,7 +49,7 @@ internal sealed partial class ServerSentEventsTransport(IOptions<PubSubOptions> 
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         using var aborted = context.RequestAborted.Register(static s => ((Session)s!).Abandon(), session);
-        using var deadline = new CloseDeadline(session, time, context.Abort);
+        using var deadline = new CloseDeadline(session, time, static c => ((HttpContext)c).Abort(), context);
         try
         {
             await response.StartAsync(context.RequestAborted);

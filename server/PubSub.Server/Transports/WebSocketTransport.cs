@@ -101,9 +101,17 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
 
         try
         {
-            using var deadline = new CloseDeadline(session, time, socket.Abort);
+            using var deadline = new CloseDeadline(session, time, static s => ((WebSocket)s).Abort(), socket);
             var receiving = ReceiveLoopAsync(socket, session, compressed);
-            await SendLoopAsync(socket, session);
+            try
+            {
+                await DrainAsync(session.Outbound, session.Encoding, socket, time, metrics, _window);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+            {
+                Log.SendEnded(logger, session.Id, e.Message);
+                session.Abandon();
+            }
             await CloseAsync(socket, session.CloseReason);
             await receiving;
         }
@@ -203,19 +211,6 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         }
     }
 
-    private async Task SendLoopAsync(WebSocket socket, Session session)
-    {
-        try
-        {
-            await DrainAsync(session.Outbound, session.Encoding, socket, time, metrics, _window);
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
-        {
-            Log.SendEnded(logger, session.Id, e.Message);
-            session.Abandon();
-        }
-    }
-
     /// <summary>
     /// Writes the queue to the socket until it is completed and empty, coalescing whatever waits
     /// into one message per write. What a write carries stays counted against the session's limit
@@ -227,7 +222,6 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
     /// </summary>
     internal static async Task DrainAsync(OutboundQueue outbound, FrameEncoding encoding, WebSocket socket, TimeProvider time, PubSubMetrics? metrics = null, WriteWindow? window = null)
     {
-        var batch = new List<OutboundFrame>();
         while (true)
         {
             var waiting = outbound.WaitToReadAsync(CancellationToken.None);
@@ -241,38 +235,66 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
                 // The slow-consumer limits still apply to what gathers: enqueueing checks them, not the writer.
                 await window.NextTickAsync();
             }
-            batch.Clear();
             var held = outbound.HeldBytes;
-            var bytes = outbound.DequeueBatch(batch, MaxCoalescedBytes);
-            if (batch.Count == 0)
+            var next = NextMessage.Take(outbound, encoding);
+            if (next.Frames == 0)
             {
                 // Completing the queue with discardPending emptied it after the wait was answered.
                 continue;
             }
-            metrics?.Written(TransportNames.WebSocket, OutboundFrame.CountPublications(batch), bytes, held);
-            if (batch.Count == 1)
+            metrics?.Written(TransportNames.WebSocket, next.Publications, next.Bytes, held);
+            try
             {
-                await SendMessageAsync(socket, encoding.MessageTypeOf(batch[0].Bytes.Span), batch[0].Bytes, outbound, time);
+                await SendMessageAsync(socket, encoding.MessageTypeOf(next.Message.Span), next.Message, outbound, time);
             }
-            else
+            finally
             {
-                await SendCoalescedAsync(socket, encoding, batch, outbound, time);
+                next.ReturnBuffer();
             }
-            outbound.Release(bytes);
+            outbound.Release(next.Bytes);
         }
     }
 
-    private static async ValueTask SendCoalescedAsync(WebSocket socket, FrameEncoding encoding, List<OutboundFrame> batch, OutboundQueue outbound, TimeProvider time)
+    /// <summary>
+    /// What one write sends: the frames that wait, as one message. A lone frame is sent as it is;
+    /// several are joined into a buffer from the pool, which <see cref="ReturnBuffer"/> gives back.
+    /// </summary>
+    private readonly record struct NextMessage(ReadOnlyMemory<byte> Message, byte[]? Buffer, int Frames, int Bytes, int Publications)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(encoding.JoinedLength(batch));
-        try
+        /// <summary>
+        /// The frames are gathered in a list per thread, not per session: they are joined before
+        /// anything is awaited, and an idle session then holds no list.
+        /// </summary>
+        [ThreadStatic]
+        private static List<OutboundFrame>? t_batch;
+
+        public static NextMessage Take(OutboundQueue outbound, FrameEncoding encoding)
         {
-            var written = encoding.Join(batch, buffer);
-            await SendMessageAsync(socket, encoding.MessageTypeOf(buffer.AsSpan(0, written)), buffer.AsMemory(0, written), outbound, time);
+            var batch = t_batch ??= [];
+            try
+            {
+                var bytes = outbound.DequeueBatch(batch, MaxCoalescedBytes);
+                var publications = OutboundFrame.CountPublications(batch);
+                if (batch.Count <= 1)
+                {
+                    return batch.Count == 0 ? default : new(batch[0].Bytes, null, 1, bytes, publications);
+                }
+                var buffer = ArrayPool<byte>.Shared.Rent(encoding.JoinedLength(batch));
+                var written = encoding.Join(batch, buffer);
+                return new(buffer.AsMemory(0, written), buffer, batch.Count, bytes, publications);
+            }
+            finally
+            {
+                batch.Clear();
+            }
         }
-        finally
+
+        public void ReturnBuffer()
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (Buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(Buffer);
+            }
         }
     }
 

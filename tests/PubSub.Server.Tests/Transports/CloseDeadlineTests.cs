@@ -14,7 +14,7 @@ public sealed class CloseDeadlineTests
         var time = new ManualTimeProvider();
         var session = NewSession();
         var aborts = 0;
-        using var deadline = new CloseDeadline(session, time, () => aborts++);
+        using var deadline = new CloseDeadline(session, time, _ => aborts++, new object());
 
         time.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal(0, aborts);
@@ -31,7 +31,7 @@ public sealed class CloseDeadlineTests
         var time = new ManualTimeProvider();
         var session = NewSession();
         var aborts = 0;
-        var deadline = new CloseDeadline(session, time, () => aborts++);
+        var deadline = new CloseDeadline(session, time, _ => aborts++, new object());
 
         session.Abandon();
         deadline.Dispose();
@@ -45,7 +45,7 @@ public sealed class CloseDeadlineTests
     {
         var time = new ManualTimeProvider();
         var session = NewSession();
-        using var deadline = new CloseDeadline(session, time, () => throw new ObjectDisposedException("HttpContext"));
+        using var deadline = new CloseDeadline(session, time, _ => throw new ObjectDisposedException("HttpContext"), new object());
 
         session.Abandon();
         var error = Record.Exception(() => time.Advance(CloseDeadline.Timeout));
