@@ -35,7 +35,7 @@
 #
 # Environment (defaults in brackets):
 #   TARGETS [pubsub signalr] (raw: bench/RawReference, the minimal Kestrel broadcaster, for
-#   fanout and sweep over WebSocket only)   WRITE_DELAY [0]: PubSub's WriteDelay (a TimeSpan such
+#   fanout, sweep and idle over WebSocket only)   WRITE_DELAY [0]: PubSub's WriteDelay (a TimeSpan such
 #   as 00:00:00.010), added to the label as /wd=...   SUBS [1000]   SIZE [100]   RATE [200]
 #   SWEEP_RATES [50,100,150,200,250,300,350,400]   CHANNEL_RATES [2000,5000,10000]
 #   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]   ENCODING_RATES [50,200]

@@ -47,32 +47,49 @@ public sealed class Broadcaster
 
     private async Task ReceiveAsync(Connection connection)
     {
-        var buffer = new byte[64 * 1024];
         while (true)
         {
-            var length = 0;
-            ValueWebSocketReceiveResult result;
-            do
+            // Wait for a message holding no buffer, as PubSub does: the idle floor of a WebSocket
+            // on ASP.NET Core is then what the platform keeps per connection (bench/run.sh idle).
+            var probe = await connection.Socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+            if (probe.MessageType == WebSocketMessageType.Close)
             {
-                result = await connection.Socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
-                if (result.MessageType == WebSocketMessageType.Close)
+                return;
+            }
+            var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+            try
+            {
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
                 {
-                    return;
+                    result = await connection.Socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+                    length += result.Count;
                 }
-                length += result.Count;
+                while (!result.EndOfMessage && length < buffer.Length);
+                Handle(connection, buffer.AsSpan(0, length));
             }
-            while (!result.EndOfMessage && length < buffer.Length);
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
 
-            var message = buffer.AsSpan(0, length);
-            if (message.StartsWith(PublishPrefix))
-            {
-                Broadcast(message.ToArray());
-            }
-            else if (IdOfSubscribe(message) is { } id)
-            {
-                Add(connection);
-                connection.Send(Encoding.UTF8.GetBytes($$"""{"type":"reply","id":{{id}}}"""));
-            }
+    private void Handle(Connection connection, ReadOnlySpan<byte> message)
+    {
+        if (message.StartsWith(PublishPrefix))
+        {
+            Broadcast(message.ToArray());
+        }
+        else if (IdOfSubscribe(message) is { } id)
+        {
+            Add(connection);
+            connection.Send(Encoding.UTF8.GetBytes($$"""{"type":"reply","id":{{id}}}"""));
         }
     }
 

@@ -48,6 +48,19 @@ public class ComparisonTests
     }
 
     [Fact]
+    public void A_shape_only_the_raw_reference_ran_is_left_out_and_the_others_still_pair()
+    {
+        var rows = new[] { Run("raw", 100, 3, true, 1), Run("pubsub", 200, 10, true, 2), Run("signalr", 200, 20, true, 4) }
+            .Select(r => RunResult.Columns.ToDictionary(c => c.Name, c => Convert.ToString(c.Get(r), System.Globalization.CultureInfo.InvariantCulture) ?? ""))
+            .ToList();
+
+        var text = Comparison.Render(rows);
+
+        Assert.Contains("| fanout | ws | 1 | 1000 | 1 | 100 | 200 | 200000 | 200000 | 1.00x |", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("| 100 | 100000 |", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Cross_node_runs_are_set_against_the_one_node_memory_broker_run_of_the_same_load()
     {
         var rows = new[] { ("crossnode/1-node-memory", 1, 200000.0, 2.0), ("crossnode/1-node-redis", 1, 190000.0, 2.5), ("crossnode/2-nodes-redis", 2, 150000.0, 3.5) }

@@ -22,7 +22,8 @@ public static class Comparison
         var latest = rows
             .GroupBy(r => (Shape: Shape(r), Target: r["target"]))
             .ToDictionary(g => g.Key, g => g.Last());
-        var shapes = latest.Keys.Select(k => k.Shape).Distinct().ToList();
+        // Shapes only the raw reference ran (bench/RawReference) have nothing to pair here.
+        var shapes = latest.Keys.Where(k => k.Target is Ours or Reference).Select(k => k.Shape).Distinct().ToList();
 
         var delivery = shapes.Where(s => !IsIdle(s) && !IsCrossNode(s)).ToList();
         if (delivery.Count > 0)
