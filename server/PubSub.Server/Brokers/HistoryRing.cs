@@ -6,17 +6,20 @@ namespace PubSub.Brokers;
 /// ring, the entries in a ring of reference-free structs. A publication stored as objects
 /// survives every collection until history lets it go, and with thousands of busy channels those
 /// survivors were most of each gen0 pause (docs/benchmarks.md, finding 10); stored here, a
-/// publication costs no object that outlives its fan-out. Reads copy the entries out.
+/// publication costs no object that outlives its fan-out. Both rings are allocated on the pinned
+/// object heap, which only a full collection visits: while thousands of new channels' rings grow
+/// to their size, no ephemeral collection copies them (each one did, and with a gen0 budget large
+/// enough to collect rarely those copies made 30-60 ms pauses; table 3e). Reads copy the entries out.
 /// Not thread-safe: the memory broker uses it under the channel's stream lock.
 /// </summary>
 internal sealed class HistoryRing
 {
     private const int Growth = 4;
 
-    private Entry[] _entries = new Entry[4];
+    private Entry[] _entries = Pinned<Entry>(4);
     private int _first;
     private int _count;
-    private byte[] _bytes = new byte[256];
+    private byte[] _bytes = Pinned<byte>(256);
 
     // Where the oldest entry's bytes start and the newest one's end, counted from the first byte
     // ever stored (so they only grow); the physical index is the position modulo the ring's length.
@@ -24,6 +27,10 @@ internal sealed class HistoryRing
     private long _bytesEnd;
 
     public int Count => _count;
+
+    /// <summary>Whether both rings sit where ephemeral collections do not copy them (for tests).</summary>
+    internal bool IsOutOfEphemeralGenerations =>
+        GC.GetGeneration(_entries) == GC.MaxGeneration && GC.GetGeneration(_bytes) == GC.MaxGeneration;
 
     public void Append(long offset, Payload data, DateTimeOffset expiresAt, int size)
     {
@@ -37,7 +44,7 @@ internal sealed class HistoryRing
         {
             // Fourfold, up to the size: a new channel's rings reach their final length in a few
             // steps, leaving little garbage behind (a busy node creates channels all the time).
-            var entries = new Entry[Math.Max(_count + 1, Math.Min(_entries.Length * Growth, size))];
+            var entries = Pinned<Entry>(Math.Max(_count + 1, Math.Min(_entries.Length * Growth, size)));
             for (var i = 0; i < _count; i++)
             {
                 entries[i] = At(i);
@@ -87,6 +94,9 @@ internal sealed class HistoryRing
         return publications;
     }
 
+    /// <summary>Where both rings live: reference-free arrays outside the ephemeral generations.</summary>
+    private static T[] Pinned<T>(int length) where T : unmanaged => GC.AllocateArray<T>(length, pinned: true);
+
     private Entry At(int index) => _entries[(_first + index) % _entries.Length];
 
     private void DropOldest()
@@ -112,7 +122,7 @@ internal sealed class HistoryRing
         var retained = new byte[used];
         CopyOut(_bytesStart, retained);
         // The same logical positions land at other physical indexes in a ring of another length.
-        _bytes = new byte[capacity];
+        _bytes = Pinned<byte>(capacity);
         CopyIn(_bytesStart, retained);
     }
 

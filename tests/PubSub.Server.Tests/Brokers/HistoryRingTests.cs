@@ -90,6 +90,21 @@ public sealed class HistoryRingTests
     }
 
     [Fact]
+    public void A_ring_lives_outside_the_ephemeral_generations_from_its_first_entry_through_every_growth()
+    {
+        // While a channel's history fills, its rings grow; were they ordinary arrays, every
+        // ephemeral collection until then would copy them.
+        var ring = new HistoryRing();
+        Assert.True(ring.IsOutOfEphemeralGenerations);
+        for (var offset = 1; offset <= 100; offset++)
+        {
+            ring.Append(offset, Payload.FromBinary(new byte[120]), Now.AddHours(1), size: 100);
+            Assert.True(ring.IsOutOfEphemeralGenerations);
+        }
+        Assert.Equal(100, ring.Count);
+    }
+
+    [Fact]
     public void Once_full_a_ring_stores_each_publication_without_allocating()
     {
         // What history is for: a retained publication must be nothing the GC has to trace or copy.
