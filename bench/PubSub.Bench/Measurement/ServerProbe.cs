@@ -4,11 +4,11 @@ using System.Text.Json;
 namespace PubSub.Bench.Measurement;
 
 /// <summary>What the servers looked like at one moment; a field is null when it could not be read.</summary>
-public sealed record ServerSnapshot(TimeSpan? Cpu, long? Rss, long? Heap, long? Allocated, long? Collections = null, double? GcPauseMs = null);
+public sealed record ServerSnapshot(TimeSpan? Cpu, long? Rss, long? Heap, long? Allocated, long? Collections = null, double? GcPauseMs = null, double? JitMs = null);
 
 /// <summary>
 /// Reads the server processes: CPU and RSS from /proc (with <c>--server-pid</c>), the managed
-/// heap, the bytes allocated and the GC collections and pause time so far from the bench diagnostics endpoint (with <c>--diag</c>),
+/// heap, the bytes allocated and the GC collections and pause time and the JIT's compilation time so far from the bench diagnostics endpoint (with <c>--diag</c>),
 /// summed over the nodes of a run.
 /// </summary>
 public sealed class ServerProbe(IReadOnlyList<int> pids, IReadOnlyList<Uri> diagnostics, HttpClient http)
@@ -53,7 +53,7 @@ public sealed class ServerProbe(IReadOnlyList<int> pids, IReadOnlyList<Uri> diag
     public async Task<ServerSnapshot> SnapshotAsync(bool collect, CancellationToken cancellationToken)
     {
         long? heap = null, allocated = null, collections = null;
-        double? pauseMs = null;
+        double? pauseMs = null, jitMs = null;
         foreach (var server in diagnostics)
         {
             var uri = new Uri(server, DiagnosticsPath + (collect ? "?gc=true" : ""));
@@ -63,8 +63,13 @@ public sealed class ServerProbe(IReadOnlyList<int> pids, IReadOnlyList<Uri> diag
             // gen0 counts every collection: a gen1 or gen2 collection collects gen0 too.
             collections = (collections ?? 0) + body.GetProperty("gen0").GetInt64();
             pauseMs = (pauseMs ?? 0) + body.GetProperty("gcPauseMs").GetDouble();
+            // A server built before the endpoint reported it (an A/B against an older build) leaves it null.
+            if (body.TryGetProperty("jitMs", out var jit))
+            {
+                jitMs = (jitMs ?? 0) + jit.GetDouble();
+            }
         }
         var process = HasProcess ? ProcessProbe.Sum(pids) : (ProcessSample?)null;
-        return new ServerSnapshot(process?.CpuTime, process?.RssBytes, heap, allocated, collections, pauseMs);
+        return new ServerSnapshot(process?.CpuTime, process?.RssBytes, heap, allocated, collections, pauseMs, jitMs);
     }
 }

@@ -50,6 +50,8 @@ public sealed class RunResult
     /// <summary>Garbage collections in the server(s) during the window and drain, and the time they paused it.</summary>
     public long? ServerGcCount { get; set; }
     public double? ServerGcPauseMs { get; set; }
+    /// <summary>Time the server(s) spent in the JIT during the window and drain: tier-up still going on means the window measured warm-up.</summary>
+    public double? ServerJitMs { get; set; }
     public double? GeneratorCpuPercent { get; set; }
     public double? GeneratorCpuUsPerDelivery { get; set; }
     public bool? Sustained { get; set; }
@@ -106,6 +108,7 @@ public sealed class RunResult
         ("generator_rss_per_connection", r => r.GeneratorRssPerConnection),
         ("server_idle_alloc_bytes_per_s", r => r.ServerIdleAllocBytesPerSecond),
         ("server_gc_count", r => r.ServerGcCount), ("server_gc_pause_ms", r => r.ServerGcPauseMs),
+        ("server_jit_ms", r => r.ServerJitMs),
         ("publishers", r => r.Publishers), ("storm_victims", r => r.StormVictims),
         ("storm_reconnected_max_s", r => r.StormReconnectedMaxS), ("storm_recovered_p50_s", r => r.StormRecoveredP50S),
         ("storm_recovered_max_s", r => r.StormRecoveredMaxS), ("storm_peak_connects_per_s", r => r.StormPeakConnectsPerSecond),
@@ -139,7 +142,7 @@ public sealed class RunResult
             line.Append(CultureInfo.InvariantCulture, $" nodes={Nodes} subs={Subscribers} ch={Channels} pubs={Publishers} size={PayloadBytes} rate={OfferedRate:0.#}/s");
             line.Append(CultureInfo.InvariantCulture, $" | {DeliveriesPerSecond:0} deliv/s lost={Lost} ooo={OutOfOrder} disc={Disconnects} err={Errors}");
             line.Append(CultureInfo.InvariantCulture, $" | p50={P50Ms:0.00} p90={P90Ms:0.00} p99={P99Ms:0.00} max={MaxMs:0.0} ms");
-            line.Append(CultureInfo.InvariantCulture, $" | srv cpu={ServerCpuPercent:0}% {ServerCpuUsPerDelivery:0.00}us/deliv alloc={ServerAllocBytesPerDelivery:0}B/deliv {DeliveriesPerMessage:0.0}deliv/msg wire={WireBytesPerDelivery:0}B/deliv gc={ServerGcCount}x/{ServerGcPauseMs:0}ms");
+            line.Append(CultureInfo.InvariantCulture, $" | srv cpu={ServerCpuPercent:0}% {ServerCpuUsPerDelivery:0.00}us/deliv alloc={ServerAllocBytesPerDelivery:0}B/deliv {DeliveriesPerMessage:0.0}deliv/msg wire={WireBytesPerDelivery:0}B/deliv gc={ServerGcCount}x/{ServerGcPauseMs:0}ms jit={ServerJitMs:0}ms");
             line.Append(CultureInfo.InvariantCulture, $" | gen cpu={GeneratorCpuPercent:0}% publag={PublisherLagMaxMs:0.0}ms");
             line.Append(Sustained == true ? " | sustained" : " | NOT sustained");
         }

@@ -132,6 +132,7 @@ public sealed class DeliveryScenario(BenchSettings settings, BenchTarget target,
                 result.ServerGcCount = collectionsAfter - collectionsBefore;
                 result.ServerGcPauseMs = serverAfter.GcPauseMs - serverBefore.GcPauseMs;
             }
+            result.ServerJitMs = serverAfter.JitMs - serverBefore.JitMs;
             result.Sustained = result.Lost == 0 && result.Disconnects == 0 && result.OutOfOrder == 0
                 && result.P99Ms < RunResult.SustainedP99Ms
                 && result.AchievedRate >= 0.99 * rate
