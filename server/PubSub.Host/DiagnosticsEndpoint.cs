@@ -3,8 +3,8 @@ using System.Net;
 namespace PubSub.Host;
 
 /// <summary>
-/// <c>GET /debug/memory</c>: the managed heap, the bytes allocated since start, the GC counts and pauses, the JIT's time,
-/// for the load generator (docs/benchmarks.md), which cannot read them from /proc. Off unless
+/// <c>GET /debug/memory</c>: the managed heap, the bytes allocated since start, the GC counts and
+/// pauses, the JIT's time, for the load generator (docs/benchmarks.md), which cannot read them from /proc. Off unless
 /// <c>Diagnostics:Enabled</c> is true, and answers loopback callers only: <c>?gc=true</c> forces a
 /// full blocking collection, which no one outside a benchmark should be able to trigger.
 /// bench/SignalRReference compiles this same file, so both servers report alike.
@@ -45,7 +45,6 @@ internal static class DiagnosticsEndpoint
                 gcPauseMs = GC.GetTotalPauseDuration().TotalMilliseconds,
                 // Time spent compiling, tier-up included: a window that contains it measures warm-up, not steady state.
                 jitMs = System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds,
-                jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount(),
                 serverGc = System.Runtime.GCSettings.IsServerGC,
             });
         });
