@@ -35,7 +35,8 @@
 #
 # Environment (defaults in brackets):
 #   TARGETS [pubsub signalr] (raw: bench/RawReference, the minimal Kestrel broadcaster, for
-#   fanout, sweep and idle over WebSocket only)   WRITE_DELAY [0]: PubSub's WriteDelay (a TimeSpan such
+#   fanout, sweep and idle over WebSocket only)   RAW_HANDSHAKE [http] (connection: the raw reference
+#   answers the WebSocket upgrade below Kestrel's HTTP layer)   WRITE_DELAY [0]: PubSub's WriteDelay (a TimeSpan such
 #   as 00:00:00.010), added to the label as /wd=...   SUBS [1000]   SIZE [100]   RATE [200]
 #   SWEEP_RATES [50,100,150,200,250,300,350,400]   CHANNEL_RATES [2000,5000,10000]
 #   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]   ENCODING_RATES [50,200]
@@ -141,7 +142,7 @@ start_server() {
   local dir dll extra=()
   case "$target" in
     pubsub) dir="$host_dir"; dll=PubSub.Host.dll; extra=("${pubsub_args[@]}") ;;
-    raw) dir="$raw_dir"; dll=RawReference.dll ;;
+    raw) dir="$raw_dir"; dll=RawReference.dll; extra=("--Reference:Handshake=${RAW_HANDSHAKE:-http}") ;;
     *) dir="$reference_dir"; dll=SignalRReference.dll ;;
   esac
   # The content root is the working directory: appsettings.json and wwwroot come from there.

@@ -30,6 +30,12 @@ public sealed class Broadcaster
             return;
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        await RunAsync(socket);
+    }
+
+    /// <summary>Serves one accepted WebSocket until it closes, however it was accepted (see <see cref="ConnectionUpgrade"/>).</summary>
+    public async Task RunAsync(WebSocket socket)
+    {
         var connection = new Connection(socket);
         connection.Send(Encoding.UTF8.GetBytes($$"""{"type":"connected","session":"raw{{Interlocked.Increment(ref _sessions)}}"}"""));
         try

@@ -13,6 +13,9 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 // folder, which is how `dotnet run` serves the demo page. A published node has wwwroot beside the
 // assembly and no manifest, and this does nothing.
 builder.WebHost.UseStaticWebAssets();
+// WebSocket sessions leave Kestrel's HTTP/1.1 layer once their handshake has gone through the
+// pipeline below: about 6 KB less per idle connection (docs/architecture.md, "WebSocket handoff").
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.UsePubSubHandoff()));
 
 // Everything under "PubSub" in appsettings.json, or in environment variables such as
 // PubSub__ApiKey and PubSub__Channels__0__Template, configures the node.

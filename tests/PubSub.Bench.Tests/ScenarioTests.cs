@@ -190,6 +190,45 @@ public sealed class ScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task The_raw_reference_with_the_upgrade_below_HTTP_gets_every_publication_to_every_subscriber_once_and_in_order()
+    {
+        await using var reference = await StartRawAsync(upgradeBelowHttp: true);
+
+        var result = await RunAsync("raw", BenchTransport.WebSocket, [reference.Uri], "--scenario", "fanout", "--subscribers", "4");
+
+        AssertEveryPublicationDelivered(result, subscribersPerChannel: 4);
+        Assert.Equal(0, reference.App.Services.GetRequiredService<WebSocketPathRequests>().Count);
+    }
+
+    [Fact]
+    public async Task Below_HTTP_the_upgrade_hands_every_other_request_to_the_HTTP_layer_unread()
+    {
+        await using var reference = await StartRawAsync(upgradeBelowHttp: true);
+        var ws = new Uri(reference.Uri, "ws");
+
+        // Not ours: another path, /ws without an upgrade, an upgrade of a WebSocket version the
+        // handshake does not speak. Each must reach the app as it came, body and all.
+        using var echoed = await _http.PostAsync(new Uri(reference.Uri, "echo"), new StringContent("every byte"));
+        using var plain = await _http.GetAsync(ws);
+        using var oldVersion = new HttpRequestMessage(HttpMethod.Get, ws);
+        oldVersion.Headers.Connection.Add("Upgrade");
+        oldVersion.Headers.Upgrade.ParseAdd("websocket");
+        oldVersion.Headers.Add("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        oldVersion.Headers.Add("Sec-WebSocket-Version", "8");
+        using var refused = await _http.SendAsync(oldVersion);
+
+        Assert.Equal("every byte", await echoed.Content.ReadAsStringAsync());
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, plain.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(2, reference.App.Services.GetRequiredService<WebSocketPathRequests>().Count);
+        // And the listener still upgrades, without the HTTP layer.
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        await socket.ConnectAsync(new UriBuilder(ws) { Scheme = "ws" }.Uri, CancellationToken.None).WithTimeout("the upgrade", TimeSpan.FromSeconds(10));
+        Assert.Equal(System.Net.WebSockets.WebSocketState.Open, socket.State);
+        Assert.Equal(2, reference.App.Services.GetRequiredService<WebSocketPathRequests>().Count);
+    }
+
+    [Fact]
     public async Task The_SignalR_reference_is_driven_over_its_MessagePack_hub_protocol()
     {
         await using var reference = await StartSignalRAsync();
@@ -255,17 +294,32 @@ public sealed class ScenarioTests : IDisposable
     private static Task<ReferenceServer> StartSignalRAsync() =>
         StartReferenceAsync(s => s.AddSignalR().AddMessagePackProtocol(), app => app.MapHub<TopicHub>("/hub"));
 
-    private static Task<ReferenceServer> StartRawAsync() =>
-        StartReferenceAsync(s => s.AddSingleton<Broadcaster>(), app =>
+    /// <param name="upgradeBelowHttp">As <c>--Reference:Handshake=connection</c> does (bench/RawReference).</param>
+    private static Task<ReferenceServer> StartRawAsync(bool upgradeBelowHttp = false) =>
+        StartReferenceAsync(s => s.AddSingleton<Broadcaster>().AddSingleton<WebSocketPathRequests>(), app =>
         {
+            app.Use((context, next) =>
+            {
+                if (context.Request.Path == "/ws")
+                {
+                    context.RequestServices.GetRequiredService<WebSocketPathRequests>().Seen();
+                }
+                return next(context);
+            });
             app.UseWebSockets();
             app.Map("/ws", (HttpContext context, Broadcaster broadcaster) => broadcaster.HandleAsync(context));
-        });
+            app.MapPost("/echo", (HttpContext context) => context.Request.Body.CopyToAsync(context.Response.Body));
+        }, upgradeBelowHttp);
 
-    private static async Task<ReferenceServer> StartReferenceAsync(Action<IServiceCollection> services, Action<WebApplication> map)
+    private static async Task<ReferenceServer> StartReferenceAsync(Action<IServiceCollection> services, Action<WebApplication> map, bool upgradeBelowHttp = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (upgradeBelowHttp)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
+                listen.UseWebSocketUpgradeBeforeHttp(() => kestrel.ApplicationServices.GetRequiredService<Broadcaster>())));
+        }
         builder.Logging.ClearProviders();
         services(builder.Services);
         var app = builder.Build();
@@ -273,6 +327,16 @@ public sealed class ScenarioTests : IDisposable
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ReferenceServer(app, new Uri(address.TrimEnd('/') + "/"));
+    }
+
+    /// <summary>How many requests for <c>/ws</c> the raw reference's HTTP layer saw.</summary>
+    private sealed class WebSocketPathRequests
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Seen() => Interlocked.Increment(ref _count);
     }
 
     private sealed record ReferenceServer(WebApplication App, Uri Uri) : IAsyncDisposable

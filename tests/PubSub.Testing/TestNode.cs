@@ -69,6 +69,9 @@ public sealed class TestNode : IAsyncDisposable
     public bool PingAnswered(string sessionId) =>
         Sessions.Find(sessionId) is { } session && session.Heartbeat.PingAnswered;
 
+    /// <summary>How many WebSocket sessions left the HTTP layer after their handshake (the connection middleware <c>UsePubSubHandoff</c>).</summary>
+    public long HandedOverSessions => Services.GetRequiredService<PubSub.Transports.WebSocketTransport>().HandedOver;
+
     public IPubSubPublisher Publisher => Services.GetRequiredService<IPubSubPublisher>();
 
     /// <summary>Collects what this node (and no other) records in one of its PubSub instruments, from now on.</summary>
@@ -96,6 +99,8 @@ public sealed class TestNode : IAsyncDisposable
         builder.WebHost.UseUrls($"http://127.0.0.1:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter(level => level >= LogLevel.Warning);
+        // As the Host runs: WebSocket sessions leave the HTTP layer after their handshake.
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.UsePubSubHandoff()));
         host?.Invoke(builder);
         var pubsub = builder.Services.AddPubSub(options =>
         {

@@ -15,7 +15,7 @@ namespace PubSub.Testing;
 /// </summary>
 public sealed class WsClient : IAsyncDisposable
 {
-    private readonly ClientWebSocket _socket;
+    private readonly WebSocket _socket;
     private readonly Channel<JsonElement> _frames = Channel.CreateUnbounded<JsonElement>();
     private readonly bool _answerPings;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -27,7 +27,7 @@ public sealed class WsClient : IAsyncDisposable
     private long _nextId;
     private Task? _receiving;
 
-    private WsClient(ClientWebSocket socket, bool answerPings)
+    private WsClient(WebSocket socket, bool answerPings)
     {
         _socket = socket;
         _answerPings = answerPings;
@@ -57,7 +57,7 @@ public sealed class WsClient : IAsyncDisposable
     /// or "" when none; needs <see cref="ClientWebSocketOptions.CollectHttpResponseDetails"/>.
     /// </summary>
     public string Extensions =>
-        _socket.HttpResponseHeaders?.FirstOrDefault(h => h.Key.Equals("Sec-WebSocket-Extensions", StringComparison.OrdinalIgnoreCase)).Value is { } values
+        (_socket as ClientWebSocket)?.HttpResponseHeaders?.FirstOrDefault(h => h.Key.Equals("Sec-WebSocket-Extensions", StringComparison.OrdinalIgnoreCase)).Value is { } values
             ? string.Join(", ", values)
             : "";
 
@@ -70,6 +70,12 @@ public sealed class WsClient : IAsyncDisposable
         }
         configure?.Invoke(socket.Options);
         await socket.ConnectAsync(uri, CancellationToken.None).WithTimeout("the WebSocket handshake");
+        return await OverAsync(socket, answerPings);
+    }
+
+    /// <summary>A protocol client on a WebSocket opened some other way; waits for <c>connected</c>.</summary>
+    public static async Task<WsClient> OverAsync(WebSocket socket, bool answerPings = true)
+    {
         var client = new WsClient(socket, answerPings);
         client._receiving = client.ReceiveLoopAsync();
         client.Connected = await client.NextAsync();

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Claims;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -61,6 +63,14 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         {
             return;
         }
+        // A compressed session upgrades inside the request: the platform negotiates permessage-deflate there.
+        if (WebSocketHandoff.Of(context) is { } handoff && !(options.Value.WebSocketCompression && OffersDeflate(context.Request)))
+        {
+            var key = context.Request.Headers.SecWebSocketKey.ToString();
+            var user = context.User;
+            handoff.HandOver(context, transport => RunHandedOverAsync(transport, key, subprotocol, user, encoding, ticket), ticket.Lease.Dispose);
+            return;
+        }
         WebSocket socket;
         try
         {
@@ -85,9 +95,34 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
             throw;
         }
         using var _ = socket;
+        await RunAsync(socket, context.User, encoding, ticket, IsCompressed(context.Response));
+    }
 
-        var compressed = IsCompressed(context.Response);
-        var session = sessions.Create(context.User, TransportNames.WebSocket, encoding, ticket);
+    /// <summary>How many sessions ran on a connection of their own rather than inside their request (<see cref="WebSocketHandoff"/>).</summary>
+    internal long HandedOver => Interlocked.Read(ref _handedOver);
+
+    private long _handedOver;
+
+    private async Task RunHandedOverAsync(IDuplexPipe transport, string key, string? subprotocol, ClaimsPrincipal user, FrameEncoding encoding, SessionTicket ticket)
+    {
+        WebSocket socket;
+        try
+        {
+            socket = await WebSocketHandoff.AcceptAsync(transport, key, subprotocol);
+        }
+        catch
+        {
+            ticket.Lease.Dispose();
+            throw;
+        }
+        using var _ = socket;
+        Interlocked.Increment(ref _handedOver);
+        await RunAsync(socket, user, encoding, ticket, compressed: false);
+    }
+
+    private async Task RunAsync(WebSocket socket, ClaimsPrincipal user, FrameEncoding encoding, SessionTicket ticket, bool compressed)
+    {
+        var session = sessions.Create(user, TransportNames.WebSocket, encoding, ticket);
         if (encoding is StompFraming framing)
         {
             // CONNECTED answers the client's CONNECT; the connect hook's channels follow it.
@@ -348,6 +383,9 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
 
     private static FrameEncoding? EncodingOf(string subprotocol) =>
         StompVersions.IsSubprotocol(subprotocol) ? new StompFraming(subprotocol) : FrameEncoding.OfSubprotocol(subprotocol);
+
+    private static bool OffersDeflate(HttpRequest request) =>
+        request.Headers.SecWebSocketExtensions.ToString().Contains("permessage-deflate", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Whether the upgrade's answer accepted permessage-deflate, the only extension the server knows.</summary>
     private static bool IsCompressed(HttpResponse response) =>

@@ -21,6 +21,8 @@ public sealed class WebSocketCompressionTests
         Assert.Contains("permessage-deflate", client.Extensions, StringComparison.Ordinal);
         Assert.Contains("server_no_context_takeover", client.Extensions, StringComparison.Ordinal);
         await client.PingAsync();
+        // The platform negotiates deflate inside the request, so the session stays there.
+        Assert.Equal(0, node.HandedOverSessions);
     }
 
     [Fact]
@@ -31,6 +33,7 @@ public sealed class WebSocketCompressionTests
 
         Assert.Equal("", client.Extensions);
         await client.PingAsync();
+        Assert.Equal(1, node.HandedOverSessions);
     }
 
     [Fact]
@@ -41,6 +44,7 @@ public sealed class WebSocketCompressionTests
 
         Assert.Equal("", client.Extensions);
         await client.PingAsync();
+        Assert.Equal(1, node.HandedOverSessions);
     }
 
     [Fact]
