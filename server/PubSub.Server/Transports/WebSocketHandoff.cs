@@ -17,7 +17,7 @@ namespace PubSub.Transports;
 /// HTTP connection, its request, headers and context alive under the socket for the session's
 /// life, the endpoint hands the session over and the request ends. The connection middleware that
 /// made this object then writes the 101 and runs the WebSocket on the connection's own pipes:
-/// about 6 KB less per idle connection (docs/benchmarks.md, table 5, run U).
+/// about 6 KB less RSS per idle connection (docs/benchmarks.md, table 5, runs U and V).
 /// </summary>
 /// <remarks>
 /// One per connection, for as long as the HTTP layer has it; a connection feature, so a request

@@ -79,7 +79,9 @@ public sealed class WebSocketHandoffTests
     public async Task With_TLS_set_up_after_the_middleware_a_session_upgrades_inside_its_request()
     {
         using var certificate = SelfSignedCertificate();
-        await using var node = await StartTlsNodeAsync(certificate, l => { l.UsePubSubHandoff(); l.UseHttps(certificate); });
+        // As the Host's https endpoints are: the endpoint defaults (the handoff) come before UseHttps.
+        await using var node = await TestNode.StartAsync(host: b => b.WebHost.ConfigureKestrel(k =>
+            k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificate))));
         await using var alice = await ConnectTlsAsync(node);
         await using var bob = await ConnectTlsAsync(node);
 
@@ -91,7 +93,15 @@ public sealed class WebSocketHandoffTests
     public async Task With_TLS_set_up_before_the_middleware_a_session_is_handed_over_and_stays_encrypted()
     {
         using var certificate = SelfSignedCertificate();
-        await using var node = await StartTlsNodeAsync(certificate, l => { l.UseHttps(certificate); l.UsePubSubHandoff(); });
+        await using var node = await TestNode.StartAsync(host: b => b.WebHost.ConfigureKestrel(k =>
+        {
+            k.ConfigureEndpointDefaults(_ => { });
+            k.Listen(IPAddress.Loopback, 0, l =>
+            {
+                l.UseHttps(certificate);
+                l.UsePubSubHandoff();
+            });
+        }));
         await using var alice = await ConnectTlsAsync(node);
         await using var bob = await ConnectTlsAsync(node);
 
@@ -107,13 +117,6 @@ public sealed class WebSocketHandoffTests
         Assert.Equal("hi", message.GetProperty("data").GetProperty("text").GetString());
         await alice.PingAsync();
     }
-
-    private static Task<TestNode> StartTlsNodeAsync(X509Certificate2 certificate, Action<ListenOptions> listen) =>
-        TestNode.StartAsync(host: b => b.WebHost.ConfigureKestrel(k =>
-        {
-            k.ConfigureEndpointDefaults(_ => { });
-            k.Listen(IPAddress.Loopback, 0, listen);
-        }));
 
     private static Task<WsClient> ConnectTlsAsync(TestNode node) =>
         WsClient.ConnectAsync(new Uri($"wss://{node.BaseUri.Authority}/pubsub/ws"),
