@@ -24,14 +24,20 @@ internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_disposed)
+        ReadResult result;
+        while (true)
         {
-            return 0;
-        }
-        var result = await pipe.Input.ReadAsync(cancellationToken);
-        if (result.IsCanceled)
-        {
-            return 0;
+            if (_disposed)
+            {
+                return 0;
+            }
+            result = await pipe.Input.ReadAsync(cancellationToken);
+            if (!result.IsCanceled)
+            {
+                break;
+            }
+            // Disposing cancels the read; the next look at _disposed ends it.
+            pipe.Input.AdvanceTo(result.Buffer.Start);
         }
         var data = result.Buffer;
         // A zero-byte read waits for data and takes none: the WebSocket's idle receive holds no buffer.

@@ -13,55 +13,63 @@ namespace PubSub.Transports;
 /// <summary>
 /// Lets a WebSocket session leave Kestrel's HTTP/1.1 layer once its handshake request is done.
 /// The request goes through the whole pipeline as any other (forwarded headers, authentication, the
-/// origin rule, admission, hooks); then, instead of upgrading inside the request, which keeps the
-/// HTTP connection, its request, headers and context alive under the socket for the session's
-/// life, the endpoint hands the session over and the request ends. The connection middleware that
-/// made this object then writes the 101 and runs the WebSocket on the connection's own pipes:
-/// about 6 KB less RSS per idle connection (docs/benchmarks.md, table 5, runs U and V).
+/// origin rule, admission, hooks), and the HTTP layer writes its 101 with every header the pipeline
+/// set; but the session does not run inside the request, which would keep the HTTP connection, its
+/// request, headers and context alive under the socket for the session's life. The endpoint hands
+/// it over and the request ends; the connection middleware that made this object then runs the
+/// WebSocket on the connection's own pipes: about 6 KB less RSS per idle connection
+/// (docs/benchmarks.md, table 5, runs U and V).
 /// </summary>
 /// <remarks>
 /// One per connection, for as long as the HTTP layer has it; a connection feature, so a request
-/// finds it among its features. Only a plain HTTP/1.1 connection, or one whose TLS was set up
-/// before this middleware, can be handed over: anything else upgrades inside the request as before.
+/// finds it among its features. Only a session on HTTP/1.1 whose bytes pass no connection middleware
+/// after this one (TLS set up after it, a connection logger) can be handed over: anything else
+/// upgrades inside the request as before.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The view of the connection disposes nothing of its own; the connection is Kestrel's to dispose.")]
 internal sealed class WebSocketHandoff
 {
-    private readonly IFeatureCollection _features;
-    private readonly bool _decryptedBelow;
-    private Func<IDuplexPipe, Task>? _session;
+    private HttpSideConnection _view = null!;
+    private Func<IDuplexPipe, Task>? _requested;
+    private Func<IDuplexPipe, Task>? _confirmed;
     private Action? _abandon;
 
-    private WebSocketHandoff(IFeatureCollection features, bool decryptedBelow)
+    private WebSocketHandoff()
     {
-        _features = features;
-        _decryptedBelow = decryptedBelow;
     }
 
-    /// <summary>Whether a session has been handed over: the HTTP layer's reads and writes are then cut off from the connection.</summary>
-    public bool HandedOver => Volatile.Read(ref _session) is not null;
+    /// <summary>Whether a session has been handed over: the HTTP layer's reads are then cut off, and it may no longer end the connection.</summary>
+    public bool HandedOver => Volatile.Read(ref _requested) is not null;
 
     /// <summary>The connection's handoff, when the request may use it.</summary>
     public static WebSocketHandoff? Of(HttpContext context) =>
         context.Features.Get<WebSocketHandoff>() is { HandedOver: false } handoff
         && HttpProtocol.IsHttp11(context.Request.Protocol)
-        // TLS set up after this middleware would leave it holding the encrypted pipes.
-        && (handoff._decryptedBelow || handoff._features.Get<ITlsConnectionFeature>() is null)
+        && !context.Response.HasStarted
+        // A connection middleware after this one that replaced the pipes (TLS, logging) would not
+        // see the session's bytes: this one holds the pipes under it.
+        && ReferenceEquals(handoff._view.Transport, handoff._view.HttpSide)
             ? handoff
             : null;
 
     /// <summary>
-    /// Takes the session out of the request: <paramref name="session"/> runs on the connection's
-    /// pipes once the HTTP layer is done with it, or, if the connection ends before,
-    /// <paramref name="abandon"/> runs instead. The response is not written: the HTTP layer's is thrown
-    /// away, and <paramref name="session"/> writes the 101 (<see cref="AcceptAsync"/>).
+    /// Takes the session out of the request: the HTTP layer answers with the 101 (RFC 6455, section
+    /// 4.2.2) and ends, then <paramref name="session"/> runs on the connection's pipes. If the 101 is
+    /// not what went out (an <c>OnStarting</c> callback threw and the client read a 500, or the
+    /// connection was lost), <paramref name="abandon"/> runs instead.
     /// </summary>
-    public void HandOver(HttpContext context, Func<IDuplexPipe, Task> session, Action abandon)
+    public void HandOver(HttpContext context, string key, string? subprotocol, Func<IDuplexPipe, Task> session, Action abandon)
     {
-        // What the request's logs and metrics record, as for an upgrade inside the request; the
-        // bytes of this answer go nowhere. Connection: close ends the HTTP layer's loop after it,
-        // rather than reading for another request.
-        context.Response.StatusCode = StatusCodes.Status101SwitchingProtocols;
-        context.Response.Headers.Connection = "close";
+        var response = context.Response;
+        // A 101 ends the HTTP layer's loop: it reads no further request from the connection.
+        response.StatusCode = StatusCodes.Status101SwitchingProtocols;
+        response.Headers.Connection = "Upgrade";
+        response.Headers.Upgrade = "websocket";
+        response.Headers.SecWebSocketAccept = AcceptOf(key);
+        if (subprotocol is not null)
+        {
+            response.Headers.SecWebSocketProtocol = subprotocol;
+        }
         // Once a request ends, the HTTP layer times how fast its response drains, and would abort
         // the connection when the session's writes (which it cannot see) make that look slow. An
         // upgrade inside the request turns the same timing off.
@@ -70,19 +78,22 @@ internal sealed class WebSocketHandoff
             rate.MinDataRate = null;
         }
         _abandon = abandon;
-        Volatile.Write(ref _session, session);
+        Volatile.Write(ref _requested, session);
+        response.OnCompleted(() =>
+        {
+            if (response.StatusCode == StatusCodes.Status101SwitchingProtocols && !context.RequestAborted.IsCancellationRequested)
+            {
+                _confirmed = session;
+            }
+            return Task.CompletedTask;
+        });
     }
 
-    /// <summary>Writes the handshake's answer (RFC 6455, section 4.2.2) and opens the server's side of the WebSocket.</summary>
-    public static async Task<WebSocket> AcceptAsync(IDuplexPipe transport, string key, string? subprotocol)
-    {
-        var protocol = subprotocol is null ? "" : $"Sec-WebSocket-Protocol: {subprotocol}\r\n";
-        await transport.Output.WriteAsync(Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {AcceptOf(key)}\r\n{protocol}\r\n"));
+    /// <summary>The server's side of the WebSocket on the connection's pipes, once the 101 has gone.</summary>
+    public static WebSocket Open(IDuplexPipe transport, string? subprotocol) =>
         // Liveness is the protocol's own ping/pong, as on the upgrade inside a request.
-        return WebSocket.CreateFromStream(new DuplexPipeStream(transport),
+        WebSocket.CreateFromStream(new DuplexPipeStream(transport),
             new WebSocketCreationOptions { IsServer = true, SubProtocol = subprotocol, KeepAliveInterval = TimeSpan.Zero });
-    }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5350", Justification = "RFC 6455 names SHA-1; the hash proves a WebSocket handshake, it protects nothing.")]
     internal static string AcceptOf(string key) =>
@@ -107,7 +118,8 @@ internal sealed class WebSocketHandoff
     private static async Task<Func<IDuplexPipe, Task>?> RunHttpAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var features = new FeatureCollection(connection.Features);
-        var handoff = new WebSocketHandoff(features, decryptedBelow: connection.Features.Get<ITlsConnectionFeature>() is not null);
+        var handoff = new WebSocketHandoff();
+        handoff._view = new HttpSideConnection(connection, handoff, features);
         features.Set(handoff);
         using var heartbeat = HeartbeatRelay.Over(connection.Features.Get<IConnectionHeartbeatFeature>());
         if (heartbeat is not null)
@@ -116,15 +128,17 @@ internal sealed class WebSocketHandoff
         }
         try
         {
-            await next(new HttpSideConnection(connection, handoff, features));
+            await next(handoff._view);
         }
-        catch
+        finally
         {
-            // The session will not run: what it held for its place goes back.
-            handoff._abandon?.Invoke();
-            throw;
+            if (handoff._confirmed is null)
+            {
+                // The session will not run: what it held for its place goes back.
+                handoff._abandon?.Invoke();
+            }
         }
-        return handoff._session;
+        return handoff._confirmed;
     }
 
     /// <summary>
@@ -179,35 +193,53 @@ internal sealed class WebSocketHandoff
     }
 
     /// <summary>The connection as the HTTP layer is given it: <see cref="HttpSide"/>'s pipes and the layered features; the rest is the connection's.</summary>
-    private sealed class HttpSideConnection(ConnectionContext connection, WebSocketHandoff handoff, IFeatureCollection features) : ConnectionContext
+    private sealed class HttpSideConnection : ConnectionContext
     {
-        public override string ConnectionId { get => connection.ConnectionId; set => connection.ConnectionId = value; }
+        private readonly ConnectionContext _connection;
+        private readonly WebSocketHandoff _handoff;
 
-        public override IFeatureCollection Features => features;
+        public HttpSideConnection(ConnectionContext connection, WebSocketHandoff handoff, IFeatureCollection features)
+        {
+            _connection = connection;
+            _handoff = handoff;
+            Features = features;
+            HttpSide = new HttpSide(connection.Transport, handoff);
+            Transport = HttpSide;
+        }
 
-        public override IDictionary<object, object?> Items { get => connection.Items; set => connection.Items = value; }
+        /// <summary>The pipes this view was made with; a connection middleware after this one may have replaced <see cref="Transport"/>.</summary>
+        public HttpSide HttpSide { get; }
 
-        public override IDuplexPipe Transport { get; set; } = new HttpSide(connection.Transport, handoff);
+        public override IDuplexPipe Transport { get; set; }
 
-        public override CancellationToken ConnectionClosed { get => connection.ConnectionClosed; set => connection.ConnectionClosed = value; }
+        public override IFeatureCollection Features { get; }
 
-        public override System.Net.EndPoint? LocalEndPoint { get => connection.LocalEndPoint; set => connection.LocalEndPoint = value; }
+        public override string ConnectionId { get => _connection.ConnectionId; set => _connection.ConnectionId = value; }
 
-        public override System.Net.EndPoint? RemoteEndPoint { get => connection.RemoteEndPoint; set => connection.RemoteEndPoint = value; }
+        public override IDictionary<object, object?> Items { get => _connection.Items; set => _connection.Items = value; }
+
+        public override CancellationToken ConnectionClosed { get => _connection.ConnectionClosed; set => _connection.ConnectionClosed = value; }
+
+        public override System.Net.EndPoint? LocalEndPoint { get => _connection.LocalEndPoint; set => _connection.LocalEndPoint = value; }
+
+        public override System.Net.EndPoint? RemoteEndPoint { get => _connection.RemoteEndPoint; set => _connection.RemoteEndPoint = value; }
 
         public override void Abort(ConnectionAbortedException abortReason)
         {
-            // After the handoff the connection is the session's: the HTTP layer's end is not its end.
-            if (!handoff.HandedOver)
+            // After the handoff the connection is the session's, or, if the 101 did not go out,
+            // ends when the middleware returns: the HTTP layer's end is not its end.
+            if (!_handoff.HandedOver)
             {
-                connection.Abort(abortReason);
+                _connection.Abort(abortReason);
             }
         }
     }
 
     /// <summary>
-    /// The connection as the HTTP layer sees it: itself until a session is handed over; then the
-    /// input has ended and whatever it writes (its own answer to the handshake request) goes nowhere.
+    /// The connection's pipes as the HTTP layer sees them: the connection's own, until a session is
+    /// handed over; then the input has ended (nothing after the handshake is the HTTP layer's to
+    /// read), and the HTTP layer can no longer complete or cancel either pipe, which are the
+    /// session's. Its answer to the handshake, the 101, still goes out.
     /// </summary>
     private sealed class HttpSide(IDuplexPipe transport, WebSocketHandoff handoff) : IDuplexPipe
     {
@@ -253,7 +285,14 @@ internal sealed class WebSocketHandoff
             }
         }
 
-        public override void CancelPendingRead() => inner.CancelPendingRead();
+        public override void CancelPendingRead()
+        {
+            // A cancel would latch on the session's next read (the HTTP layer cancels on shutdown).
+            if (!handoff.HandedOver)
+            {
+                inner.CancelPendingRead();
+            }
+        }
 
         public override void Complete(Exception? exception = null)
         {
@@ -266,28 +305,25 @@ internal sealed class WebSocketHandoff
 
     private sealed class CutOffWriter(PipeWriter inner, WebSocketHandoff handoff) : PipeWriter
     {
-        private byte[] _discard = [];
-
         public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
 
-        public override long UnflushedBytes => handoff.HandedOver ? 0 : inner.UnflushedBytes;
+        public override long UnflushedBytes => inner.UnflushedBytes;
 
-        public override Memory<byte> GetMemory(int sizeHint = 0) => handoff.HandedOver ? Discard(sizeHint) : inner.GetMemory(sizeHint);
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
 
-        public override Span<byte> GetSpan(int sizeHint = 0) => handoff.HandedOver ? Discard(sizeHint) : inner.GetSpan(sizeHint);
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
 
-        public override void Advance(int bytes)
+        public override void Advance(int bytes) => inner.Advance(bytes);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+
+        public override void CancelPendingFlush()
         {
             if (!handoff.HandedOver)
             {
-                inner.Advance(bytes);
+                inner.CancelPendingFlush();
             }
         }
-
-        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) =>
-            handoff.HandedOver ? new(new FlushResult(isCanceled: false, isCompleted: false)) : inner.FlushAsync(cancellationToken);
-
-        public override void CancelPendingFlush() => inner.CancelPendingFlush();
 
         public override void Complete(Exception? exception = null)
         {
@@ -296,8 +332,5 @@ internal sealed class WebSocketHandoff
                 inner.Complete(exception);
             }
         }
-
-        private byte[] Discard(int sizeHint) =>
-            _discard.Length >= Math.Max(sizeHint, 1) ? _discard : _discard = new byte[Math.Max(sizeHint, 512)];
     }
 }

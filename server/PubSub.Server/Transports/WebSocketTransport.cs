@@ -66,9 +66,9 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
         // A compressed session upgrades inside the request: the platform negotiates permessage-deflate there.
         if (WebSocketHandoff.Of(context) is { } handoff && !(options.Value.WebSocketCompression && OffersDeflate(context.Request)))
         {
-            var key = context.Request.Headers.SecWebSocketKey.ToString();
             var user = context.User;
-            handoff.HandOver(context, transport => RunHandedOverAsync(transport, key, subprotocol, user, encoding, ticket), ticket.Lease.Dispose);
+            handoff.HandOver(context, context.Request.Headers.SecWebSocketKey.ToString(), subprotocol,
+                transport => RunHandedOverAsync(transport, subprotocol, user, encoding, ticket), ticket.Lease.Dispose);
             return;
         }
         WebSocket socket;
@@ -103,19 +103,9 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
 
     private long _handedOver;
 
-    private async Task RunHandedOverAsync(IDuplexPipe transport, string key, string? subprotocol, ClaimsPrincipal user, FrameEncoding encoding, SessionTicket ticket)
+    private async Task RunHandedOverAsync(IDuplexPipe transport, string? subprotocol, ClaimsPrincipal user, FrameEncoding encoding, SessionTicket ticket)
     {
-        WebSocket socket;
-        try
-        {
-            socket = await WebSocketHandoff.AcceptAsync(transport, key, subprotocol);
-        }
-        catch
-        {
-            ticket.Lease.Dispose();
-            throw;
-        }
-        using var _ = socket;
+        using var socket = WebSocketHandoff.Open(transport, subprotocol);
         Interlocked.Increment(ref _handedOver);
         await RunAsync(socket, user, encoding, ticket, compressed: false);
     }

@@ -42,6 +42,57 @@ public sealed class WebSocketHandoffTests
     }
 
     [Fact]
+    public async Task Headers_the_pipeline_sets_reach_the_client_in_the_101()
+    {
+        await using var node = await TestNode.StartAsync(map: app =>
+        {
+            // As a cookie or affinity middleware would: a header added when the response starts.
+            app.Use((context, next) =>
+            {
+                context.Response.OnStarting(() =>
+                {
+                    context.Response.Headers["X-Handshake"] = "seen";
+                    return Task.CompletedTask;
+                });
+                return next(context);
+            });
+            app.MapPubSub("/pubsub");
+        });
+
+        await using var client = await WsClient.ConnectAsync(node.WebSocketUri, configure: o => o.CollectHttpResponseDetails = true);
+
+        Assert.Equal("seen", client.ResponseHeader("X-Handshake"));
+        await client.PingAsync();
+        Assert.Equal(1, node.HandedOverSessions);
+    }
+
+    [Fact]
+    public async Task A_handshake_whose_response_fails_to_start_gets_a_500_and_its_place_back_and_no_session_opens()
+    {
+        await using var node = await TestNode.StartAsync(o => o.Limits.MaxConnections = 1, map: app =>
+        {
+            app.Use((context, next) =>
+            {
+                if (context.Request.Query.ContainsKey("fail"))
+                {
+                    context.Response.OnStarting(() => throw new InvalidOperationException("a response callback failed"));
+                }
+                return next(context);
+            });
+            app.MapPubSub("/pubsub");
+        });
+
+        var refused = await WsClient.RefusedUpgradeAsync(new Uri(node.WebSocketUri + "?fail=1"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, refused.Status);
+        Assert.Equal(0, node.SessionCount);
+        // The one place under MaxConnections came back: the next client gets in.
+        await using var client = await node.ConnectAsync();
+        await client.PingAsync();
+        Assert.Equal(1, node.HandedOverSessions);
+    }
+
+    [Fact]
     public async Task A_connection_that_served_HTTP_requests_first_is_handed_over_and_nothing_of_the_HTTP_answer_reaches_the_socket()
     {
         await using var node = await TestNode.StartAsync();
