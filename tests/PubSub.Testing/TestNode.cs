@@ -42,6 +42,9 @@ public sealed class TestNode : IAsyncDisposable
 
     public int SessionCount => Sessions.Count;
 
+    /// <summary>What a stopping node does first: tells every client to go (4000, reconnect allowed).</summary>
+    public void CloseAllSessions() => Sessions.CloseAll(PubSub.Protocol.DisconnectReason.Shutdown);
+
     /// <summary>Whether this node still holds the session.</summary>
     public bool HasSession(string sessionId) => Sessions.Find(sessionId) is not null;
 

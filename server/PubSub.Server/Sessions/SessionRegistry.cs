@@ -27,6 +27,8 @@ internal sealed partial class SessionRegistry(
 {
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private Action<Session>? _onClosed;
+    // Set once the node tells its clients to go (CloseAll), for the sessions that open after it.
+    private DisconnectReason? _closedAll;
 
     public int Count => _sessions.Count;
 
@@ -94,7 +96,22 @@ internal sealed partial class SessionRegistry(
     /// <summary>Tells every client to go (<paramref name="reason"/>), as the node stops.</summary>
     public void CloseAll(DisconnectReason reason)
     {
+        // A full fence before the walk: a session added after it sees the reason (CloseIfClosingAll).
+        Interlocked.Exchange(ref _closedAll, reason);
         foreach (var session in All)
+        {
+            session.Close(reason);
+        }
+    }
+
+    /// <summary>
+    /// For a transport, once its new session has sent <c>connected</c>: a session whose admission
+    /// came just before <see cref="CloseAll"/> and opened after it is told to go the same way, so
+    /// the node's stop does not wait on it.
+    /// </summary>
+    public void CloseIfClosingAll(Session session)
+    {
+        if (Volatile.Read(ref _closedAll) is { } reason)
         {
             session.Close(reason);
         }

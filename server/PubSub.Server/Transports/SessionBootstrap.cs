@@ -82,6 +82,7 @@ internal sealed partial class SessionBootstrap(SessionRegistry sessions, Session
         }
 
         session.Send(encoding.Connected(session.Id, identity.Id, transport, pingSeconds));
+        sessions.CloseIfClosingAll(session);
         return (session, channels);
     }
 

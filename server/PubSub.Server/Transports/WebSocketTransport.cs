@@ -123,6 +123,7 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
             session.Send(encoding.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
             bootstrap.StartSubscriptions(session, [.. SessionBootstrap.ServerChannels(ticket, [])]);
         }
+        sessions.CloseIfClosingAll(session);
 
         try
         {

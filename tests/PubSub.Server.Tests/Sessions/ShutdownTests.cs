@@ -30,4 +30,26 @@ public sealed class ShutdownTests
         }
         Assert.Equal((WebSocketCloseStatus)4000, ws.CloseStatus);
     }
+
+    [Fact]
+    public async Task Sessions_that_open_after_the_node_told_its_clients_to_go_are_told_too_after_connected()
+    {
+        await using var node = await TestNode.StartAsync();
+        // What stopping does first; a handshake admitted just before it opens its session after.
+        node.CloseAllSessions();
+
+        await using var ws = await node.ConnectAsync();
+        await using var sse = await SseClient.ConnectAsync(node.BaseUri);
+        var wsFrame = await ws.NextOfTypeAsync("disconnect");
+        var sseFrame = (await sse.NextAsync()).Frame;
+
+        foreach (var frame in new[] { wsFrame, sseFrame })
+        {
+            Assert.Equal("disconnect", frame.GetProperty("type").GetString());
+            Assert.Equal(4000, frame.GetProperty("code").GetInt32());
+        }
+        await ws.Closed.WithTimeout("the late WebSocket to close");
+        Assert.Equal((WebSocketCloseStatus)4000, ws.CloseStatus);
+        await Timeouts.Until(() => node.SessionCount == 0, "both late sessions to be gone");
+    }
 }
