@@ -111,6 +111,8 @@ internal sealed partial class SessionRegistry(
     /// </summary>
     public void CloseIfClosingAll(Session session)
     {
+        // Pairs with CloseAll's exchange: this session's add to the registry is ordered before the read.
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _closedAll) is { } reason)
         {
             session.Close(reason);

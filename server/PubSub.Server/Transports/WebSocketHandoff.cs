@@ -33,6 +33,7 @@ internal sealed class WebSocketHandoff
     private Func<IDuplexPipe, Task>? _requested;
     private Func<IDuplexPipe, Task>? _confirmed;
     private Action? _abandon;
+    private volatile bool _aborted;
 
     private WebSocketHandoff()
     {
@@ -60,6 +61,7 @@ internal sealed class WebSocketHandoff
     /// </summary>
     public void HandOver(HttpContext context, string key, string? subprotocol, Func<IDuplexPipe, Task> session, Action abandon)
     {
+        _abandon = abandon;
         var response = context.Response;
         // A 101 ends the HTTP layer's loop: it reads no further request from the connection.
         response.StatusCode = StatusCodes.Status101SwitchingProtocols;
@@ -77,11 +79,11 @@ internal sealed class WebSocketHandoff
         {
             rate.MinDataRate = null;
         }
-        _abandon = abandon;
         Volatile.Write(ref _requested, session);
         response.OnCompleted(() =>
         {
-            if (response.StatusCode == StatusCodes.Status101SwitchingProtocols && !context.RequestAborted.IsCancellationRequested)
+            // The HTTP layer aborts the connection when the 101 cannot be flushed; RequestAborted would only say so later.
+            if (response.StatusCode == StatusCodes.Status101SwitchingProtocols && !_aborted)
             {
                 _confirmed = session;
             }
@@ -130,13 +132,15 @@ internal sealed class WebSocketHandoff
         {
             await next(handoff._view);
         }
-        finally
+        catch
         {
-            if (handoff._confirmed is null)
-            {
-                // The session will not run: what it held for its place goes back.
-                handoff._abandon?.Invoke();
-            }
+            // The session will not run: what it held for its place goes back.
+            handoff._abandon?.Invoke();
+            throw;
+        }
+        if (handoff._confirmed is null)
+        {
+            handoff._abandon?.Invoke();
         }
         return handoff._confirmed;
     }
@@ -228,6 +232,7 @@ internal sealed class WebSocketHandoff
         {
             // After the handoff the connection is the session's, or, if the 101 did not go out,
             // ends when the middleware returns: the HTTP layer's end is not its end.
+            _handoff._aborted = true;
             if (!_handoff.HandedOver)
             {
                 _connection.Abort(abortReason);

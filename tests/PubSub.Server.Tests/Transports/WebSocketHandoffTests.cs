@@ -86,9 +86,23 @@ public sealed class WebSocketHandoffTests
 
         Assert.Equal(HttpStatusCode.InternalServerError, refused.Status);
         Assert.Equal(0, node.SessionCount);
-        // The one place under MaxConnections came back: the next client gets in.
-        await using var client = await node.ConnectAsync();
-        await client.PingAsync();
+        // The one place under MaxConnections comes back once the HTTP layer is done with the
+        // connection, which can be just after the client read its 500: the next client gets in.
+        WsClient? client = null;
+        await Timeouts.Until(async () =>
+        {
+            try
+            {
+                client = await node.ConnectAsync();
+                return true;
+            }
+            catch (WebSocketException)
+            {
+                return false;
+            }
+        }, "a client to get the place back");
+        await using var _ = client!;
+        await client!.PingAsync();
         Assert.Equal(1, node.HandedOverSessions);
     }
 
