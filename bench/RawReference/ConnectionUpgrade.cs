@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
-using System.Security.Cryptography;
 using System.Text;
 using PubSub.Transports;
 using Microsoft.AspNetCore.Connections;
@@ -63,7 +62,7 @@ public static class ConnectionUpgrade
 
         input.AdvanceTo(read.Buffer.GetPosition(headersLength));
         await connection.Transport.Output.WriteAsync(Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {AcceptOf(key)}\r\n\r\n"));
+            $"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {WebSocketAccept.Of(key)}\r\n\r\n"));
         using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport),
             new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
         await broadcaster.RunAsync(socket);
@@ -100,11 +99,6 @@ public static class ConnectionUpgrade
         return upgrade && connectionUpgrade && fields.GetValueOrDefault("Sec-WebSocket-Version") == "13"
             && fields.GetValueOrDefault("Sec-WebSocket-Key") is { Length: > 0 } key ? key : null;
     }
-
-    /// <summary>RFC 6455, section 4.2.2: the key and the protocol's GUID, hashed with SHA-1, in base64.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5350", Justification = "RFC 6455 names SHA-1; the hash proves a WebSocket handshake, it protects nothing.")]
-    internal static string AcceptOf(string key) =>
-        Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
 
     private sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 

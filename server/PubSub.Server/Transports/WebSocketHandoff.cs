@@ -1,7 +1,5 @@
 using System.IO.Pipelines;
 using System.Net.WebSockets;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
@@ -30,7 +28,7 @@ namespace PubSub.Transports;
 internal sealed class WebSocketHandoff
 {
     private HttpSideConnection _view = null!;
-    private Func<IDuplexPipe, Task>? _requested;
+    private volatile bool _handedOver;
     private Func<IDuplexPipe, Task>? _confirmed;
     private Action? _abandon;
     private volatile bool _aborted;
@@ -40,7 +38,7 @@ internal sealed class WebSocketHandoff
     }
 
     /// <summary>Whether a session has been handed over: the HTTP layer's reads are then cut off, and it may no longer end the connection.</summary>
-    public bool HandedOver => Volatile.Read(ref _requested) is not null;
+    public bool HandedOver => _handedOver;
 
     /// <summary>The connection's handoff, when the request may use it.</summary>
     public static WebSocketHandoff? Of(HttpContext context) =>
@@ -67,7 +65,7 @@ internal sealed class WebSocketHandoff
         response.StatusCode = StatusCodes.Status101SwitchingProtocols;
         response.Headers.Connection = "Upgrade";
         response.Headers.Upgrade = "websocket";
-        response.Headers.SecWebSocketAccept = AcceptOf(key);
+        response.Headers.SecWebSocketAccept = WebSocketAccept.Of(key);
         if (subprotocol is not null)
         {
             response.Headers.SecWebSocketProtocol = subprotocol;
@@ -79,7 +77,7 @@ internal sealed class WebSocketHandoff
         {
             rate.MinDataRate = null;
         }
-        Volatile.Write(ref _requested, session);
+        _handedOver = true;
         response.OnCompleted(() =>
         {
             // The HTTP layer aborts the connection when the 101 cannot be flushed; RequestAborted would only say so later.
@@ -96,10 +94,6 @@ internal sealed class WebSocketHandoff
         // Liveness is the protocol's own ping/pong, as on the upgrade inside a request.
         WebSocket.CreateFromStream(new DuplexPipeStream(transport),
             new WebSocketCreationOptions { IsServer = true, SubProtocol = subprotocol, KeepAliveInterval = TimeSpan.Zero });
-
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5350", Justification = "RFC 6455 names SHA-1; the hash proves a WebSocket handshake, it protects nothing.")]
-    internal static string AcceptOf(string key) =>
-        Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
 
     /// <summary>The connection middleware (<c>ListenOptions.UsePubSubHandoff()</c>).</summary>
     internal static async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
