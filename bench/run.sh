@@ -37,7 +37,8 @@
 #   TARGETS [pubsub signalr] (raw: bench/RawReference, the minimal Kestrel broadcaster, for
 #   fanout, sweep and idle over WebSocket only)   RAW_HANDSHAKE [http] (connection: the raw reference
 #   answers the WebSocket upgrade below Kestrel's HTTP layer)   WRITE_DELAY [0]: PubSub's WriteDelay (a TimeSpan such
-#   as 00:00:00.010), added to the label as /wd=...   SUBS [1000]   SIZE [100]   RATE [200]
+#   as 00:00:00.010), added to the label as /wd=...   INLINE_SCHEDULING [true]: PubSub's and SignalR's
+#   Host:InlineScheduling (false: socket I/O hops to the thread pool, ASP.NET Core's default; raw keeps that)   SUBS [1000]   SIZE [100]   RATE [200]
 #   SWEEP_RATES [50,100,150,200,250,300,350,400]   CHANNEL_RATES [2000,5000,10000]
 #   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]   ENCODING_RATES [50,200]
 #   WARMUP [3]  DURATION [10]  DRAIN [5]   HISTORY [100] (history size of PubSub's bench channels)
@@ -49,7 +50,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 scenario="${1:-}"
-[ -n "$scenario" ] || { sed -n '2,45p' "$0"; exit 2; }
+[ -n "$scenario" ] || { sed -n '2,47p' "$0"; exit 2; }
 shift
 
 TARGETS="${TARGETS:-pubsub signalr}"
@@ -78,6 +79,7 @@ mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 PUBSUB_REDIS_ARGS="${PUBSUB_REDIS_ARGS:---PubSub:Redis:Configuration={redis}}"
 LABEL="${LABEL:-$scenario}"
 WRITE_DELAY="${WRITE_DELAY:-0}"
+INLINE_SCHEDULING="${INLINE_SCHEDULING:-true}"
 [ "$WRITE_DELAY" = 0 ] || LABEL="$LABEL/wd=$WRITE_DELAY"
 CROSSNODE_BROKERS="${CROSSNODE_BROKERS:-redis cluster}"
 CROSSNODE_NODES="${CROSSNODE_NODES:-2}"
@@ -102,7 +104,7 @@ build() {
 # diagnostics endpoint (loopback only) that reports the managed heap.
 server_env=(env DOTNET_gcServer=1 ASPNETCORE_ENVIRONMENT=Production DOTNET_NOLOGO=1)
 server_args=(--Logging:LogLevel:Default=None --Logging:LogLevel:Microsoft.AspNetCore=None
-  --Logging:LogLevel:PubSub=None --Diagnostics:Enabled=true)
+  --Logging:LogLevel:PubSub=None --Diagnostics:Enabled=true "--Host:InlineScheduling=$INLINE_SCHEDULING")
 # PubSub's bench channels: clients may publish; history on, as a deployment that wants
 # recovery has it (SignalR has no equivalent to turn on). Index 90 appends to appsettings' list.
 pubsub_args=("--PubSub:Channels:90:Template=bench/{id}" --PubSub:Channels:90:AllowClientPublish=true
@@ -467,7 +469,7 @@ case "$scenario" in
     run_sweep "$@"; run_channels "$@"; run_transports "$@"; run_encodings "$@"; run_idle "$@"; run_heapstat
     run_crossnode "$@" || echo "(crossnode skipped)" >&2
     ;;
-  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,45p' "$0"; exit 2 ;;
+  *) echo "unknown scenario '$scenario'" >&2; sed -n '2,47p' "$0"; exit 2 ;;
 esac
 machine end
 compare

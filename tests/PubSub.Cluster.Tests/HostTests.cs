@@ -86,4 +86,27 @@ public sealed class HostTests
         using var afterwards = await GetAsync(host, "healthz");
         Assert.Equal(HttpStatusCode.OK, afterwards.StatusCode);
     }
+
+    [Theory]
+    [InlineData("true")]
+    [InlineData("false")]
+    public async Task With_inline_scheduling_on_or_off_a_WebSocket_subscriber_gets_every_publication_in_order(string inline)
+    {
+        await using var host = await HostProcess.StartAsync(new Dictionary<string, string> { ["Host__InlineScheduling"] = inline });
+        var socket = new Uri($"ws://{host.BaseUri.Authority}/pubsub/ws");
+        await using var subscriber = await WsClient.ConnectAsync(socket);
+        await using var publisher = await WsClient.ConnectAsync(socket);
+        await subscriber.SubscribeAsync("chat/inline");
+
+        const int count = 200;
+        // Replies are not awaited one by one: the frames arrive in bursts, as a busy client's do.
+        for (var i = 1; i <= count; i++)
+        {
+            await publisher.SendAsync(new { type = "publish", id = i, channel = "chat/inline", data = new { i } });
+        }
+        var messages = await subscriber.MessagesAsync(count);
+
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), messages.Select(m => m.GetProperty("offset").GetInt64()));
+        Assert.Equal(Enumerable.Range(1, count), messages.Select(m => m.GetProperty("data").GetProperty("i").GetInt32()));
+    }
 }
