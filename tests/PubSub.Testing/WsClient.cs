@@ -52,16 +52,16 @@ public sealed class WsClient : IAsyncDisposable
 
     public string? CloseStatusDescription => _socket.CloseStatusDescription;
 
-    /// <summary>
-    /// The extensions the server accepted in its upgrade answer (<c>Sec-WebSocket-Extensions</c>),
-    /// or "" when none; needs <see cref="ClientWebSocketOptions.CollectHttpResponseDetails"/>.
-    /// </summary>
     /// <summary>A header of the server's upgrade answer, or null; needs <see cref="ClientWebSocketOptions.CollectHttpResponseDetails"/>.</summary>
     public string? ResponseHeader(string name) =>
         (_socket as ClientWebSocket)?.HttpResponseHeaders?.FirstOrDefault(h => h.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value is { } values
             ? string.Join(", ", values)
             : null;
 
+    /// <summary>
+    /// The extensions the server accepted in its upgrade answer (<c>Sec-WebSocket-Extensions</c>),
+    /// or "" when none; needs <see cref="ClientWebSocketOptions.CollectHttpResponseDetails"/>.
+    /// </summary>
     public string Extensions => ResponseHeader("Sec-WebSocket-Extensions") ?? "";
 
     public static async Task<WsClient> ConnectAsync(Uri uri, string? subprotocol = "pubsub.json", bool answerPings = true, Action<ClientWebSocketOptions>? configure = null)
