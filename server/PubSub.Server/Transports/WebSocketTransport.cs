@@ -113,20 +113,22 @@ internal sealed partial class WebSocketTransport(SessionRegistry sessions, Sessi
     private async Task RunAsync(WebSocket socket, ClaimsPrincipal user, FrameEncoding encoding, SessionTicket ticket, bool compressed)
     {
         var session = sessions.Create(user, TransportNames.WebSocket, encoding, ticket);
-        if (encoding is StompFraming framing)
-        {
-            // CONNECTED answers the client's CONNECT; the connect hook's channels follow it.
-            stomp.Open(session, framing, ticket);
-        }
-        else
-        {
-            session.Send(encoding.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
-            bootstrap.StartSubscriptions(session, [.. SessionBootstrap.ServerChannels(ticket, [])]);
-        }
-        sessions.CloseIfClosingAll(session);
-
+        // From here on the session is registered: whatever throws, opening it included, must abandon
+        // it, or it would hold its subscriptions and its place under the limits with nobody reading.
         try
         {
+            if (encoding is StompFraming framing)
+            {
+                // CONNECTED answers the client's CONNECT; the connect hook's channels follow it.
+                stomp.Open(session, framing, ticket);
+            }
+            else
+            {
+                session.Send(encoding.Connected(session.Id, identity.Id, TransportNames.WebSocket, (int)options.Value.PingInterval.TotalSeconds));
+                bootstrap.StartSubscriptions(session, [.. SessionBootstrap.ServerChannels(ticket, [])]);
+            }
+            sessions.CloseIfClosingAll(session);
+
             using var deadline = new CloseDeadline(session, time, static s => ((WebSocket)s).Abort(), socket);
             var receiving = ReceiveLoopAsync(socket, session, compressed);
             try
