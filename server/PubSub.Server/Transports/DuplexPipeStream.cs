@@ -54,17 +54,31 @@ internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var result = await pipe.Output.WriteAsync(buffer, cancellationToken);
-        if (result.IsCanceled)
-        {
-            throw new OperationCanceledException("The stream was disposed while a write waited.");
-        }
+        ThrowIfEnded(await pipe.Output.WriteAsync(buffer, cancellationToken));
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => pipe.Output.FlushAsync(cancellationToken).AsTask();
+    public override async Task FlushAsync(CancellationToken cancellationToken) =>
+        ThrowIfEnded(await pipe.Output.FlushAsync(cancellationToken));
+
+    /// <summary>
+    /// A pipe writer reports what a socket would throw as flags: a write that succeeded on a
+    /// connection whose peer is gone would let the WebSocket believe it sent, and its session keep
+    /// queueing into nothing.
+    /// </summary>
+    private static void ThrowIfEnded(FlushResult result)
+    {
+        if (result.IsCanceled)
+        {
+            throw new OperationCanceledException("The stream was disposed while a write waited.");
+        }
+        if (result.IsCompleted)
+        {
+            throw new IOException("The connection no longer sends: its transport stopped reading what is written.");
+        }
+    }
 
     public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
