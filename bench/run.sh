@@ -37,7 +37,7 @@
 #   TARGETS [pubsub signalr] (raw: bench/RawReference, the minimal Kestrel broadcaster, for
 #   fanout, sweep and idle over WebSocket only)   RAW_HANDSHAKE [http] (connection: the raw reference
 #   answers the WebSocket upgrade below Kestrel's HTTP layer)   WRITE_DELAY [0]: PubSub's WriteDelay (a TimeSpan such
-#   as 00:00:00.010), added to the label as /wd=...   INLINE_SCHEDULING [true]: PubSub's and SignalR's
+#   as 00:00:00.010), added to the label as /wd=...   INLINE_SCHEDULING [false]: PubSub's and SignalR's
 #   Host:InlineScheduling (false: socket I/O hops to the thread pool, ASP.NET Core's default; raw keeps that)   SUBS [1000]   SIZE [100]   RATE [200]
 #   SWEEP_RATES [50,100,150,200,250,300,350,400]   CHANNEL_RATES [2000,5000,10000]
 #   TRANSPORT_SUBS [1000]   TRANSPORT_RATE [20]   CONNECTIONS [19000]   ENCODING_RATES [50,200]
@@ -79,7 +79,7 @@ mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 PUBSUB_REDIS_ARGS="${PUBSUB_REDIS_ARGS:---PubSub:Redis:Configuration={redis}}"
 LABEL="${LABEL:-$scenario}"
 WRITE_DELAY="${WRITE_DELAY:-0}"
-INLINE_SCHEDULING="${INLINE_SCHEDULING:-true}"
+INLINE_SCHEDULING="${INLINE_SCHEDULING:-false}"
 [ "$WRITE_DELAY" = 0 ] || LABEL="$LABEL/wd=$WRITE_DELAY"
 CROSSNODE_BROKERS="${CROSSNODE_BROKERS:-redis cluster}"
 CROSSNODE_NODES="${CROSSNODE_NODES:-2}"

@@ -7,7 +7,7 @@ using SignalRReference;
 // --Reference:WebSocketCompression=true offers permessage-deflate, as PubSub's
 // --PubSub:WebSocketCompression=true does.
 var builder = WebApplication.CreateBuilder(args);
-// The Host's I/O scheduling, the same key and default (--Host:InlineScheduling=false: ASP.NET Core's own).
+// The Host's I/O scheduling, the same key and default (off: ASP.NET Core's own; --Host:InlineScheduling=true).
 builder.UseInlineSchedulingIfEnabled();
 builder.Services.AddSignalR().AddMessagePackProtocol();
 builder.Services.AddHealthChecks();

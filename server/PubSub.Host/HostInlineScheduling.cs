@@ -1,17 +1,21 @@
 namespace PubSub.Host;
 
 /// <summary>
-/// <c>Host:InlineScheduling</c> (on unless set to false): socket completions and Kestrel's transport
-/// continue on the thread that saw the I/O instead of hopping to the thread pool. A session's write
-/// then reaches the socket on the writer's own thread, which takes about 10% off the CPU per delivery
-/// of a fan-out with <c>PubSub:WriteDelay</c> (docs/benchmarks.md, table 9c).
+/// <c>Host:InlineScheduling</c> (opt-in, off unless set to true): socket completions and Kestrel's
+/// transport continue on the thread that saw the I/O instead of hopping to the thread pool. A
+/// session's write then reaches the socket on the writer's own thread, which takes about 10% off the
+/// CPU per delivery of a fan-out with <c>PubSub:WriteDelay</c> (docs/benchmarks.md, tables 9c and 9d).
 /// </summary>
 /// <remarks>
-/// Microsoft calls the Kestrel half unsafe because application code then runs on the I/O threads,
-/// where code that blocks would stall every connection those threads serve. The code the Host runs
-/// there is its own and does not block: the frame handler, the fan-out into sessions' queues, the
-/// writers, the server API. An application that hosts <c>PubSub.Server</c> with hooks of its own
-/// decides for itself (docs/deployment.md, "Settings that matter in production").
+/// Off by default because of what it risks. The I/O threads are one per core and the thread pool
+/// does not grow them, and with this on the whole request pipeline runs there: one slow step (a
+/// metrics scrape, a 1 MiB history reply, Brotli, the in-memory broker's fan-out into a channel of
+/// many sessions, an application's own hook) stalls every connection that thread serves, where
+/// ASP.NET Core's default would have moved it to the pool. Turn it on for a node that serves fan-out
+/// with a write window and little else (docs/deployment.md, "Settings that matter in production").
+/// The runtime reads its variable when the first socket starts an asynchronous operation: where a
+/// startup hook opens sockets before Main, set <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>
+/// in the environment instead.
 /// </remarks>
 internal static class HostInlineScheduling
 {
@@ -23,7 +27,7 @@ internal static class HostInlineScheduling
     /// <summary>Call before the host is built: no socket has done anything asynchronous yet.</summary>
     public static void UseInlineSchedulingIfEnabled(this WebApplicationBuilder builder)
     {
-        if (!builder.Configuration.GetValue(Key, defaultValue: true))
+        if (!builder.Configuration.GetValue(Key, defaultValue: false))
         {
             return;
         }

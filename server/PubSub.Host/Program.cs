@@ -16,8 +16,8 @@ builder.WebHost.UseStaticWebAssets();
 // WebSocket sessions leave Kestrel's HTTP/1.1 layer once their handshake has gone through the
 // pipeline below: about 6 KB less per idle connection (docs/architecture.md, "WebSocket handoff").
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.UsePubSubHandoff()));
-// Host:InlineScheduling: I/O continues on the thread that saw it, without a hop to the thread pool
-// (docs/deployment.md, "Settings that matter in production").
+// Host:InlineScheduling (opt-in): I/O continues on the thread that saw it, without a hop to the thread
+// pool; docs/deployment.md, "Settings that matter in production", says what it risks.
 builder.UseInlineSchedulingIfEnabled();
 
 // Everything under "PubSub" in appsettings.json, or in environment variables such as

@@ -104,9 +104,6 @@ public sealed class TestNode : IAsyncDisposable
         builder.Logging.AddFilter(level => level >= LogLevel.Warning);
         // As the Host runs: WebSocket sessions leave the HTTP layer after their handshake.
         builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.UsePubSubHandoff()));
-        // As the Host schedules I/O (Host:InlineScheduling): Kestrel's transport and what it calls run on the
-        // thread that saw the I/O. The runtime's half is process-wide and read once: the Host's processes have it.
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         host?.Invoke(builder);
         var pubsub = builder.Services.AddPubSub(options =>
         {
