@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using PubSub.Sessions;
@@ -14,11 +15,17 @@ internal sealed class ResumeCursor
 {
     public const string Empty = "-";
 
+    private const int MaxEpochLength = 64;
+    private static readonly SearchValues<char> EpochCharacters = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+
     private readonly Dictionary<string, StreamPosition> _positions = new(StringComparer.Ordinal);
-    private string _text = Empty;
+    // The cursor as the id line carries it, rebuilt in place when a frame changes it: a stream
+    // writes one per event, and a string per event was most of what SSE allocated beyond WebSocket.
+    private readonly ArrayBufferWriter<byte> _id = new();
 
     public ResumeCursor()
     {
+        Format();
     }
 
     /// <summary>
@@ -34,44 +41,56 @@ internal sealed class ResumeCursor
         {
             _positions[channel] = position;
         }
-        _text = Format();
+        Format();
     }
 
-    /// <summary>The cursor after every frame applied so far.</summary>
-    public string Text => _text;
+    /// <summary>The cursor after every frame applied so far, in ASCII (epochs and channel names are).</summary>
+    public ReadOnlySpan<byte> Id => _id.WrittenSpan;
 
-    /// <summary>Follows a frame's effect on the positions; recomputes the text only when it changes.</summary>
+    /// <summary>Follows a frame's effect on the positions; rebuilds the id only when it changes.</summary>
     public void Apply(in OutboundFrame frame)
     {
         switch (frame.Effect)
         {
             case CursorEffect.Advance:
                 _positions[frame.Channel!] = frame.Position;
-                _text = Format();
+                Format();
                 break;
             case CursorEffect.Remove when _positions.Remove(frame.Channel!):
-                _text = Format();
+                Format();
                 break;
         }
     }
 
-    private string Format()
+    private void Format()
     {
+        _id.ResetWrittenCount();
         if (_positions.Count == 0)
         {
-            return Empty;
+            Write(Empty);
+            return;
         }
-        var text = new StringBuilder();
+        var first = true;
         foreach (var (channel, position) in _positions)
         {
-            if (text.Length > 0)
+            if (!first)
             {
-                text.Append(',');
+                Write(","u8);
             }
-            text.Append(position.Epoch).Append(':').Append(position.Offset.ToString(CultureInfo.InvariantCulture)).Append(':').Append(channel);
+            first = false;
+            Write(position.Epoch);
+            Write(":"u8);
+            // 2^53-1 has 16 digits.
+            position.Offset.TryFormat(_id.GetSpan(20), out var digits, provider: CultureInfo.InvariantCulture);
+            _id.Advance(digits);
+            Write(":"u8);
+            Write(channel);
         }
-        return text.ToString();
     }
+
+    private void Write(ReadOnlySpan<byte> bytes) => _id.Write(bytes);
+
+    private void Write(string ascii) => _id.Advance(Encoding.ASCII.GetBytes(ascii, _id.GetSpan(ascii.Length)));
 
     /// <summary>Reads a cursor; entries keep their order. Channel names are checked later, with the rest of the request.</summary>
     public static bool TryParse(string text, int maxEntries, out List<(string Channel, StreamPosition Position)> entries, out string error)
@@ -92,6 +111,14 @@ internal sealed class ResumeCursor
                 || !StreamPosition.IsValidOffset(offset))
             {
                 error = $"The resume cursor is not a list of 'epoch:offset:channel' entries (offsets from 0 to 2^53-1) joined by ',' (or '{Empty}').";
+                return false;
+            }
+            // The server's epochs are letters and digits (Ids.NewEpoch). Anything else could never be
+            // current, and a line break in one would break the id line the cursor is written into
+            // (the lastEventId query parameter can carry one).
+            if (first > MaxEpochLength || entry.AsSpan(0, first).ContainsAnyExcept(EpochCharacters))
+            {
+                error = $"The resume cursor's epochs are ASCII letters and digits, 1 to {MaxEpochLength} of them.";
                 return false;
             }
             var channel = entry[(second + 1)..];

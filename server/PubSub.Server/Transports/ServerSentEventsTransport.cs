@@ -115,7 +115,7 @@ internal sealed partial class ServerSentEventsTransport(IOptions<PubSubOptions> 
         foreach (var frame in batch)
         {
             cursor.Apply(frame);
-            WriteEvent(writer, cursor.Text, frame.Bytes.Span);
+            WriteEvent(writer, cursor.Id, frame.Bytes.Span);
         }
         // One flush for whatever waited: a burst costs one write. A flush that cannot complete at
         // once waits on the client, as a WebSocket write does (see OutboundQueue).
@@ -137,12 +137,10 @@ internal sealed partial class ServerSentEventsTransport(IOptions<PubSubOptions> 
         return !flushed.IsCanceled && !flushed.IsCompleted;
     }
 
-    private static void WriteEvent(PipeWriter writer, string id, ReadOnlySpan<byte> data)
+    private static void WriteEvent(PipeWriter writer, ReadOnlySpan<byte> id, ReadOnlySpan<byte> data)
     {
         writer.Write("id: "u8);
-        var idLength = Encoding.ASCII.GetByteCount(id);
-        Encoding.ASCII.GetBytes(id, writer.GetSpan(idLength));
-        writer.Advance(idLength);
+        writer.Write(id);
         writer.Write("\ndata: "u8);
         writer.Write(data);
         writer.Write("\n\n"u8);

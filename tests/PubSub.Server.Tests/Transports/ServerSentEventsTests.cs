@@ -149,6 +149,24 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
         Assert.Equal(0, _node.SessionCount);
     }
 
+    [Fact]
+    public async Task A_cursor_in_the_query_whose_epoch_would_break_the_id_line_is_refused_with_400()
+    {
+        await using var bystander = await SseClient.ConnectAsync(_node.BaseUri, "?channel=chat/q");
+        await bystander.NextAsync();
+
+        // %0A: a line break, which the Last-Event-ID header cannot carry but the parameter can.
+        var (status, body, client) = await SseClient.TryConnectAsync(_node.BaseUri, "?lastEventId=e%0Adata%20x:1:chat/a");
+        var position = await _node.Publisher.PublishAsync("chat/q", new { n = 1 });
+
+        Assert.Null(client);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        var error = JsonSerializer.Deserialize<JsonElement>(body).GetProperty("error");
+        Assert.Equal("bad_request", error.GetProperty("code").GetString());
+        Assert.Equal("The resume cursor's epochs are ASCII letters and digits, 1 to 64 of them.", error.GetProperty("message").GetString());
+        Assert.Equal($"{position.Epoch}:1:chat/q", (await bystander.NextAsync()).Id);
+    }
+
     [Theory]
     [InlineData("?channel=nowhere/x", HttpStatusCode.NotFound, "unknown_channel")]
     [InlineData("?channel=has%20space", HttpStatusCode.BadRequest, "invalid_channel")]
