@@ -23,7 +23,11 @@ internal static class HostAuthentication
         if (builder.Configuration.GetSection(Section).Exists())
         {
             builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
-                .AddJwtBearer(options => options.Events = new JwtBearerEvents { OnMessageReceived = ReadQueryToken });
+                .AddJwtBearer(options => options.Events = new JwtBearerEvents
+                {
+                    OnMessageReceived = ReadQueryToken,
+                    OnAuthenticationFailed = context => AuthorityKeyRollover.RetryWithRefetchedKeysAsync(context, TokenOf(context.Request)),
+                });
         }
         return builder;
     }
@@ -69,6 +73,17 @@ internal static class HostAuthentication
         }
         context.Token = query[0];
         return Task.CompletedTask;
+    }
+
+    /// <summary>The token as JWT bearer read it: the query parameter (<see cref="ReadQueryToken"/>) or the bearer header.</summary>
+    private static string? TokenOf(HttpRequest request)
+    {
+        if (request.Query[QueryParameter] is [{ } query])
+        {
+            return query;
+        }
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 
     /// <summary>What was wrong with the token, in words a client's developer can act on (IdentityModel's own messages hide the details).</summary>

@@ -65,9 +65,10 @@ public sealed class AuthorityTokenTests(AuthorityTokenTests.AuthorityHost fixtur
             await frank.SubscribeAsync("users/frank/notifications");
             var fetchedAgain = node.Authority.Rotate();
 
-            // The token names a key the Host has not seen: it fetches the key set again within the
-            // same request and validates with the new key, so the client is not refused first
-            // (a refusal, 401, is final for both clients).
+            // The token names a key the Host has not seen: JWT bearer refuses it and fetches the key
+            // set again in the background; the Host's AuthorityKeyRollover holds the request until
+            // the fetched set names the key and validates with it, so the client is not refused
+            // first (a refusal, 401, is final for both clients).
             await using var grace = await node.ConnectAsync(node.Authority.Mint("grace"));
             await grace.SubscribeAsync("users/grace/notifications");
             await node.PublishAsync("users/grace/notifications", 2);
