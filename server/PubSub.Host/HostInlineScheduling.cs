@@ -3,7 +3,7 @@ namespace PubSub.Host;
 /// <summary>
 /// <c>Host:InlineScheduling</c> (opt-in, off unless set to true): socket completions and Kestrel's
 /// transport continue on the thread that saw the I/O instead of hopping to the thread pool. A
-/// session's write then reaches the socket on the writer's own thread, which takes about 10% off the
+/// session's write then reaches the socket on the writer's own thread, which takes 10-34% off the
 /// CPU per delivery of a fan-out with <c>PubSub:WriteDelay</c> (docs/benchmarks.md, tables 9c and 9d).
 /// </summary>
 /// <remarks>
