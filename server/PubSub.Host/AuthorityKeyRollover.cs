@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 
 namespace PubSub.Host;
@@ -33,19 +35,19 @@ internal static class AuthorityKeyRollover
         {
             return;
         }
-        var aborted = context.HttpContext.RequestAborted;
-        var current = await keys.GetConfigurationAsync(aborted);
-        // The manager offers no signal when its background fetch ends, so look again now and then.
-        // The fetch may not even run: JWT bearer asks at most once per RefreshInterval.
-        var deadline = TimeProvider.System.GetTimestamp() + (long)(MaxWait.TotalSeconds * TimeProvider.System.TimestampFrequency);
-        while (!Names(current.SigningKeys, keyId))
+        OpenIdConnectConfiguration? current;
+        try
         {
-            if (TimeProvider.System.GetTimestamp() >= deadline)
-            {
-                return;
-            }
-            await Task.Delay(PollInterval, aborted);
-            current = await keys.GetConfigurationAsync(aborted);
+            current = await WaitForKeyAsync(keys, keyId, context.HttpContext.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The client left while it waited: the refusal stands, and is nobody's error.
+            return;
+        }
+        if (current is null)
+        {
+            return;
         }
 
         // As JWT bearer validates with a configuration it holds: its parameters, plus the
@@ -59,12 +61,35 @@ internal static class AuthorityKeyRollover
             if (result.IsValid)
             {
                 context.Principal = new ClaimsPrincipal(result.ClaimsIdentity);
-                context.Properties.ExpiresUtc = result.SecurityToken.ValidTo;
+                // As JWT bearer records it; a token without exp has none (DateTime.MinValue).
+                if (result.SecurityToken.ValidTo != DateTime.MinValue)
+                {
+                    context.Properties.ExpiresUtc = result.SecurityToken.ValidTo;
+                }
                 context.Success();
                 return;
             }
-            context.Exception = result.Exception;
+            context.Exception = result.Exception ?? context.Exception;
         }
+    }
+
+    /// <summary>The configuration once its key set names <paramref name="keyId"/>; null when that did not happen in time.</summary>
+    private static async Task<OpenIdConnectConfiguration?> WaitForKeyAsync(IConfigurationManager<OpenIdConnectConfiguration> keys, string keyId, CancellationToken aborted)
+    {
+        var current = await keys.GetConfigurationAsync(aborted);
+        // The manager offers no signal when its background fetch ends, so look again now and then.
+        // The fetch may not even run: JWT bearer asks at most once per RefreshInterval.
+        var deadline = TimeProvider.System.GetTimestamp() + (long)(MaxWait.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        while (!Names(current.SigningKeys, keyId))
+        {
+            if (TimeProvider.System.GetTimestamp() >= deadline)
+            {
+                return null;
+            }
+            await Task.Delay(PollInterval, aborted);
+            current = await keys.GetConfigurationAsync(aborted);
+        }
+        return current;
     }
 
     private static bool Names(ICollection<SecurityKey> keys, string keyId) => keys.Any(key => key.KeyId == keyId);

@@ -16,7 +16,6 @@ internal sealed class ResumeCursor
     public const string Empty = "-";
 
     private const int MaxEpochLength = 64;
-    private static readonly SearchValues<char> EpochCharacters = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
 
     private readonly Dictionary<string, StreamPosition> _positions = new(StringComparer.Ordinal);
     // The cursor as the id line carries it, rebuilt in place when a frame changes it: a stream
@@ -113,12 +112,13 @@ internal sealed class ResumeCursor
                 error = $"The resume cursor is not a list of 'epoch:offset:channel' entries (offsets from 0 to 2^53-1) joined by ',' (or '{Empty}').";
                 return false;
             }
-            // The server's epochs are letters and digits (Ids.NewEpoch). Anything else could never be
-            // current, and a line break in one would break the id line the cursor is written into
-            // (the lastEventId query parameter can carry one).
-            if (first > MaxEpochLength || entry.AsSpan(0, first).ContainsAnyExcept(EpochCharacters))
+            // The cursor is written into every event's id line, so its epochs must not hold what
+            // would break it: a line break (the lastEventId query parameter can carry one), a
+            // control character, or a character beyond ASCII. The built-in brokers' epochs are
+            // letters and digits (Ids.NewEpoch); a broker of one's own may use more.
+            if (first > MaxEpochLength || entry.AsSpan(0, first).ContainsAnyExceptInRange('!', '~'))
             {
-                error = $"The resume cursor's epochs are ASCII letters and digits, 1 to {MaxEpochLength} of them.";
+                error = $"The resume cursor's epochs are 1 to {MaxEpochLength} printable ASCII characters.";
                 return false;
             }
             var channel = entry[(second + 1)..];

@@ -163,7 +163,7 @@ public sealed class ServerSentEventsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         var error = JsonSerializer.Deserialize<JsonElement>(body).GetProperty("error");
         Assert.Equal("bad_request", error.GetProperty("code").GetString());
-        Assert.Equal("The resume cursor's epochs are ASCII letters and digits, 1 to 64 of them.", error.GetProperty("message").GetString());
+        Assert.Equal("The resume cursor's epochs are 1 to 64 printable ASCII characters.", error.GetProperty("message").GetString());
         Assert.Equal($"{position.Epoch}:1:chat/q", (await bystander.NextAsync()).Id);
     }
 
