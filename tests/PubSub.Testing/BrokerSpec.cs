@@ -62,6 +62,11 @@ public abstract class BrokerSpec : IAsyncLifetime
         var nodeId = "n" + Guid.NewGuid().ToString("N")[..10];
         await broker.StartAsync(nodeId, handler, CancellationToken.None);
         _started.Add(broker);
+        // A broker may start before its backend is reached (the Redis broker's connect times out on
+        // a loaded machine and goes on in the background); the node is unready until then, and
+        // these tests are about a node that is ready, as a load balancer would wait for.
+        await Timeouts.Until(async () => await broker.CheckAvailabilityAsync(CancellationToken.None) is null,
+            "the broker is available", every: TimeSpan.FromMilliseconds(50));
         return (broker, handler, nodeId);
     }
 
