@@ -25,6 +25,8 @@ public sealed class TestAuthority : IAsyncDisposable
     private TaskCompletionSource _keysFetched = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _keyFetches;
     private int _stopped;
+    private TaskCompletionSource? _hanging;
+    private readonly CancellationTokenSource _stopping = new();
 
     private TestAuthority(WebApplication app) => _app = app;
 
@@ -42,6 +44,19 @@ public sealed class TestAuthority : IAsyncDisposable
         var app = builder.Build();
         var authority = new TestAuthority(app);
         authority.AddKey();
+        // While it hangs, every request to it waits, as an authority that accepts connections and
+        // never answers would keep them.
+        app.Use(async (context, next) =>
+        {
+            if (Volatile.Read(ref authority._hanging) is { } reached)
+            {
+                reached.TrySetResult();
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, authority._stopping.Token);
+                await Task.Delay(Timeout.Infinite, either.Token).ContinueWith(static _ => { }, TaskScheduler.Default);
+                return;
+            }
+            await next(context);
+        });
         app.MapGet("/.well-known/openid-configuration", () => Results.Json(new Dictionary<string, object>
         {
             ["issuer"] = authority.Issuer,
@@ -70,6 +85,14 @@ public sealed class TestAuthority : IAsyncDisposable
             Expires = DateTime.UtcNow.AddHours(1),
             SigningCredentials = new SigningCredentials(key ?? newest, SecurityAlgorithms.RsaSha256),
         });
+    }
+
+    /// <summary>From now on it accepts requests and never answers them; the task completes when one arrives.</summary>
+    public Task Hang()
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _hanging, reached);
+        return reached.Task;
     }
 
     /// <summary>A key of the right kind that this authority never publishes.</summary>
@@ -126,6 +149,8 @@ public sealed class TestAuthority : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 0)
         {
+            // Lets the requests it holds end, so that stopping does not wait for them.
+            await _stopping.CancelAsync();
             await _app.DisposeAsync();
         }
     }

@@ -103,6 +103,34 @@ public sealed class AuthorityTokenTests(AuthorityTokenTests.AuthorityHost fixtur
             Assert.Equal(4, (await ivan.NextOfTypeAsync("message")).GetProperty("data").GetInt32());
         });
 
+    [Fact]
+    public Task While_the_authority_hangs_a_token_with_an_unknown_key_waits_at_most_its_bound_and_no_other_token_waits_with_it() =>
+        WithOwnHostAsync(async node =>
+        {
+            var known = node.Authority.Mint("kim");
+            await using (await node.ConnectAsync(known))
+            {
+                // The Host has the authority's keys now.
+            }
+            var reached = node.Authority.Hang();
+
+            // The unknown key makes JWT bearer fetch the key set, from an authority that never
+            // answers (its backchannel waits a minute); AuthorityKeyRollover holds this request
+            // for at most 3 s of that.
+            var refused = SseClient.TryConnectAsync(node.Host.BaseUri, $"?channel=chat/a&access_token={node.Authority.Mint("leo", key: TestAuthority.ForeignKey())}");
+            await reached.WithTimeout("the Host to ask the hanging authority");
+            // Meanwhile a token the Host can check goes through: nothing waits on the fetch but the
+            // request that needs it (IdentityModel's blocking mode would hold this one a minute).
+            await using var kim = await node.ConnectAsync(known);
+            await kim.SubscribeAsync("users/kim/notifications");
+            await node.PublishAsync("users/kim/notifications", 5);
+            var (status, body, _) = await refused.WithTimeout("the unknown key's refusal");
+
+            Assert.Equal(5, (await kim.NextOfTypeAsync("message")).GetProperty("data").GetInt32());
+            Assert.Equal(HttpStatusCode.Unauthorized, status);
+            Assert.Equal("The access token's signature is not valid.", JsonDocument.Parse(body).RootElement.GetProperty("error").GetProperty("message").GetString());
+        });
+
     private static async Task WithOwnHostAsync(Func<AuthorityHost, Task> test)
     {
         var node = new AuthorityHost();
