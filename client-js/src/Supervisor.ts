@@ -170,6 +170,13 @@ export class Supervisor {
       connection.close();
       return;
     }
+    if (!connection.isOpen) {
+      // It ended after its `connected` and before it was in use (a stopping node sends its
+      // disconnect in the same batch), so its close found no connected phase to tell: try again.
+      this.emit("error", new PubSubError("connection_lost", "The session ended as it opened; reconnecting."));
+      this.scheduleRetry(run);
+      return;
+    }
     this.adopt(run, connection, false);
   }
 

@@ -122,6 +122,11 @@ export class FakeServer {
   failSends = 0;
   /** Channels the connect hook subscribes every new session to (each gets a `subscribed` frame after `connected`). */
   connectChannels: string[] = [];
+  /**
+   * While set, each new session gets `connected` and at once this disconnect, in the same batch:
+   * a node that is stopping, whose open connections still bring it new sessions.
+   */
+  closeNewSessions: { code: number; reason: string } | null = null;
   /** Called with each client frame; return true to swallow it (no reply). */
   intercept: ((session: FakeSession, frame: Frame) => boolean) | null = null;
 
@@ -364,6 +369,10 @@ export class FakeServer {
   /** The session's first frames: `connected`, then a `subscribed` for each channel of the connect hook. */
   private welcome(session: FakeSession): void {
     session.send(this.connected(session));
+    if (this.closeNewSessions !== null) {
+      session.disconnect(this.closeNewSessions.code, this.closeNewSessions.reason, true);
+      return;
+    }
     for (const channel of this.connectChannels) {
       this.channels.serverSubscribe(session, channel);
     }

@@ -34,6 +34,24 @@ describe.each(transports)("reconnect and recovery over %s", (transport) => {
     client.close();
   });
 
+  it("keeps reconnecting while a stopping node ends each new session with its connected frame, then recovers", async () => {
+    const { server, client, seen } = await subscribedToLobby({ transports: [transport] });
+    server.publish("chat/lobby", 1);
+    await until(() => seen.length === 1);
+
+    server.closeNewSessions = { code: 4000, reason: "The node is shutting down." };
+    server.session().disconnect(4000, "The node is shutting down.", true);
+    // Two sessions the stopping node ended as it opened them: the client went on after the first.
+    await until(() => server.sessions.length >= 3);
+    server.closeNewSessions = null;
+    server.publish("chat/lobby", 2);
+    await until(() => seen.length === 2);
+
+    expect(seen).toEqual([1, 2]);
+    expect(client.state).toBe("connected");
+    client.close();
+  });
+
   it("tells the subscription it missed publications when history no longer covers the gap", async () => {
     const server = new FakeServer();
     server.historySize = 2;
