@@ -190,7 +190,9 @@ public sealed class RedisClusterBrokerTests : IAsyncLifetime
 
         var (broker, handler, _) = await StartNodeAsync().WithTimeout("the node to start with a master down");
         var promoted = await _cluster.WaitForFailoverAsync(master).WithTimeout("the failover", TimeSpan.FromSeconds(30));
-        await Timeouts.Until(async () => await broker.CheckAvailabilityAsync(CancellationToken.None) is null, "the node to be ready");
+        // The client library learns the new topology on its own schedule after the failover; as
+        // generous as the failover's own wait, for a machine running every suite at once.
+        await Timeouts.Until(async () => await broker.CheckAvailabilityAsync(CancellationToken.None) is null, "the node to be ready", TimeSpan.FromSeconds(30));
         // A channel whose slot the dead master served when the node started.
         var channel = await ChannelServedByAsync(promoted);
         await broker.SubscribeAsync(channel, CancellationToken.None);
