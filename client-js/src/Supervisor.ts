@@ -154,16 +154,9 @@ export class Supervisor {
     try {
       connection = await this.establish(run);
     } catch (error) {
-      if (!this.isCurrent(run)) {
-        return;
+      if (this.isCurrent(run)) {
+        this.attemptFailed(run, asPubSubError(error));
       }
-      const failure = asPubSubError(error);
-      if (failure.terminal || !this.settings.reconnect || this.parts.backoff.attempts >= this.settings.maxAttempts) {
-        this.shutdown(failure);
-        return;
-      }
-      this.emit("error", failure);
-      this.scheduleRetry(run);
       return;
     }
     if (!this.isCurrent(run)) {
@@ -172,12 +165,21 @@ export class Supervisor {
     }
     if (!connection.isOpen) {
       // It ended after its `connected` and before it was in use (a stopping node sends its
-      // disconnect in the same batch), so its close found no connected phase to tell: try again.
-      this.emit("error", new PubSubError("connection_lost", "The session ended as it opened; reconnecting."));
-      this.scheduleRetry(run);
+      // disconnect in the same batch), so its close found no connected phase to tell.
+      this.attemptFailed(run, new PubSubError("connection_lost", "The session ended as it opened."));
       return;
     }
     this.adopt(run, connection, false);
+  }
+
+  /** An attempt that did not end in a connection in use: try again after the backoff, unless that is over. */
+  private attemptFailed(run: Run, failure: PubSubError): void {
+    if (failure.terminal || !this.settings.reconnect || this.parts.backoff.attempts >= this.settings.maxAttempts) {
+      this.shutdown(failure);
+      return;
+    }
+    this.emit("error", failure);
+    this.scheduleRetry(run);
   }
 
   /**
