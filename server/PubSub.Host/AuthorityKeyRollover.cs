@@ -79,10 +79,10 @@ internal static class AuthorityKeyRollover
         var current = await keys.GetConfigurationAsync(aborted);
         // The manager offers no signal when its background fetch ends, so look again now and then.
         // The fetch may not even run: JWT bearer asks at most once per RefreshInterval.
-        var deadline = TimeProvider.System.GetTimestamp() + (long)(MaxWait.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        var started = TimeProvider.System.GetTimestamp();
         while (!Names(current.SigningKeys, keyId))
         {
-            if (TimeProvider.System.GetTimestamp() >= deadline)
+            if (TimeProvider.System.GetElapsedTime(started) >= MaxWait)
             {
                 return null;
             }

@@ -84,10 +84,7 @@ public sealed class AuthorityTokenTests(AuthorityTokenTests.AuthorityHost fixtur
         WithOwnHostAsync(async node =>
         {
             var known = node.Authority.Mint("ivan");
-            await using (await node.ConnectAsync(known))
-            {
-                // The Host has the authority's keys now.
-            }
+            await node.FetchKeysAsync(known);
             var unknown = node.Authority.Mint("judy", key: TestAuthority.ForeignKey());
             await node.Authority.DisposeAsync();
 
@@ -108,10 +105,7 @@ public sealed class AuthorityTokenTests(AuthorityTokenTests.AuthorityHost fixtur
         WithOwnHostAsync(async node =>
         {
             var known = node.Authority.Mint("kim");
-            await using (await node.ConnectAsync(known))
-            {
-                // The Host has the authority's keys now.
-            }
+            await node.FetchKeysAsync(known);
             var reached = node.Authority.Hang();
 
             // The unknown key makes JWT bearer fetch the key set, from an authority that never
@@ -182,6 +176,12 @@ public sealed class AuthorityTokenTests(AuthorityTokenTests.AuthorityHost fixtur
         public Uri WebSocketUri(string token) => new($"ws://127.0.0.1:{Host.Port}/pubsub/ws?access_token={token}");
 
         public Task<WsClient> ConnectAsync(string token) => WsClient.ConnectAsync(WebSocketUri(token));
+
+        /// <summary>Opens and closes a session with <paramref name="token"/>: the Host has the authority's keys afterwards.</summary>
+        public async Task FetchKeysAsync(string token)
+        {
+            await using var session = await ConnectAsync(token);
+        }
 
         public async Task PublishAsync(string channel, int data)
         {
